@@ -1,0 +1,48 @@
+"""Roles and the one table that says which role may do what."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OFFICER = "officer"
+    FINANCE = "finance"
+    EVALUATOR = "evaluator"
+    AUDITOR = "auditor"
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.OFFICER: _l("Procurement officer"),
+    Role.FINANCE: _l("Finance reviewer"),
+    Role.EVALUATOR: _l("Performance evaluator"),
+    Role.AUDITOR: _l("Auditor (read-only)"),
+}
+
+EVERYONE = frozenset(Role)
+
+# permission -> roles that hold it. Views and API endpoints name a permission;
+# nothing else in the code compares roles.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "dashboard.view": EVERYONE,
+    "regions.view": EVERYONE,
+    "policies.view": EVERYONE,
+    "policies.edit": frozenset({Role.ADMIN}),
+    "users.view": frozenset({Role.ADMIN, Role.AUDITOR}),
+    "users.manage": frozenset({Role.ADMIN}),
+    "audit.view": frozenset({Role.ADMIN, Role.AUDITOR}),
+}
+
+
+def has_permission(role: Role, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return role in PERMISSIONS[permission]

@@ -1,0 +1,81 @@
+"""Browsing the audit trail (administrators and auditors)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Optional
+
+from procurement.accounts.auth import permission_required
+from procurement.audit.queries import AuditFilter, audit_query, entity_types
+from procurement.core.audit import AuditEvent
+from procurement.core.db import db
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+CHANNEL_CHOICES = [
+    ("", _l("All channels")),
+    ("web", _l("Web page")),
+    ("api", "API"),
+    ("cli", _l("Command line")),
+    ("system", _l("System")),
+]
+
+
+ACTION_LABELS = {
+    "create": _l("Created"),
+    "update": _l("Changed"),
+    "delete": _l("Deleted"),
+    "login": _l("Logged in"),
+    "password_reset": _l("Password set"),
+    "activate": _l("Reactivated"),
+    "deactivate": _l("Deactivated"),
+    "revoke": _l("Revoked"),
+}
+
+
+@bp.app_template_global()
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    entity_type = SelectField(_l("Record type"), validate_choice=False)
+    entity_id = StringField(_l("Record id"))
+    action = StringField(_l("Action"))
+    actor = StringField(_l("User"))
+    channel = SelectField(_l("Channel"), choices=CHANNEL_CHOICES)
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+
+
+@bp.route("/")
+@permission_required("audit.view")
+def index():
+    form = AuditFilterForm(request.args)
+    form.entity_type.choices = [("", _l("All record types")), *[(t, t) for t in entity_types()]]
+    form.validate()
+    filters = AuditFilter(
+        entity_type=form.entity_type.data or None,
+        entity_id=(form.entity_id.data or "").strip() or None,
+        action=(form.action.data or "").strip() or None,
+        actor=(form.actor.data or "").strip() or None,
+        channel=form.channel.data or None,
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+    )
+    page = db.paginate(audit_query(filters), per_page=50, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("audit/index.html", form=form, page=page, args=args)
+
+
+@bp.route("/<int:event_id>")
+@permission_required("audit.view")
+def show(event_id: int):
+    event = db.get_or_404(AuditEvent, event_id)
+    return render_template("audit/show.html", event=event)

@@ -1,0 +1,100 @@
+"""Configuration: defaults here, then ``instance/config.py``, then ``PROCUREMENT_*`` variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ENV_PREFIX = "PROCUREMENT_"
+
+
+class DefaultConfig:
+    # The database defaults to SQLite inside the instance folder (filled in by load_config).
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+
+    SESSION_COOKIE_NAME = "procurement_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Set PROCUREMENT_SESSION_COOKIE_SECURE=true behind HTTPS (see README, production).
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # A session unused for this long leads back to the login page.
+    SESSION_IDLE_MINUTES = 60
+
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+
+    # Login throttling: this many failures for one user name (or 4x for one address)
+    # within the window lock further attempts until the window has passed.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - an algorithm name
+    PASSWORD_MIN_LENGTH = 8
+
+    API_PAGE_SIZE = 50
+    API_MAX_PAGE_SIZE = 500
+
+
+def _coerce(raw: str, current: object) -> object:
+    """Parse an environment value into the type of the default it replaces."""
+    if isinstance(current, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, timedelta):
+        return timedelta(seconds=int(raw))
+    if isinstance(current, dict | list):
+        return json.loads(raw)
+    return raw
+
+
+def load_config(app, overrides: dict | None) -> None:
+    """Apply defaults, ``instance/config.py``, environment variables, then test overrides."""
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    for key, raw in os.environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key.removeprefix(ENV_PREFIX)
+        if name == "DATABASE_URL":
+            name = "SQLALCHEMY_DATABASE_URI"
+        app.config[name] = _coerce(raw, app.config.get(name))
+    if overrides:
+        app.config.update(overrides)
+
+    instance = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'procurement.sqlite3'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(instance)
+    app.config.setdefault("UPLOAD_FOLDER", str(instance / "uploads"))
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Read the secret key from the instance folder, generating it on first run."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # made earlier, or by another worker starting at the same moment
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    for _ in range(50):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.05)  # another worker is still writing it
+    raise RuntimeError(f"{path} is empty: delete it to generate a new secret key")

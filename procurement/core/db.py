@@ -1,0 +1,108 @@
+"""The database handle, column types and model mixins shared by every feature."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import BigInteger, DateTime, ForeignKey, MetaData, Numeric, String, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.types import TypeDecorator
+
+from procurement.core.clock import utcnow
+
+# Named constraints, so that migrations can drop and alter them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use procurement.core.clock.utcnow()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Fixed2(TypeDecorator):
+    """A decimal with two places (yuan, hours), exact on every backend.
+
+    PostgreSQL stores NUMERIC(14, 2). SQLite has no exact decimal type, so there
+    the amount is stored as integer fen (cents); raw SQL against SQLite must
+    divide by 100. Python code always sees ``Decimal('161280.00')``.
+    """
+
+    impl = Numeric(14, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(14, 2, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        amount = Decimal(value)
+        if amount != amount.quantize(Decimal("0.01")):
+            raise ValueError(f"more than two decimal places: {value}")
+        if dialect.name == "sqlite":
+            return int(amount * 100)
+        return amount
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
+        return Decimal(value).quantize(Decimal("0.01"))
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime(), Decimal: Fixed2()},
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+class HasRegion:
+    """A record that belongs to an administrative region (see procurement.core.scoping)."""
+
+    region_code: Mapped[str] = mapped_column(String(12), ForeignKey("regions.code"), index=True)
+
+
+def str_enum(enum_cls, length: int = 24):
+    """A StrEnum column stored as its values in a VARCHAR (portable, easy to migrate)."""
+    return db.Enum(
+        enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )

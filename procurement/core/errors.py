@@ -1,0 +1,140 @@
+"""Errors that services raise, and the one handler that answers them as JSON or HTML."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A rule refused the request; ``message`` is fit to show the user."""
+
+    status = 422
+    code = "validation_error"
+    default_message = _l("The request is not valid.")
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        fields: dict[str, list[str]] | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.message = str(message or self.default_message)
+        self.fields = dict(fields or {})
+        if field:
+            self.fields.setdefault(field, []).append(self.message)
+        if code:
+            self.code = code
+        super().__init__(self.message)
+
+
+class ValidationError(DomainError):
+    pass
+
+
+class BadRequest(DomainError):
+    status = 400
+    code = "bad_request"
+    default_message = _l("The request could not be read.")
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+    default_message = _l("Authentication is required.")
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "forbidden"
+    default_message = _l("You do not have permission to do this.")
+
+    def __init__(self, code: str | None = None, message: str | None = None) -> None:
+        if code == "region_out_of_scope" and message is None:
+            message = _("This record belongs to a region outside your own.")
+        super().__init__(message, code=code)
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    default_message = _l("The record was not found.")
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    default_message = _l("The record was changed or already exists.")
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+}
+
+HTTP_MESSAGES = {
+    400: _l("The request could not be read."),
+    401: _l("Authentication is required."),
+    403: _l("You do not have permission to do this."),
+    404: _l("The page or record was not found."),
+    405: _l("This method is not allowed here."),
+    413: _l("The upload is larger than allowed."),
+    429: _l("Too many requests. Please wait and try again."),
+    500: _l("An internal error occurred. It has been logged; please try again later."),
+}
+
+
+def wants_json() -> bool:
+    """API paths and clients that ask for JSON get JSON errors; browsers get pages."""
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    if wants_json():
+        body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+        return jsonify(body), status
+    template = "errors/error.html"
+    return render_template(template, status=status, message=message), status
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):
+        return error_response(error.status, error.code, error.message, error.fields)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        status = error.code or 500
+        message = str(HTTP_MESSAGES.get(status) or error.description)
+        if status == 400 and getattr(error, "description", None) and "CSRF" in error.description:
+            message = _("The form has expired or was not sent from this site. Please reload.")
+        response = error_response(status, HTTP_CODES.get(status, "error"), message)
+        if status == 405 and error.valid_methods:
+            response[0].headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return _http(error)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", str(HTTP_MESSAGES[500]))

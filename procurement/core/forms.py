@@ -1,0 +1,24 @@
+"""Small helpers shared by the WTForms of every feature."""
+
+from __future__ import annotations
+
+from flask import flash
+from flask_wtf import FlaskForm
+
+from procurement.core.errors import DomainError
+
+
+class ActionForm(FlaskForm):
+    """A form with no fields: a POST button carrying only the CSRF token."""
+
+
+def show_domain_error(form: FlaskForm, error: DomainError) -> None:
+    """Put a service's error next to the fields it names; anything else goes to a flash."""
+    placed = False
+    for name, messages in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*list(field.errors or []), *messages]
+            placed = True
+    if not placed:
+        flash(error.message, "error")

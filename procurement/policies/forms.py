@@ -1,0 +1,155 @@
+"""The policy-profile form: shape only; procurement.policies.services checks the rules."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Optional
+
+from procurement.policies.models import EntitlementModel, EvaluationParty, RecipientCategory
+
+RULE_ROWS = 5
+
+
+class EligibilityRuleForm(Form):
+    category = SelectField(
+        _l("Category"),
+        choices=lambda: [("", "—"), *[(c.value, c.label) for c in RecipientCategory]],
+    )
+    min_age = StringField(_l("Minimum age"))
+    min_capability_level = SelectField(
+        _l("Minimum disability level (GB/T 42195)"),
+        choices=[("", "—"), ("0", "0"), ("1", "1"), ("2", "2"), ("3", "3"), ("4", "4")],
+    )
+
+
+class PolicyProfileForm(FlaskForm):
+    region_code = SelectField(_l("Region"))
+    year = IntegerField(_l("Year"), validators=[Optional()])
+    name = StringField(_l("Name"), validators=[InputRequired()])
+    source_document = StringField(_l("Policy document"))
+    entitlement_model = SelectField(
+        _l("Entitlement model"), choices=lambda: [(m.value, m.label) for m in EntitlementModel]
+    )
+    hours_per_month = StringField(_l("Hours per person per month"))
+    hourly_rate_cap = StringField(_l("Hourly rate cap (yuan)"))
+    visits_per_year = StringField(_l("Visits per person per year"))
+    unit_price_per_visit = StringField(_l("Unit price per visit (yuan)"))
+    carry_over = BooleanField(_l("Unused entitlement carries over to the next month"))
+    visits_must_be_split = BooleanField(_l("The monthly entitlement must be split into visits"))
+    exclude_long_term_care = BooleanField(_l("Exclude people receiving long-term-care insurance"))
+    requires_residence = BooleanField(_l("Must live at the place of household registration"))
+    eligibility_rules = FieldList(FormField(EligibilityRuleForm), min_entries=RULE_ROWS)
+    qualification_lookback_years = StringField(_l("Qualification look-back (years)"))
+    major_fine_threshold = StringField(_l("Fine that counts as a major violation (yuan)"))
+    weight_buyer = StringField(EvaluationParty.BUYER.label)
+    weight_finance = StringField(EvaluationParty.FINANCE.label)
+    weight_recipients = StringField(EvaluationParty.RECIPIENTS.label)
+    weight_third_party = StringField(EvaluationParty.THIRD_PARTY.label)
+    grade_excellent = StringField(_l("Excellent from"))
+    grade_good = StringField(_l("Good from"))
+    grade_pass = StringField(_l("Pass from"))
+    min_visit_minutes = StringField(_l("Shortest plausible visit (minutes)"))
+    max_visit_minutes = StringField(_l("Longest plausible visit (minutes)"))
+    notes = TextAreaField(_l("Notes"))
+
+    SIMPLE_FIELDS = (
+        "name",
+        "source_document",
+        "entitlement_model",
+        "hours_per_month",
+        "hourly_rate_cap",
+        "visits_per_year",
+        "unit_price_per_visit",
+        "carry_over",
+        "visits_must_be_split",
+        "exclude_long_term_care",
+        "requires_residence",
+        "qualification_lookback_years",
+        "major_fine_threshold",
+        "min_visit_minutes",
+        "max_visit_minutes",
+        "notes",
+    )
+
+    def values(self) -> dict:
+        """The form's input as the plain values the service takes."""
+        values = {name: getattr(self, name).data for name in self.SIMPLE_FIELDS}
+        values["eligibility_rules"] = [
+            {
+                "category": row.category.data,
+                "min_age": row.min_age.data,
+                "min_capability_level": row.min_capability_level.data or None,
+            }
+            for row in self.eligibility_rules
+            if row.category.data
+        ]
+        values["evaluation_weights"] = [
+            {"party": party.value, "weight": getattr(self, f"weight_{party.value}").data}
+            for party in EvaluationParty
+        ]
+        values["grade_thresholds"] = {
+            grade: getattr(self, f"grade_{grade}").data for grade in ("excellent", "good", "pass")
+        }
+        return values
+
+    def fill(self, profile) -> None:
+        """Show an existing profile's values."""
+        for name in self.SIMPLE_FIELDS:
+            value = getattr(profile, name)
+            getattr(self, name).data = value.value if hasattr(value, "value") else value
+        while len(self.eligibility_rules.entries):
+            self.eligibility_rules.pop_entry()
+        rules = list(profile.eligibility_rules)
+        for index in range(max(RULE_ROWS, len(rules) + 1)):
+            rule = rules[index] if index < len(rules) else {}
+            level = rule.get("min_capability_level")
+            self.eligibility_rules.append_entry(
+                {
+                    "category": rule.get("category", ""),
+                    "min_age": rule.get("min_age", ""),
+                    "min_capability_level": "" if level is None else str(level),
+                }
+            )
+        weights = {w["party"]: w["weight"] for w in profile.evaluation_weights}
+        for party in EvaluationParty:
+            getattr(self, f"weight_{party.value}").data = weights.get(party.value, 0)
+        for grade, value in profile.grade_thresholds.items():
+            getattr(self, f"grade_{grade}").data = value
+
+    def place_errors(self, fields: dict[str, list[str]]) -> list[str]:
+        """Put service errors on the matching inputs; return those with no input."""
+        leftover = []
+        for key, messages in fields.items():
+            target = self._field_for(key)
+            if target is None:
+                leftover.extend(messages)
+            else:
+                target.errors = [*list(target.errors or []), *messages]
+        return leftover
+
+    def _field_for(self, key: str):
+        parts = key.split(".")
+        if parts[0] == "eligibility_rules" and len(parts) == 3:
+            filled = [row for row in self.eligibility_rules if row.category.data]
+            index = int(parts[1])
+            return getattr(filled[index], parts[2], None) if index < len(filled) else None
+        if parts[0] == "evaluation_weights":
+            if len(parts) == 1:
+                return self.weight_buyer
+            party = list(EvaluationParty)[int(parts[1])]
+            return getattr(self, f"weight_{party.value}")
+        if parts[0] == "grade_thresholds":
+            return getattr(self, f"grade_{parts[1]}", None) if len(parts) == 2 else self.grade_pass
+        if len(parts) == 1:
+            field = getattr(self, key, None)
+            return field if hasattr(field, "errors") else None
+        return None

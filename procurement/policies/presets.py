@@ -1,0 +1,96 @@
+"""The two shipped policy profiles, each traced to its seed document."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from procurement.core.db import db
+from procurement.policies.models import PolicyProfile
+from procurement.policies.services import create_profile
+
+# Recipients' satisfaction carries the largest weight (seed 000 §4 allows raising it).
+DEFAULT_WEIGHTS = [
+    {"party": "buyer", "weight": 25},
+    {"party": "finance", "weight": 15},
+    {"party": "recipients", "weight": 40},
+    {"party": "third_party", "weight": 20},
+]
+DEFAULT_GRADES = {"excellent": 90, "good": 80, "pass": 60}
+
+PRESETS = [
+    {
+        "region_code": "140522",
+        "year": 2026,
+        "values": {
+            "name": "阳城县2026年政府购买居家养老服务",
+            "source_document": "阳民字〔2026〕11号",
+            # seed 001 §3(3): 4 h/person/month, split into visits, <= 35 yuan/h, no carry-over
+            "entitlement_model": "hours_per_month",
+            "hours_per_month": "4.00",
+            "hourly_rate_cap": "35.00",
+            "carry_over": False,
+            "visits_must_be_split": True,
+            # seed 001 §3(2): 60+ dispersed extreme poverty; 低保 60+ disabled; 低保 80+
+            "eligibility_rules": [
+                {"category": "extreme_poverty", "min_age": 60, "min_capability_level": None},
+                {"category": "minimum_living", "min_age": 60, "min_capability_level": 1},
+                {"category": "minimum_living", "min_age": 80, "min_capability_level": None},
+            ],
+            "exclude_long_term_care": True,  # seed 001 §3(3)
+            "requires_residence": True,  # seed 001 §3(2): registered and living in the county
+            "qualification_lookback_years": 3,
+            "major_fine_threshold": "2000000.00",  # 财库〔2022〕3号
+            "evaluation_weights": DEFAULT_WEIGHTS,
+            "grade_thresholds": DEFAULT_GRADES,
+            "min_visit_minutes": 15,
+            "max_visit_minutes": 480,
+        },
+    },
+    {
+        "region_code": "650000",
+        "year": 2025,
+        "values": {
+            "name": "新疆维吾尔自治区2025年政府购买居家养老服务",
+            "source_document": "新民规〔2025〕3号",
+            # seed 000 §2(3): at least 36 home visits per person per year
+            "entitlement_model": "visits_per_year",
+            "visits_per_year": 36,
+            # seed 000 §2(4): the subsidy standard is set locally; a default to adjust
+            "unit_price_per_visit": "50.00",
+            "carry_over": False,
+            "visits_must_be_split": False,
+            # seed 000 §2(1): 低保 or 低保边缘 elders, at least mildly disabled (GB/T 42195 >= 1)
+            "eligibility_rules": [
+                {"category": "minimum_living", "min_age": 60, "min_capability_level": 1},
+                {"category": "near_minimum", "min_age": 60, "min_capability_level": 1},
+            ],
+            "exclude_long_term_care": True,  # seed 000 §2(3): no double benefit
+            "requires_residence": False,
+            "qualification_lookback_years": 3,  # seed 000 §3(2)
+            "major_fine_threshold": "2000000.00",
+            "evaluation_weights": DEFAULT_WEIGHTS,
+            "grade_thresholds": DEFAULT_GRADES,
+            "min_visit_minutes": 15,
+            "max_visit_minutes": 480,
+            "notes": "补助标准由各地根据经济社会发展水平和财政承受能力确定，单价请按本地标准调整。",
+        },
+    },
+]
+
+
+def load_presets() -> int:
+    """Create the shipped profiles that do not exist yet (idempotent); returns how many."""
+    added = 0
+    for preset in PRESETS:
+        exists = db.session.scalar(
+            select(PolicyProfile.id).where(
+                PolicyProfile.region_code == preset["region_code"],
+                PolicyProfile.year == preset["year"],
+            )
+        )
+        if not exists:
+            create_profile(
+                region_code=preset["region_code"], year=preset["year"], values=preset["values"]
+            )
+            added += 1
+    return added

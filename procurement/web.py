@@ -1,0 +1,151 @@
+"""Wiring: extensions, blueprints, language, security headers, template helpers, CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from procurement.core.clock import CHINA
+from procurement.core.money import amount_in_capitals, format_amount
+from procurement.core.scoping import current_scope
+from procurement.extensions import babel, csrf, db, migrate
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# The navigation: (label, endpoint, permission), shown only to roles that hold it.
+NAVIGATION = [
+    (_l("Dashboard"), "dashboard.index", "dashboard.view"),
+    (_l("Policy profiles"), "policies.index", "policies.view"),
+    (_l("Regions"), "regions.index", "regions.view"),
+    (_l("Users"), "accounts.users", "users.view"),
+    (_l("Audit trail"), "audit.index", "audit.view"),
+]
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def init_web(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    from procurement.accounts.auth import init_auth
+    from procurement.core.errors import register_error_handlers
+
+    init_auth(app)
+    register_error_handlers(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+    app.after_request(_security_headers)
+    app.add_url_rule("/language/<code>", "set_language", _set_language, methods=["POST"])
+
+
+def _register_blueprints(app: Flask) -> None:
+    # Importing the API modules declares their endpoints on the shared blueprint.
+    from procurement.accounts import api as _accounts_api  # noqa: F401
+    from procurement.accounts.views import bp as accounts
+    from procurement.audit import api as _audit_api  # noqa: F401
+    from procurement.audit.views import bp as audit
+    from procurement.core.api import api
+    from procurement.dashboard.views import bp as dashboard
+    from procurement.policies import api as _policies_api  # noqa: F401
+    from procurement.policies.views import bp as policies
+    from procurement.regions import api as _regions_api  # noqa: F401
+    from procurement.regions.views import bp as regions
+
+    for blueprint in (accounts, audit, dashboard, policies, regions):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(api)
+    csrf.exempt(api)  # the API authenticates with bearer tokens, never with cookies
+
+
+def _register_cli(app: Flask) -> None:
+    from procurement.accounts.cli import users_cli
+    from procurement.demo.cli import demo_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+
+
+def _select_locale() -> str:
+    """Pages speak Chinese unless the user chose English; the API follows Accept-Language."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("locale") if request else None
+    if chosen in languages:
+        return chosen
+    user = g.get("user")
+    if user is not None and user.locale in languages:
+        return user.locale
+    if request and request.path.startswith("/api/"):
+        best = request.accept_languages.best_match(["zh", "en"], default="zh")
+        return "en" if best == "en" else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _set_language(code: str):
+    """Remember the chosen language for this session (and for the user, when logged in)."""
+    from procurement.core.forms import ActionForm
+
+    if code in current_app.config["LANGUAGES"] and ActionForm().validate_on_submit():
+        session["locale"] = code
+        user = g.get("user")
+        if user is not None and user.locale != code:
+            user.locale = code
+            db.session.commit()
+    target = request.referrer or url_for("dashboard.index")
+    host = request.host_url
+    return redirect(target if target.startswith(host) else url_for("dashboard.index"))
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if g.get("user") is not None:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _register_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def _helpers():
+        user = g.get("user")
+        navigation = [
+            (label, endpoint)
+            for label, endpoint, permission in NAVIGATION
+            if user is not None and user.can(permission)
+        ]
+        return {
+            "current": user,
+            "navigation": navigation,
+            "languages": current_app.config["LANGUAGES"],
+            "locale": str(get_locale()),
+        }
+
+    @app.template_global()
+    def can(permission: str) -> bool:
+        user = g.get("user")
+        return user is not None and user.can(permission)
+
+    @app.template_global()
+    def can_change(record) -> bool:
+        """Whether the record lies inside the user's own region (not only visible from it)."""
+        scope = current_scope()
+        return scope is None or scope.covers(record.region_code)
+
+    app.jinja_env.filters["money"] = format_amount
+    app.jinja_env.filters["capitals"] = amount_in_capitals
+
+    @app.template_filter("local")
+    def _local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(CHINA).strftime(fmt) if value else ""
