@@ -6,6 +6,7 @@ from wtforms import BooleanField, HiddenField, PasswordField, SelectField, Strin
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from procurement.accounts.roles import Role
+from procurement.core.forms import choices
 
 
 class LoginForm(FlaskForm):
@@ -28,7 +29,7 @@ class TokenForm(FlaskForm):
 
 
 def _role_choices():
-    return [(role.value, role.label) for role in Role]
+    return choices((role.value, role.label) for role in Role)
 
 
 class UserForm(FlaskForm):
@@ -51,5 +52,5 @@ class UserFilterForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Name"))
-    role = SelectField(_l("Role"), choices=lambda: [("", _l("All roles")), *_role_choices()])
+    role = SelectField(_l("Role"), choices=lambda: [*choices([("", _l("All roles"))]), *_role_choices()])
     inactive = BooleanField(_l("Include deactivated"))

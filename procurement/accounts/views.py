@@ -26,7 +26,7 @@ from procurement.audit.queries import history_of
 from procurement.core.clock import utcnow
 from procurement.core.db import db
 from procurement.core.errors import DomainError
-from procurement.core.forms import ActionForm, show_domain_error
+from procurement.core.forms import ActionForm, choices, show_domain_error
 from procurement.core.scoping import current_scope
 from procurement.regions.models import USER_LEVELS
 from procurement.regions.services import regions_in_scope

@@ -12,10 +12,11 @@ from procurement.accounts.auth import permission_required
 from procurement.audit.queries import AuditFilter, audit_query, entity_types
 from procurement.core.audit import AuditEvent
 from procurement.core.db import db
+from procurement.core.forms import choices
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-CHANNEL_CHOICES = [
+CHANNELS = [
     ("", _l("All channels")),
     ("web", _l("Web page")),
     ("api", "API"),
@@ -49,7 +50,7 @@ class AuditFilterForm(FlaskForm):
     entity_id = StringField(_l("Record id"))
     action = StringField(_l("Action"))
     actor = StringField(_l("User"))
-    channel = SelectField(_l("Channel"), choices=CHANNEL_CHOICES)
+    channel = SelectField(_l("Channel"), choices=lambda: choices(CHANNELS))
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
 
@@ -58,7 +59,7 @@ class AuditFilterForm(FlaskForm):
 @permission_required("audit.view")
 def index():
     form = AuditFilterForm(request.args)
-    form.entity_type.choices = [("", _l("All record types")), *[(t, t) for t in entity_types()]]
+    form.entity_type.choices = choices([("", _l("All record types")), *[(t, t) for t in entity_types()]])
     form.validate()
     filters = AuditFilter(
         entity_type=form.entity_type.data or None,

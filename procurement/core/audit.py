@@ -107,7 +107,7 @@ def json_value(value: Any) -> Any:
 
 def label(obj: Audited, action: str, note: str | None = None) -> None:
     """Name the change about to be flushed for ``obj`` (e.g. ``"approve"``)."""
-    obj._audit_label = (action, note)
+    obj.__dict__["_audit_label"] = (action, note)
 
 
 def record(
@@ -144,31 +144,48 @@ def _row(actor, action, entity_type, entity_id, region_code, before, after, note
     }
 
 
-def _snapshot(obj: Audited, *, previous: bool) -> dict:
-    """Column values of ``obj`` now, or as they were before this flush (no SQL emitted)."""
+def _loaded_values(obj: Audited) -> dict:
+    """The column values held by ``obj`` now (no SQL: unloaded columns are left out)."""
     state = inspect(obj)
-    values = {}
-    for attr in state.mapper.column_attrs:
-        key = attr.key
-        if key in obj.__audit_ignore__:
-            continue
-        if previous:
-            history = state.attrs[key].history
-            kept = history.deleted or history.unchanged
-            value = kept[0] if kept else None
-        else:
-            value = state.dict.get(key)
-        values[key] = REDACTED if key in obj.__audit_redact__ and value else json_value(value)
-    return values
+    return {
+        attr.key: state.dict[attr.key]
+        for attr in state.mapper.column_attrs
+        if attr.key in state.dict
+    }
 
 
-def _entity_type(obj: Audited) -> str:
-    return obj.__class__.__tablename__
+def _stored_values(session: Session, obj: Audited) -> dict:
+    """The row of ``obj`` as the database holds it before this flush."""
+    mapper = inspect(obj).mapper
+    table = mapper.local_table
+    keys = mapper.primary_key_from_instance(obj)
+    clause = [column == value for column, value in zip(mapper.primary_key, keys, strict=True)]
+    row = session.connection().execute(table.select().where(*clause)).mappings().first()
+    if row is None:
+        return {}
+    return {attr.key: row[attr.columns[0]] for attr in mapper.column_attrs}
+
+
+def _clean(obj: Audited, values: dict) -> dict:
+    return {
+        key: REDACTED if key in obj.__audit_redact__ and value else json_value(value)
+        for key, value in values.items()
+        if key not in obj.__audit_ignore__
+    }
 
 
 def _entity_id(obj: Audited) -> str:
-    identity = inspect(obj).identity
-    return ",".join(str(part) for part in identity) if identity else ""
+    keys = inspect(obj).mapper.primary_key_from_instance(obj)
+    return ",".join(str(part) for part in keys)
+
+
+@event.listens_for(Session, "before_flush")
+def _remember_stored_rows(session: Session, flush_context, instances) -> None:
+    """Read the stored row of each audited record about to change, for its 'before'."""
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, Audited) and inspect(obj).persistent:
+            if obj in session.deleted or session.is_modified(obj, include_collections=False):
+                obj.__dict__["_audit_before"] = _stored_values(session, obj)
 
 
 @event.listens_for(Session, "after_flush")
@@ -177,28 +194,31 @@ def _write_trail(session: Session, flush_context) -> None:
     actor = current_actor()
     for obj in session.new:
         if isinstance(obj, Audited):
-            action, note = getattr(obj, "_audit_label", None) or ("create", None)
-            after = _snapshot(obj, previous=False)
-            rows.append(_event(actor, obj, action, None, after, note))
+            action, note = obj.__dict__.get("_audit_label") or ("create", None)
+            rows.append(_event(actor, obj, action, None, _clean(obj, _loaded_values(obj)), note))
     for obj in session.dirty:
-        if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
-            action, note = getattr(obj, "_audit_label", None) or ("update", None)
-            before, after = _snapshot(obj, previous=True), _snapshot(obj, previous=False)
+        stored = obj.__dict__.get("_audit_before")
+        if isinstance(obj, Audited) and stored is not None:
+            action, note = obj.__dict__.get("_audit_label") or ("update", None)
+            before = _clean(obj, stored)
+            after = _clean(obj, {**stored, **_loaded_values(obj)})
             if before != after or action != "update":
                 rows.append(_event(actor, obj, action, before, after, note))
     for obj in session.deleted:
         if isinstance(obj, Audited):
-            before = _snapshot(obj, previous=True)
+            before = _clean(obj, obj.__dict__.get("_audit_before") or _loaded_values(obj))
             rows.append(_event(actor, obj, "delete", before, None, None))
-    for obj in (*session.new, *session.dirty):
+    for obj in (*session.new, *session.dirty, *session.deleted):
         obj.__dict__.pop("_audit_label", None)
+        obj.__dict__.pop("_audit_before", None)
     if rows:
         session.connection().execute(insert(AuditEvent), rows)
 
 
 def _event(actor, obj, action, before, after, note) -> dict:
     region = obj.audit_region_code()
-    return _row(actor, action, _entity_type(obj), _entity_id(obj), region, before, after, note)
+    entity_type = obj.__class__.__tablename__
+    return _row(actor, action, entity_type, _entity_id(obj), region, before, after, note)
 
 
 @event.listens_for(AuditEvent, "before_update")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -108,12 +108,12 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None):
+def error_response(status: int, code: str, message: str, fields: dict | None = None) -> Response:
     if wants_json():
         body = {"error": {"code": code, "message": message, "fields": fields or {}}}
-        return jsonify(body), status
-    template = "errors/error.html"
-    return render_template(template, status=status, message=message), status
+        return make_response(jsonify(body), status)
+    page = render_template("errors/error.html", status=status, message=message)
+    return make_response(page, status)
 
 
 def register_error_handlers(app) -> None:
@@ -129,7 +129,7 @@ def register_error_handlers(app) -> None:
             message = _("The form has expired or was not sent from this site. Please reload.")
         response = error_response(status, HTTP_CODES.get(status, "error"), message)
         if status == 405 and error.valid_methods:
-            response[0].headers["Allow"] = ", ".join(error.valid_methods)
+            response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
     @app.errorhandler(Exception)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from procurement.core.errors import DomainError
 
@@ -22,3 +23,8 @@ def show_domain_error(form: FlaskForm, error: DomainError) -> None:
             placed = True
     if not placed:
         flash(error.message, "error")
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select choices."""
+    return [SelectChoice(str(value), str(label)) for value, label in pairs]

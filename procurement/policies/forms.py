@@ -14,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Optional
 
+from procurement.core.forms import choices
 from procurement.policies.models import EntitlementModel, EvaluationParty, RecipientCategory
 
 RULE_ROWS = 5
@@ -22,12 +23,12 @@ RULE_ROWS = 5
 class EligibilityRuleForm(Form):
     category = SelectField(
         _l("Category"),
-        choices=lambda: [("", "—"), *[(c.value, c.label) for c in RecipientCategory]],
+        choices=lambda: choices([("", "—"), *[(c.value, c.label) for c in RecipientCategory]]),
     )
     min_age = StringField(_l("Minimum age"))
     min_capability_level = SelectField(
         _l("Minimum disability level (GB/T 42195)"),
-        choices=[("", "—"), ("0", "0"), ("1", "1"), ("2", "2"), ("3", "3"), ("4", "4")],
+        choices=lambda: choices([("", "—"), *[(str(n), str(n)) for n in range(5)]]),
     )
 
 
@@ -37,7 +38,8 @@ class PolicyProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired()])
     source_document = StringField(_l("Policy document"))
     entitlement_model = SelectField(
-        _l("Entitlement model"), choices=lambda: [(m.value, m.label) for m in EntitlementModel]
+        _l("Entitlement model"),
+        choices=lambda: choices((m.value, m.label) for m in EntitlementModel),
     )
     hours_per_month = StringField(_l("Hours per person per month"))
     hourly_rate_cap = StringField(_l("Hourly rate cap (yuan)"))
