@@ -52,5 +52,7 @@ class UserFilterForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Name"))
-    role = SelectField(_l("Role"), choices=lambda: [*choices([("", _l("All roles"))]), *_role_choices()])
+    role = SelectField(
+        _l("Role"), choices=lambda: [*choices([("", _l("All roles"))]), *_role_choices()]
+    )
     inactive = BooleanField(_l("Include deactivated"))

@@ -59,7 +59,9 @@ class AuditFilterForm(FlaskForm):
 @permission_required("audit.view")
 def index():
     form = AuditFilterForm(request.args)
-    form.entity_type.choices = choices([("", _l("All record types")), *[(t, t) for t in entity_types()]])
+    form.entity_type.choices = choices(
+        [("", _l("All record types")), *[(t, t) for t in entity_types()]]
+    )
     form.validate()
     filters = AuditFilter(
         entity_type=form.entity_type.data or None,

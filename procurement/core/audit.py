@@ -195,7 +195,9 @@ def _write_trail(session: Session, flush_context) -> None:
     for obj in session.new:
         if isinstance(obj, Audited):
             action, note = obj.__dict__.get("_audit_label") or ("create", None)
-            rows.append(_event(actor, obj, action, None, _clean(obj, _loaded_values(obj)), note))
+            columns = dict.fromkeys(a.key for a in inspect(obj).mapper.column_attrs)
+            after = _clean(obj, {**columns, **_loaded_values(obj)})
+            rows.append(_event(actor, obj, action, None, after, note))
     for obj in session.dirty:
         stored = obj.__dict__.get("_audit_before")
         if isinstance(obj, Audited) and stored is not None:

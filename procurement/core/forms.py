@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from flask import flash
-from flask_wtf import FlaskForm
+from flask_wtf import FlaskForm, i18n
+from wtforms import Form
 from wtforms.fields.choices import SelectChoice
 
 from procurement.core.errors import DomainError
+
+
+class SubForm(Form):
+    """A nested form (FieldList of FormField) that speaks the user's language like FlaskForm."""
+
+    class Meta:
+        def get_translations(self, form):
+            return i18n.translations
 
 
 class ActionForm(FlaskForm):

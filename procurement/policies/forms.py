@@ -5,7 +5,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     SelectField,
@@ -14,21 +13,23 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Optional
 
-from procurement.core.forms import choices
+from procurement.core.forms import SubForm, choices
 from procurement.policies.models import EntitlementModel, EvaluationParty, RecipientCategory
 
 RULE_ROWS = 5
 
 
-class EligibilityRuleForm(Form):
+class EligibilityRuleForm(SubForm):
     category = SelectField(
         _l("Category"),
         choices=lambda: choices([("", "—"), *[(c.value, c.label) for c in RecipientCategory]]),
+        default="",
     )
     min_age = StringField(_l("Minimum age"))
     min_capability_level = SelectField(
         _l("Minimum disability level (GB/T 42195)"),
         choices=lambda: choices([("", "—"), *[(str(n), str(n)) for n in range(5)]]),
+        default="",
     )
 
 

@@ -48,7 +48,9 @@ def test_the_lock_lifts_after_the_window(client, app, make_user):
     later = clock.utcnow() + timedelta(minutes=app.config["LOGIN_FAILURE_WINDOW_MINUTES"] + 1)
     clock.pin(later)
     try:
-        assert client.post("/login", {"username": "officer", "password": PASSWORD}).status_code == 302
+        assert (
+            client.post("/login", {"username": "officer", "password": PASSWORD}).status_code == 302
+        )
     finally:
         clock.pin(None)
 
@@ -68,12 +70,14 @@ def test_login_is_audited_and_starts_a_fresh_session(client, app, make_user):
 def test_login_never_redirects_off_site(client, make_user):
     make_user("officer")
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
-        response = client.post("/login?next=x", {"username": "officer", "password": PASSWORD,
-                                                 "next": target})
+        response = client.post(
+            "/login?next=x", {"username": "officer", "password": PASSWORD, "next": target}
+        )
         assert response.location == "/"
         client.logout()
-    response = client.post("/login", {"username": "officer", "password": PASSWORD,
-                                      "next": "/policies/"})
+    response = client.post(
+        "/login", {"username": "officer", "password": PASSWORD, "next": "/policies/"}
+    )
     assert response.location == "/policies/"
 
 
@@ -93,8 +97,13 @@ def test_a_forged_post_without_csrf_token_is_refused_and_changes_nothing(client,
     client.login("root")
     response = client.http.post(
         "/admin/users/new",
-        data={"username": "forged", "display_name": "x", "role": "admin",
-              "region_code": "140522", "password": "Secret-123"},
+        data={
+            "username": "forged",
+            "display_name": "x",
+            "role": "admin",
+            "region_code": "140522",
+            "password": "Secret-123",
+        },
     )
     assert response.status_code == 400
     assert "表单已过期" in response.get_data(as_text=True)
@@ -129,7 +138,10 @@ def test_deactivating_an_account_ends_its_sessions(client, app, make_user):
     victim.login("officer")
     assert victim.get("/").status_code == 200
     client.login("root")
-    assert client.post(f"/admin/users/{target}/active", page=f"/admin/users/{target}").status_code == 302
+    assert (
+        client.post(f"/admin/users/{target}/active", page=f"/admin/users/{target}").status_code
+        == 302
+    )
     assert victim.get("/").status_code == 302
     refused = victim.post("/login", {"username": "officer", "password": PASSWORD})
     assert "已停用" in refused.get_data(as_text=True)
@@ -142,8 +154,11 @@ def test_changing_ones_password_keeps_this_session_and_ends_others(client, app, 
     other = Client(app)
     other.login("officer")
     client.login("officer")
-    response = client.post("/account/password", {"current": PASSWORD, "password": "New-pass-2026",
-                                                  "confirm": "New-pass-2026"}, page="/account")
+    response = client.post(
+        "/account/password",
+        {"current": PASSWORD, "password": "New-pass-2026", "confirm": "New-pass-2026"},
+        page="/account",
+    )
     assert response.status_code == 302
     assert client.get("/").status_code == 200
     assert other.get("/").status_code == 302
@@ -154,10 +169,16 @@ def test_changing_ones_password_keeps_this_session_and_ends_others(client, app, 
 def test_weak_or_mismatched_new_password_is_refused_next_to_the_field(client, make_user):
     make_user("officer")
     client.login("officer")
-    response = client.post("/account/password", {"current": PASSWORD, "password": "short",
-                                                  "confirm": "short"}, page="/account")
+    response = client.post(
+        "/account/password",
+        {"current": PASSWORD, "password": "short", "confirm": "short"},
+        page="/account",
+    )
     assert response.status_code == 422
     assert "至少" in response.get_data(as_text=True)
-    response = client.post("/account/password", {"current": PASSWORD, "password": "Long-enough-1",
-                                                  "confirm": "Other-pass-1"}, page="/account")
+    response = client.post(
+        "/account/password",
+        {"current": PASSWORD, "password": "Long-enough-1", "confirm": "Other-pass-1"},
+        page="/account",
+    )
     assert response.status_code == 422

@@ -16,15 +16,24 @@ def _events(entity_type, **filters):
 
 def test_create_and_update_record_actor_and_before_after_in_the_same_transaction(ctx):
     set_actor(Actor(7, "boss", "web", "140522", "10.0.0.1"))
-    user = accounts.create_user(username="zhang", display_name="张三", role="officer",
-                                region_code="140522", password="Secret-123")
+    user = accounts.create_user(
+        username="zhang",
+        display_name="张三",
+        role="officer",
+        region_code="140522",
+        password="Secret-123",
+    )
     db.session.commit()
     accounts.update_user(user, display_name="张三丰", role="finance", region_code="140522")
     db.session.commit()
 
     created, updated = _events("users", entity_id=str(user.id))
     assert (created.action, created.actor_name, created.actor_id, created.channel) == (
-        "create", "boss", 7, "web")
+        "create",
+        "boss",
+        7,
+        "web",
+    )
     assert created.ip == "10.0.0.1"
     assert created.region_code == "140522"
     assert created.after["username"] == "zhang"
@@ -36,15 +45,25 @@ def test_create_and_update_record_actor_and_before_after_in_the_same_transaction
 
 
 def test_a_rolled_back_change_leaves_no_audit_row(ctx):
-    accounts.create_user(username="ghost", display_name="x", role="officer",
-                         region_code="140522", password="Secret-123")
+    accounts.create_user(
+        username="ghost",
+        display_name="x",
+        role="officer",
+        region_code="140522",
+        password="Secret-123",
+    )
     db.session.rollback()
     assert _events("users") == []
 
 
 def test_labelled_state_changes_and_deletes_are_recorded(ctx):
-    user = accounts.create_user(username="lisi", display_name="李四", role="officer",
-                                region_code="140522", password="Secret-123")
+    user = accounts.create_user(
+        username="lisi",
+        display_name="李四",
+        role="officer",
+        region_code="140522",
+        password="Secret-123",
+    )
     db.session.commit()
     accounts.set_active(user, False, actor=None)
     db.session.commit()
@@ -89,6 +108,7 @@ def test_an_auditor_cannot_change_anything(client, make_user):
     make_user("watcher", role="auditor")
     target = make_user("target")
     client.login("watcher")
-    response = client.post(f"/admin/users/{target}", {"display_name": "x", "role": "admin",
-                                                      "region_code": "140522"})
+    response = client.post(
+        f"/admin/users/{target}", {"display_name": "x", "role": "admin", "region_code": "140522"}
+    )
     assert response.status_code == 403
