@@ -26,10 +26,8 @@ from procurement.audit.queries import history_of
 from procurement.core.clock import utcnow
 from procurement.core.db import db
 from procurement.core.errors import DomainError
-from procurement.core.forms import ActionForm, choices, show_domain_error
-from procurement.core.scoping import current_scope
-from procurement.regions.models import USER_LEVELS
-from procurement.regions.services import regions_in_scope
+from procurement.core.forms import ActionForm, show_domain_error
+from procurement.regions.forms import administrable_region_choices
 
 bp = Blueprint("accounts", __name__)
 
@@ -157,12 +155,6 @@ def revoke_own_token(token_id: int):
 # ------------------------------------------------------------------ administrators
 
 
-def _region_choices():
-    return [
-        (r.code, f"{r.code} {r.full_name}") for r in regions_in_scope(current_scope(), USER_LEVELS)
-    ]
-
-
 @bp.route("/admin/users")
 @permission_required("users.view")
 def users():
@@ -184,7 +176,7 @@ def users():
 @permission_required("users.manage")
 def new_user():
     form = UserCreateForm()
-    form.region_code.choices = _region_choices()
+    form.region_code.choices = administrable_region_choices()
     if form.validate_on_submit():
         try:
             user = services.create_user(
@@ -210,7 +202,7 @@ def new_user():
 def edit_user(user_id: int):
     user = db.get_or_404(User, user_id)
     form = UserForm(obj=user)
-    form.region_code.choices = _region_choices()
+    form.region_code.choices = administrable_region_choices()
     if request.method == "POST":
         if not g.user.can("users.manage"):
             abort(403)

@@ -183,9 +183,9 @@ def _entity_id(obj: Audited) -> str:
 def _remember_stored_rows(session: Session, flush_context, instances) -> None:
     """Read the stored row of each audited record about to change, for its 'before'."""
     for obj in (*session.dirty, *session.deleted):
-        if isinstance(obj, Audited) and inspect(obj).persistent:
-            if obj in session.deleted or session.is_modified(obj, include_collections=False):
-                obj.__dict__["_audit_before"] = _stored_values(session, obj)
+        changing = obj in session.deleted or session.is_modified(obj, include_collections=False)
+        if isinstance(obj, Audited) and inspect(obj).persistent and changing:
+            obj.__dict__["_audit_before"] = _stored_values(session, obj)
 
 
 @event.listens_for(Session, "after_flush")

@@ -10,8 +10,6 @@ from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
 from procurement.core.db import db
 from procurement.core.errors import DomainError
-from procurement.core.forms import choices
-from procurement.core.scoping import current_scope
 from procurement.policies import services
 from procurement.policies.forms import PolicyProfileForm
 from procurement.policies.models import (
@@ -20,8 +18,7 @@ from procurement.policies.models import (
     PARTY_LABELS,
     PolicyProfile,
 )
-from procurement.regions.models import USER_LEVELS
-from procurement.regions.services import regions_in_scope
+from procurement.regions.forms import administrable_region_choices
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
 
@@ -67,9 +64,7 @@ def _render_form(form, profile=None, leftover=(), status=200):
 @permission_required("policies.edit")
 def new():
     form = PolicyProfileForm()
-    form.region_code.choices = choices(
-        (r.code, f"{r.code} {r.full_name}") for r in regions_in_scope(current_scope(), USER_LEVELS)
-    )
+    form.region_code.choices = administrable_region_choices()
     if request.method == "GET":
         source = db.session.get(PolicyProfile, request.args.get("copy", type=int) or 0)
         if source is not None:

@@ -9,7 +9,7 @@ from procurement.core.db import db
 from tests.conftest import PASSWORD
 
 
-def _failed_login(client, username, password="wrong-password"):
+def _failed_login(client, username, password="wrong-password"):  # noqa: S107
     return client.post("/login", {"username": username, "password": password})
 
 
