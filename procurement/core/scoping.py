@@ -85,6 +85,13 @@ def ensure_in_scope(code: str | None) -> None:
         raise PermissionDenied("region_out_of_scope")
 
 
+def ensure_visible(code: str | None) -> None:
+    """Refuse to answer about region ``code`` unless it is the scope's own, below it or above it."""
+    scope = current_scope()
+    if scope is not None and not (scope.covers(code) or code in scope.ancestors):
+        raise PermissionDenied("region_out_of_scope")
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _filter_selects(state) -> None:
     scope = current_scope()

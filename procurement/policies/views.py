@@ -10,6 +10,7 @@ from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
 from procurement.core.db import db
 from procurement.core.errors import DomainError
+from procurement.core.scoping import ensure_in_scope
 from procurement.policies import services
 from procurement.policies.forms import PolicyProfileForm
 from procurement.policies.models import (
@@ -91,6 +92,7 @@ def new():
 @permission_required("policies.edit")
 def edit(profile_id: int):
     profile = db.get_or_404(PolicyProfile, profile_id)
+    ensure_in_scope(profile.region_code)  # visible from below, but only its region changes it
     form = PolicyProfileForm()
     del form.region_code, form.year
     if request.method == "GET":

@@ -195,3 +195,21 @@ def test_admin_copies_a_profile_to_a_new_year(client, app, presets, make_user):
     assert response.status_code == 302
     with app.app_context():
         assert services.profile_for("140522", 2027).year == 2027
+
+
+def test_a_county_admin_reads_but_cannot_open_the_editor_of_a_provincial_profile(
+    client, app, presets, make_user
+):
+    make_user("root", role="admin")
+    with app.app_context():
+        from procurement.core.audit import Actor, set_actor
+
+        set_actor(Actor(None, "test-setup", "system"))
+        province = services.create_profile(region_code="140000", year=2026, values=_values())
+        db.session.commit()
+        province_id = province.id
+    client.login("root")
+    page = client.get(f"/policies/{province_id}")
+    assert page.status_code == 200
+    assert f"/policies/{province_id}/edit" not in page.get_data(as_text=True)
+    assert client.get(f"/policies/{province_id}/edit").status_code == 403
