@@ -18,6 +18,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The navigation: (label, endpoint, permission), shown only to roles that hold it.
 NAVIGATION = [
     (_l("Dashboard"), "dashboard.index", "dashboard.view"),
+    (_l("Purchase plans"), "plans.index", "plans.view"),
     (_l("Policy profiles"), "policies.index", "policies.view"),
     (_l("Regions"), "regions.index", "regions.view"),
     (_l("Users"), "accounts.users", "users.view"),
@@ -57,12 +58,14 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.audit.views import bp as audit
     from procurement.core.api import api
     from procurement.dashboard.views import bp as dashboard
+    from procurement.plans import api as _plans_api  # noqa: F401
+    from procurement.plans.views import bp as plans
     from procurement.policies import api as _policies_api  # noqa: F401
     from procurement.policies.views import bp as policies
     from procurement.regions import api as _regions_api  # noqa: F401
     from procurement.regions.views import bp as regions
 
-    for blueprint in (accounts, audit, dashboard, policies, regions):
+    for blueprint in (accounts, audit, dashboard, plans, policies, regions):
         app.register_blueprint(blueprint)
     app.register_blueprint(api)
     csrf.exempt(api)  # the API authenticates with bearer tokens, never with cookies

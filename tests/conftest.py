@@ -227,3 +227,17 @@ def presets(app):
         load_presets()
         db.session.commit()
         db.session.remove()
+
+
+@pytest.fixture
+def yangcheng(app):
+    """The Yangcheng 2026 policy profile and service catalogue."""
+    from procurement.plans.catalogue import load_yangcheng_catalogue
+    from procurement.policies.presets import load_presets
+
+    with app.app_context():
+        set_actor(Actor(None, "test-setup", "system"))
+        load_presets()
+        load_yangcheng_catalogue()
+        db.session.commit()
+        db.session.remove()

@@ -39,6 +39,14 @@ PAGES: dict[str, tuple[int, int, int, int, int]] = {
     "/admin/users/{target}": (200, 403, 403, 403, 200),
     "/audit/": (200, 403, 403, 403, 200),
     "/account": (200, 200, 200, 200, 200),
+    "/plans/": (200, 200, 200, 200, 200),
+    "/plans/{plan}": (200, 200, 200, 200, 200),
+    "/plans/{plan}/versions/1": (200, 200, 200, 200, 200),
+    "/plans/{plan}/export.xlsx": (200, 200, 200, 200, 200),
+    "/plans/new": (403, 200, 403, 403, 403),
+    "/plans/{plan}/edit": (403, 302, 403, 403, 403),  # submitted: the officer is sent back
+    "/plans/{plan}/lines/new": (403, 302, 403, 403, 403),
+    "/plans/{plan}/review": (403, 403, 200, 403, 403),
 }
 
 # Bodies sent to the writing endpoints are invalid on purpose: a permitted role gets
@@ -63,12 +71,20 @@ ENDPOINTS: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("PATCH", "/api/v1/users/{target}"): (422, 403, 403, 403, 403),
     ("POST", "/api/v1/policy-profiles"): (422, 403, 403, 403, 403),
     ("PATCH", "/api/v1/policy-profiles/{yc}"): (422, 403, 403, 403, 403),
+    ("GET", "/api/v1/plans"): (200, 200, 200, 200, 200),
+    ("GET", "/api/v1/plans/{plan}"): (200, 200, 200, 200, 200),
+    ("POST", "/api/v1/plans"): (403, 422, 403, 403, 403),
+    ("POST", "/api/v1/plans/{plan}/approve"): (403, 403, 422, 403, 403),
+    ("POST", "/api/v1/plans/{plan}/return"): (403, 403, 422, 403, 403),
 }
 BODIES = {
     ("POST", "/api/v1/users"): INVALID_USER_CREATE,
     ("PATCH", "/api/v1/users/{target}"): INVALID_USER_PATCH,
     ("POST", "/api/v1/policy-profiles"): INVALID_PROFILE_CREATE,
     ("PATCH", "/api/v1/policy-profiles/{yc}"): INVALID_PROFILE_PATCH,
+    ("POST", "/api/v1/plans"): {},
+    ("POST", "/api/v1/plans/{plan}/approve"): {},
+    ("POST", "/api/v1/plans/{plan}/return"): {},
 }
 
 # What GET /api/v1/me reports each role may do, also by hand.
@@ -76,16 +92,24 @@ ROLE_PERMISSIONS = {
     "admin": [
         "audit.view",
         "dashboard.view",
+        "plans.view",
         "policies.edit",
         "policies.view",
         "regions.view",
         "users.manage",
         "users.view",
     ],
-    "officer": ["dashboard.view", "policies.view", "regions.view"],
-    "finance": ["dashboard.view", "policies.view", "regions.view"],
-    "evaluator": ["dashboard.view", "policies.view", "regions.view"],
-    "auditor": ["audit.view", "dashboard.view", "policies.view", "regions.view", "users.view"],
+    "officer": ["dashboard.view", "plans.edit", "plans.view", "policies.view", "regions.view"],
+    "finance": ["dashboard.view", "plans.review", "plans.view", "policies.view", "regions.view"],
+    "evaluator": ["dashboard.view", "plans.view", "policies.view", "regions.view"],
+    "auditor": [
+        "audit.view",
+        "dashboard.view",
+        "plans.view",
+        "policies.view",
+        "regions.view",
+        "users.view",
+    ],
 }
 
 
@@ -158,10 +182,22 @@ def assert_json_error(response, status: int, code: str) -> dict:
 
 
 @pytest.fixture
-def world(app, make_user, presets):
-    """A Yangcheng user to look at, and the ids that fill the placeholders."""
+def world(app, make_user, yangcheng):
+    """A Yangcheng user and a submitted plan to look at, and the ids of the placeholders."""
+    from procurement.core.audit import Actor, set_actor
+    from procurement.plans import services as plans
+    from tests.plans.conftest import plan_input
+
     target = make_user("target", role="officer", region_code="140522")
-    return {"yc": profile_id(app, "140522", 2026), "target": target}
+    with app.app_context():
+        set_actor(Actor(None, "test-setup", "system"))
+        drafter = db.session.get(User, target)
+        plan = plans.create_plan(actor=drafter, region_code="140522", data=plan_input())
+        plans.submit_plan(plan, actor=drafter, note=None, lock_version=None)
+        db.session.commit()
+        plan_id = plan.id
+        db.session.remove()
+    return {"yc": profile_id(app, "140522", 2026), "target": target, "plan": plan_id}
 
 
 # ---------------------------------------------------------------- the role matrix

@@ -39,6 +39,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "users.view": frozenset({Role.ADMIN, Role.AUDITOR}),
     "users.manage": frozenset({Role.ADMIN}),
     "audit.view": frozenset({Role.ADMIN, Role.AUDITOR}),
+    "plans.view": EVERYONE,
+    "plans.edit": frozenset({Role.OFFICER}),
+    "plans.review": frozenset({Role.FINANCE}),
 }
 
 

@@ -21,11 +21,11 @@ def parse_amount(value: object) -> Decimal:
     return amount.quantize(CENT)
 
 
-def format_amount(amount: Decimal | None) -> str:
-    """``Decimal('161280')`` -> ``'161,280.00'``."""
-    if amount is None:
-        return ""
-    return f"{Decimal(amount).quantize(CENT, ROUND_HALF_UP):,.2f}"
+def format_amount(amount: Decimal | str | None) -> str:
+    """``Decimal('161280')`` (or ``"161280.00"``) -> ``'161,280.00'``; None -> ``'—'``."""
+    if amount is None or amount == "":
+        return "—"
+    return f"{Decimal(str(amount)).quantize(CENT, ROUND_HALF_UP):,.2f}"
 
 
 def _four_digits(number: int) -> str:

@@ -13,6 +13,7 @@ from procurement.accounts.models import User
 from procurement.core.audit import AuditEvent
 from procurement.core.clock import today, utcnow
 from procurement.core.db import db
+from procurement.plans.queries import awaiting_review, execution_by_county, recent_plans
 from procurement.policies.models import PolicyProfile
 from procurement.policies.services import profile_for
 
@@ -39,6 +40,9 @@ def index():
         year=year,
         figures=figures,
         profile=profile_for(user.region_code, year),
+        awaiting=awaiting_review() if user.can("plans.review") else [],
+        counties=execution_by_county(year) if user.can("plans.review") else [],
+        plans=recent_plans() if user.can("plans.view") else [],
     )
 
 

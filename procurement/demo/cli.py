@@ -16,6 +16,7 @@ from procurement.accounts import services as accounts
 from procurement.accounts.models import User
 from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
+from procurement.plans.catalogue import load_yangcheng_catalogue
 from procurement.policies.presets import load_presets
 from procurement.regions.services import load_reference_regions
 
@@ -64,15 +65,85 @@ def load_demo_users() -> dict[str, str]:
     return known
 
 
+# seed 001 annex 2: the three zones of Yangcheng 2026
+YANGCHENG_ZONES = [
+    ("第一片区", ["140522100", "140522107", "140522108", "140522109"], 200),
+    (
+        "第二片区",
+        ["140522101", "140522102", "140522103", "140522201", "140522104", "140522111"],
+        240,
+    ),
+    ("第三片区", ["140522202", "140522105", "140522205", "140522106", "140522110"], 160),
+]
+YANGCHENG_PLAN_TITLE = "阳城县2026年政府购买居家养老服务项目"
+
+
+def load_demo_plan() -> bool:
+    """The Yangcheng 2026 plan with its three zones, submitted by the officer and approved
+    by finance (idempotent); returns whether it was created."""
+    from datetime import date
+
+    from procurement.plans import services as plans
+    from procurement.plans.models import PurchasePlan
+
+    if db.session.scalar(
+        select(PurchasePlan.id).where(
+            PurchasePlan.region_code == "140522", PurchasePlan.title == YANGCHENG_PLAN_TITLE
+        )
+    ):
+        return False
+    officer = db.session.scalar(select(User).where(User.username == "yc_officer"))
+    finance = db.session.scalar(select(User).where(User.username == "yc_finance"))
+    set_actor(Actor(officer.id, officer.username, "cli", officer.region_code))
+    data = plans.PlanInput(
+        title=YANGCHENG_PLAN_TITLE,
+        year=2026,
+        purchase_method="competitive_consultation",
+        service_start=date(2026, 7, 1),
+        service_end=date(2026, 12, 31),
+        quality_standard=(
+            "每人每月4小时免费居家养老服务，分次进行；补贴标准每小时不超过35元，当月使用，"
+            "不能滚存；所有服务记录录入晋城市智慧养老服务平台（阳民字〔2026〕11号）。"
+        ),
+        zones=[plans.ZoneInput(name, codes, people) for name, codes, people in YANGCHENG_ZONES],
+        item_codes=[item.code for item in plans.catalogue("140522")],
+    )
+    plan = plans.create_plan(actor=officer, region_code="140522", data=data)
+    for kind, description, source, amount in (
+        ("assessment", "低保家庭60-79周岁老年人能力评估", "superior_subsidy", "24000.00"),
+        ("evaluation", "第三方绩效评价", "local_finance", "30000.00"),
+        ("training", "居家养老服务人员培训", "welfare_lottery", "12000.00"),
+    ):
+        plans.add_budget_line(
+            plan,
+            kind=kind,
+            description=description,
+            funding_source=source,
+            amount=amount,
+            lock_version=None,
+        )
+    version = plans.submit_plan(plan, actor=officer, note="请审核。", lock_version=None)
+    set_actor(Actor(finance.id, finance.username, "cli", finance.region_code))
+    plans.approve_plan(
+        plan, actor=finance, version_number=version.number, comment="同意。资金纳入年度部门预算。"
+    )
+    return True
+
+
 @demo_cli.command("load")
 def load():
     """Load regions, policy profiles and demo users (safe to run again)."""
     set_actor(Actor(None, "demo", "cli"))
     regions = load_reference_regions()
     profiles = load_presets()
+    items = load_yangcheng_catalogue()
     logins = load_demo_users()
+    plan = load_demo_plan()
     db.session.commit()
-    click.echo(f"regions added: {regions}; policy profiles added: {profiles}")
+    click.echo(
+        f"regions added: {regions}; policy profiles added: {profiles}; "
+        f"catalogue items added: {items}; demo plan added: {'yes' if plan else 'no'}"
+    )
     click.echo("")
     click.echo("演示账号 (demo logins; passwords are kept in instance/demo_logins.json):")
     for username, name, role, region in DEMO_USERS:

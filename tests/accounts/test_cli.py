@@ -120,7 +120,10 @@ def test_demo_load_is_idempotent_and_prints_working_logins(app, client):
     assert first.exit_code == 0, first.output
     second = _run(app, "demo", "load")
     assert second.exit_code == 0
-    assert "regions added: 0; policy profiles added: 0" in second.output
+    assert (
+        "regions added: 0; policy profiles added: 0; catalogue items added: 0; demo plan added: no"
+        in second.output
+    )
     line = next(
         line for line in second.output.splitlines() if line.strip().startswith("yc_officer")
     )

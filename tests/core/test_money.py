@@ -44,7 +44,8 @@ def test_capitals_zero_runs_and_units(amount, expected):
 def test_amounts_display_with_thousands_separators():
     assert format_amount(Decimal("161280")) == "161,280.00"
     assert format_amount(Decimal("35")) == "35.00"
-    assert format_amount(None) == ""
+    assert format_amount("2000000.00") == "2,000,000.00"
+    assert format_amount(None) == "—"
 
 
 @pytest.mark.parametrize("bad", ["1.234", "abc", "NaN", "Infinity", ""])

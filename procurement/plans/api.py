@@ -1,0 +1,529 @@
+"""Purchase plans under /api/v1: the same services as the pages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import g, send_file
+from flask_babel import gettext as _
+from pydantic import Field
+from sqlalchemy import select
+
+from procurement.core.api import MoneyString, Page, PageQuery, Schema, api_route, paginate
+from procurement.core.db import db
+from procurement.core.errors import NotFound
+from procurement.core.money import amount_in_capitals
+from procurement.plans import exports, services
+from procurement.plans.budget import months_in_period
+from procurement.plans.execution import execution
+from procurement.plans.models import (
+    BudgetLine,
+    Decision,
+    FundingSource,
+    LineKind,
+    PlanStatus,
+    PurchaseMethod,
+    PurchasePlan,
+)
+
+
+class ZoneIn(Schema):
+    name: str = Field(max_length=60)
+    township_codes: list[str]
+    recipients: int
+
+
+class PlanIn(Schema):
+    title: str = Field(max_length=200)
+    year: int
+    purchase_method: PurchaseMethod
+    service_start: date
+    service_end: date
+    quality_standard: str = ""
+    zones: list[ZoneIn]
+    item_codes: list[str] | None = Field(
+        None, description="Catalogue codes; all items of the catalogue when omitted."
+    )
+
+
+class PlanCreate(PlanIn):
+    region_code: str | None = Field(None, description="The county; the caller's own by default.")
+    policy_profile_id: int | None = None
+
+
+class PlanUpdate(PlanIn):
+    lock_version: int | None = Field(None, description="Refused with 409 when outdated.")
+
+
+class ZoneOut(Schema):
+    id: int
+    name: str
+    township_codes: list[str]
+    townships: list[str]
+    recipients: int
+
+
+class LineOut(Schema):
+    id: int
+    kind: LineKind
+    zone_id: int | None
+    description: str
+    funding_source: FundingSource
+    computed_amount: MoneyString | None
+    amount: MoneyString
+    override_reason: str | None
+
+
+class PlanSummary(Schema):
+    id: int
+    region_code: str
+    year: int
+    title: str
+    status: PlanStatus
+    version: int
+    total: MoneyString
+
+
+class PlanOut(PlanSummary):
+    lock_version: int
+    approved_version: int | None
+    purchase_method: PurchaseMethod
+    service_start: date
+    service_end: date
+    months: int
+    warnings: list[str]
+    quality_standard: str
+    policy_profile_id: int
+    item_codes: list[str]
+    zones: list[ZoneOut]
+    budget_lines: list[LineOut]
+    total_in_capitals: str
+    uncovered_township_codes: list[str]
+
+
+class PlanQuery(PageQuery):
+    year: int | None = None
+    status: PlanStatus | None = None
+
+
+class LineIn(Schema):
+    kind: LineKind
+    description: str = Field(max_length=200)
+    funding_source: FundingSource
+    amount: str = Field(description='Yuan as a string with at most two decimals: "1200.00"')
+    lock_version: int | None = None
+
+
+class LineUpdate(Schema):
+    amount: str
+    funding_source: FundingSource
+    description: str | None = Field(None, max_length=200)
+    kind: LineKind | None = None
+    override_reason: str | None = Field(None, max_length=500)
+    lock_version: int | None = None
+
+
+class SubmitIn(Schema):
+    note: str | None = None
+    lock_version: int | None = None
+
+
+class DecisionIn(Schema):
+    version: int = Field(description="The version number reviewed; 409 if another is pending.")
+    comment: str | None = None
+
+
+class AdjustIn(Schema):
+    lock_version: int | None = None
+
+
+class VersionOut(Schema):
+    number: int
+    total: MoneyString
+    note: str | None
+    submitted_by: str | None
+    submitted_at: datetime
+    decision: Decision
+    decided_by: str | None
+    decided_at: datetime | None
+    comment: str | None
+
+
+class VersionList(Schema):
+    items: list[VersionOut]
+
+
+class ChangeOut(Schema):
+    section: str
+    item: str
+    before: str | None
+    after: str | None
+
+
+class VersionDetail(VersionOut):
+    snapshot: dict[str, Any]
+    changes_from_previous: list[ChangeOut]
+
+
+class ExecutionRowOut(Schema):
+    zone_id: int | None
+    label: str
+    approved: MoneyString
+    committed: MoneyString
+    settled: MoneyString
+
+
+class ExecutionOut(Schema):
+    approved_version: int | None
+    rows: list[ExecutionRowOut]
+
+
+def _plan_out(plan: PurchasePlan) -> PlanOut:
+    return PlanOut(
+        id=plan.id,
+        region_code=plan.region_code,
+        year=plan.year,
+        title=plan.title,
+        status=plan.status,
+        version=plan.version,
+        total=plan.total,
+        lock_version=plan.lock_version,
+        approved_version=plan.approved_version.number if plan.approved_version else None,
+        purchase_method=plan.purchase_method,
+        service_start=plan.service_start,
+        service_end=plan.service_end,
+        months=months_in_period(plan.service_start, plan.service_end),
+        warnings=services.period_warnings(plan.service_start, plan.service_end),
+        quality_standard=plan.quality_standard,
+        policy_profile_id=plan.policy_profile_id,
+        item_codes=[link.service_item.code for link in plan.items],
+        zones=[
+            ZoneOut(
+                id=z.id,
+                name=z.name,
+                township_codes=z.township_codes,
+                townships=z.township_names,
+                recipients=z.expected_recipients,
+            )
+            for z in plan.zones
+        ],
+        budget_lines=[LineOut.model_validate(line) for line in plan.budget_lines],
+        total_in_capitals=amount_in_capitals(plan.total),
+        uncovered_township_codes=[t.code for t in services.uncovered_townships(plan)],
+    )
+
+
+def _input(body: PlanIn, region_code: str) -> services.PlanInput:
+    codes = body.item_codes
+    if codes is None:
+        codes = [item.code for item in services.catalogue(region_code)]
+    return services.PlanInput(
+        title=body.title,
+        year=body.year,
+        purchase_method=body.purchase_method.value,
+        service_start=body.service_start,
+        service_end=body.service_end,
+        quality_standard=body.quality_standard,
+        zones=[
+            services.ZoneInput(z.name, list(z.township_codes), z.recipients) for z in body.zones
+        ],
+        item_codes=list(codes),
+    )
+
+
+def _version_out(version) -> dict:
+    return {
+        "number": version.number,
+        "total": version.total,
+        "note": version.note,
+        "submitted_by": version.submitted_by.username if version.submitted_by else None,
+        "submitted_at": version.submitted_at,
+        "decision": version.decision,
+        "decided_by": version.decided_by.username if version.decided_by else None,
+        "decided_at": version.decided_at,
+        "comment": version.comment,
+    }
+
+
+def _line(plan: PurchasePlan, line_id: int) -> BudgetLine:
+    line = db.session.get(BudgetLine, line_id)
+    if line is None or line.plan_id != plan.id:
+        raise NotFound(_("Budget line %(id)s was not found.", id=line_id))
+    return line
+
+
+@api_route(
+    "/plans",
+    summary="List purchase plans",
+    tag="plans",
+    permission="plans.view",
+    query=PlanQuery,
+    response=Page[PlanSummary],
+)
+def list_plans(query: PlanQuery):
+    stmt = select(PurchasePlan).order_by(PurchasePlan.year.desc(), PurchasePlan.id.desc())
+    if query.year:
+        stmt = stmt.where(PurchasePlan.year == query.year)
+    if query.status:
+        stmt = stmt.where(PurchasePlan.status == query.status)
+    return paginate(stmt, query, PlanSummary)
+
+
+@api_route(
+    "/plans",
+    method="POST",
+    summary="Draft a purchase plan with its zones",
+    tag="plans",
+    permission="plans.edit",
+    body=PlanCreate,
+    response=PlanOut,
+    status=201,
+)
+def create_plan(body: PlanCreate):
+    region_code = body.region_code or g.user.region_code
+    data = _input(body, region_code)
+    data.policy_profile_id = body.policy_profile_id
+    plan = services.create_plan(actor=g.user, region_code=region_code, data=data)
+    db.session.commit()
+    return _plan_out(plan), 201
+
+
+@api_route(
+    "/plans/<int:plan_id>",
+    summary="Read a plan: status, version, zones, budget",
+    tag="plans",
+    permission="plans.view",
+    response=PlanOut,
+)
+def get_plan(plan_id: int):
+    return _plan_out(services.get_plan(plan_id))
+
+
+@api_route(
+    "/plans/<int:plan_id>",
+    method="PATCH",
+    summary="Change a draft plan (whole)",
+    tag="plans",
+    permission="plans.edit",
+    body=PlanUpdate,
+    response=PlanOut,
+)
+def update_plan(plan_id: int, body: PlanUpdate):
+    plan = services.get_plan(plan_id)
+    services.update_plan(plan, _input(body, plan.region_code), lock_version=body.lock_version)
+    db.session.commit()
+    return _plan_out(plan)
+
+
+@api_route(
+    "/plans/<int:plan_id>/budget-lines",
+    method="POST",
+    summary="Add a budget line",
+    tag="plans",
+    permission="plans.edit",
+    body=LineIn,
+    response=PlanOut,
+    status=201,
+)
+def add_budget_line(plan_id: int, body: LineIn):
+    plan = services.get_plan(plan_id)
+    services.add_budget_line(
+        plan,
+        kind=body.kind.value,
+        description=body.description,
+        funding_source=body.funding_source.value,
+        amount=body.amount,
+        lock_version=body.lock_version,
+    )
+    db.session.commit()
+    return _plan_out(plan), 201
+
+
+@api_route(
+    "/plans/<int:plan_id>/budget-lines/<int:line_id>",
+    method="PATCH",
+    summary="Change a budget line (a service line needs a reason to differ)",
+    tag="plans",
+    permission="plans.edit",
+    body=LineUpdate,
+    response=PlanOut,
+)
+def update_budget_line(plan_id: int, line_id: int, body: LineUpdate):
+    plan = services.get_plan(plan_id)
+    services.update_budget_line(
+        _line(plan, line_id),
+        amount=body.amount,
+        funding_source=body.funding_source.value,
+        description=body.description,
+        kind=body.kind.value if body.kind else None,
+        override_reason=body.override_reason,
+        lock_version=body.lock_version,
+    )
+    db.session.commit()
+    return _plan_out(plan)
+
+
+@api_route(
+    "/plans/<int:plan_id>/budget-lines/<int:line_id>",
+    method="DELETE",
+    summary="Remove an added budget line",
+    tag="plans",
+    permission="plans.edit",
+    response=None,
+    status=204,
+)
+def delete_budget_line(plan_id: int, line_id: int):
+    plan = services.get_plan(plan_id)
+    services.remove_budget_line(_line(plan, line_id), lock_version=None)
+    db.session.commit()
+    return None, 204
+
+
+@api_route(
+    "/plans/<int:plan_id>/submit",
+    method="POST",
+    summary="Submit to finance",
+    tag="plans",
+    permission="plans.edit",
+    body=SubmitIn,
+    response=PlanOut,
+)
+def submit_plan(plan_id: int, body: SubmitIn):
+    plan = services.get_plan(plan_id)
+    services.submit_plan(plan, actor=g.user, note=body.note, lock_version=body.lock_version)
+    db.session.commit()
+    return _plan_out(plan)
+
+
+@api_route(
+    "/plans/<int:plan_id>/approve",
+    method="POST",
+    summary="Approve the pending version",
+    tag="plans",
+    permission="plans.review",
+    body=DecisionIn,
+    response=PlanOut,
+)
+def approve_plan(plan_id: int, body: DecisionIn):
+    plan = services.get_plan(plan_id)
+    services.approve_plan(plan, actor=g.user, version_number=body.version, comment=body.comment)
+    db.session.commit()
+    return _plan_out(plan)
+
+
+@api_route(
+    "/plans/<int:plan_id>/return",
+    method="POST",
+    summary="Return with a comment",
+    tag="plans",
+    permission="plans.review",
+    body=DecisionIn,
+    response=PlanOut,
+)
+def return_plan(plan_id: int, body: DecisionIn):
+    plan = services.get_plan(plan_id)
+    services.return_plan(
+        plan, actor=g.user, version_number=body.version, comment=body.comment or ""
+    )
+    db.session.commit()
+    return _plan_out(plan)
+
+
+@api_route(
+    "/plans/<int:plan_id>/adjust",
+    method="POST",
+    summary="Open an adjustment",
+    tag="plans",
+    permission="plans.edit",
+    body=AdjustIn,
+    response=PlanOut,
+)
+def adjust_plan(plan_id: int, body: AdjustIn):
+    plan = services.get_plan(plan_id)
+    services.adjust_plan(plan, lock_version=body.lock_version)
+    db.session.commit()
+    return _plan_out(plan)
+
+
+@api_route(
+    "/plans/<int:plan_id>/versions",
+    summary="Submitted versions and decisions",
+    tag="plans",
+    permission="plans.view",
+    response=VersionList,
+)
+def list_versions(plan_id: int):
+    plan = services.get_plan(plan_id)
+    return {"items": [_version_out(v) for v in plan.versions]}
+
+
+@api_route(
+    "/plans/<int:plan_id>/versions/<int:number>",
+    summary="A frozen version with its changes from the previous one",
+    tag="plans",
+    permission="plans.view",
+    response=VersionDetail,
+)
+def get_version(plan_id: int, number: int):
+    plan = services.get_plan(plan_id)
+    version = next((v for v in plan.versions if v.number == number), None)
+    if version is None:
+        raise NotFound(_("Version %(n)s was not found.", n=number))
+    previous = next((v for v in plan.versions if v.number == number - 1), None)
+    changes = services.diff_snapshots(previous.snapshot if previous else None, version.snapshot)
+    return {
+        **_version_out(version),
+        "snapshot": version.snapshot,
+        "changes_from_previous": [vars(c) for c in changes],
+    }
+
+
+@api_route(
+    "/plans/<int:plan_id>/execution",
+    summary="Approved vs committed vs settled",
+    tag="plans",
+    permission="plans.view",
+    response=ExecutionOut,
+)
+def get_execution(plan_id: int):
+    plan = services.get_plan(plan_id)
+    rows = execution(plan, _("Outside zones"))
+    return {
+        "approved_version": plan.approved_version.number if plan.approved_version else None,
+        "rows": [vars(row) for row in rows],
+    }
+
+
+@api_route(
+    "/plans/<int:plan_id>/export.xlsx",
+    summary="The plan and budget as .xlsx",
+    tag="plans",
+    permission="plans.view",
+    content_type=exports.XLSX,
+)
+def export_plan_xlsx(plan_id: int):
+    plan = services.get_plan(plan_id)
+    return send_file(
+        exports.plan_workbook(plan),
+        mimetype=exports.XLSX,
+        as_attachment=True,
+        download_name=exports.filename(plan, "xlsx"),
+    )
+
+
+@api_route(
+    "/plans/<int:plan_id>/document.docx",
+    summary="The plan document for finance",
+    tag="plans",
+    permission="plans.view",
+    content_type=exports.DOCX,
+)
+def export_plan_docx(plan_id: int):
+    plan = services.get_plan(plan_id)
+    return send_file(
+        exports.plan_document(plan),
+        mimetype=exports.DOCX,
+        as_attachment=True,
+        download_name=exports.filename(plan, "docx"),
+    )

@@ -1,0 +1,63 @@
+"""Overviews of plans for dashboards: what awaits finance, and execution per county."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from procurement.core.db import db
+from procurement.plans.execution import execution
+from procurement.plans.models import PlanStatus, PurchasePlan
+
+ZERO = Decimal("0.00")
+
+
+def awaiting_review() -> list[PurchasePlan]:
+    """Submitted plans in the caller's region, oldest first."""
+    return list(
+        db.session.scalars(
+            select(PurchasePlan)
+            .where(PurchasePlan.status == PlanStatus.SUBMITTED)
+            .order_by(PurchasePlan.updated_at)
+        )
+    )
+
+
+def recent_plans(limit: int = 5) -> list[PurchasePlan]:
+    """The most recently changed plans in the caller's region."""
+    return list(
+        db.session.scalars(
+            select(PurchasePlan).order_by(PurchasePlan.updated_at.desc()).limit(limit)
+        )
+    )
+
+
+@dataclass
+class CountyExecution:
+    code: str
+    name: str
+    plans: int
+    approved: Decimal
+    committed: Decimal
+    settled: Decimal
+
+
+def execution_by_county(year: int) -> list[CountyExecution]:
+    """Approved, committed and settled money of each county's plans for a year."""
+    rows: dict[str, CountyExecution] = {}
+    plans = db.session.scalars(
+        select(PurchasePlan).where(PurchasePlan.year == year).order_by(PurchasePlan.region_code)
+    )
+    for plan in plans:
+        row = rows.setdefault(
+            plan.region_code,
+            CountyExecution(plan.region_code, plan.region.name, 0, ZERO, ZERO, ZERO),
+        )
+        row.plans += 1
+        for line in execution(plan, ""):
+            row.approved += line.approved
+            row.committed += line.committed
+            row.settled += line.settled
+    return list(rows.values())
