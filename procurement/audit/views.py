@@ -34,6 +34,10 @@ ACTION_LABELS = {
     "activate": _l("Reactivated"),
     "deactivate": _l("Deactivated"),
     "revoke": _l("Revoked"),
+    "submit": _l("Submitted"),
+    "approve": _l("Approved"),
+    "return": _l("Returned"),
+    "adjust": _l("Adjustment opened"),
 }
 
 

@@ -527,3 +527,35 @@ def export_plan_docx(plan_id: int):
         as_attachment=True,
         download_name=exports.filename(plan, "docx"),
     )
+
+
+class ServiceItemOut(Schema):
+    code: str
+    category: str
+    name: str
+    description: str
+
+
+class CatalogueOut(Schema):
+    region_code: str
+    items: list[ServiceItemOut]
+
+
+class CatalogueQuery(Schema):
+    region_code: str = Field(min_length=6, max_length=12)
+
+
+@api_route(
+    "/service-items",
+    summary="The service catalogue in force for a county",
+    tag="plans",
+    permission="plans.view",
+    query=CatalogueQuery,
+    response=CatalogueOut,
+)
+def list_service_items(query: CatalogueQuery):
+    items = services.catalogue(query.region_code)
+    return {
+        "region_code": query.region_code,
+        "items": [ServiceItemOut.model_validate(item) for item in items],
+    }

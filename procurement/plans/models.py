@@ -144,6 +144,7 @@ class ServiceItem(Audited, RegionShared, TimestampMixin, db.Model):
 
 class PurchasePlan(Audited, RegionOwned, TimestampMixin, db.Model):
     __tablename__ = "purchase_plans"
+    __audit_ignore__ = frozenset({"updated_at", "lock_version"})
     __table_args__ = (UniqueConstraint("region_code", "year", "title"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

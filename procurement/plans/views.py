@@ -425,3 +425,17 @@ def export_docx(plan_id: int):
         download_name=exports.filename(plan, "docx"),
         mimetype=exports.DOCX,
     )
+
+
+@bp.route("/catalogue")
+@permission_required("plans.view")
+def catalogue():
+    """The service catalogue in force for the user's county (or the county chosen)."""
+    code = request.args.get("region_code") or g.user.region_code
+    region = db.session.get(Region, code)
+    if region is None or region.level is not RegionLevel.COUNTY:
+        counties = [r for r in g.user.region.children if r.level is RegionLevel.COUNTY]
+        return render_template("plans/catalogue.html", region=None, items=[], counties=counties)
+    return render_template(
+        "plans/catalogue.html", region=region, items=services.catalogue(region.code), counties=[]
+    )
