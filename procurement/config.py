@@ -41,6 +41,10 @@ class DefaultConfig:
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - an algorithm name
     PASSWORD_MIN_LENGTH = 8
 
+    # Evidence documents (PDF, PNG, JPEG) and spreadsheet imports.
+    EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+    IMPORT_MAX_BYTES = 20 * 1024 * 1024
+
     API_PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 500
 

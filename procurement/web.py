@@ -19,6 +19,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 NAVIGATION = [
     (_l("Dashboard"), "dashboard.index", "dashboard.view"),
     (_l("Purchase plans"), "plans.index", "plans.view"),
+    (_l("Providers"), "providers.index", "providers.view"),
     (_l("Policy profiles"), "policies.index", "policies.view"),
     (_l("Regions"), "regions.index", "regions.view"),
     (_l("Users"), "accounts.users", "users.view"),
@@ -62,10 +63,12 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.plans.views import bp as plans
     from procurement.policies import api as _policies_api  # noqa: F401
     from procurement.policies.views import bp as policies
+    from procurement.providers import api as _providers_api  # noqa: F401
+    from procurement.providers.views import bp as providers
     from procurement.regions import api as _regions_api  # noqa: F401
     from procurement.regions.views import bp as regions
 
-    for blueprint in (accounts, audit, dashboard, plans, policies, regions):
+    for blueprint in (accounts, audit, dashboard, plans, policies, providers, regions):
         app.register_blueprint(blueprint)
     app.register_blueprint(api)
     csrf.exempt(api)  # the API authenticates with bearer tokens, never with cookies

@@ -47,6 +47,9 @@ PAGES: dict[str, tuple[int, int, int, int, int]] = {
     "/plans/{plan}/edit": (403, 302, 403, 403, 403),  # submitted: the officer is sent back
     "/plans/{plan}/lines/new": (403, 302, 403, 403, 403),
     "/plans/{plan}/review": (403, 403, 200, 403, 403),
+    "/providers/": (200, 200, 200, 200, 200),
+    "/providers/new": (403, 200, 403, 403, 403),
+    "/providers/import": (403, 200, 403, 403, 403),
 }
 
 # Bodies sent to the writing endpoints are invalid on purpose: a permitted role gets
@@ -76,6 +79,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("POST", "/api/v1/plans"): (403, 422, 403, 403, 403),
     ("POST", "/api/v1/plans/{plan}/approve"): (403, 403, 422, 403, 403),
     ("POST", "/api/v1/plans/{plan}/return"): (403, 403, 422, 403, 403),
+    ("GET", "/api/v1/providers"): (200, 200, 200, 200, 200),
+    ("POST", "/api/v1/providers"): (403, 422, 403, 403, 403),
 }
 BODIES = {
     ("POST", "/api/v1/users"): INVALID_USER_CREATE,
@@ -85,6 +90,7 @@ BODIES = {
     ("POST", "/api/v1/plans"): {},
     ("POST", "/api/v1/plans/{plan}/approve"): {},
     ("POST", "/api/v1/plans/{plan}/return"): {},
+    ("POST", "/api/v1/providers"): {},
 }
 
 # What GET /api/v1/me reports each role may do, also by hand.
@@ -95,18 +101,41 @@ ROLE_PERMISSIONS = {
         "plans.view",
         "policies.edit",
         "policies.view",
+        "providers.view",
         "regions.view",
         "users.manage",
         "users.view",
     ],
-    "officer": ["dashboard.view", "plans.edit", "plans.view", "policies.view", "regions.view"],
-    "finance": ["dashboard.view", "plans.review", "plans.view", "policies.view", "regions.view"],
-    "evaluator": ["dashboard.view", "plans.view", "policies.view", "regions.view"],
+    "officer": [
+        "dashboard.view",
+        "plans.edit",
+        "plans.view",
+        "policies.view",
+        "providers.edit",
+        "providers.view",
+        "regions.view",
+    ],
+    "finance": [
+        "dashboard.view",
+        "plans.review",
+        "plans.view",
+        "policies.view",
+        "providers.view",
+        "regions.view",
+    ],
+    "evaluator": [
+        "dashboard.view",
+        "plans.view",
+        "policies.view",
+        "providers.view",
+        "regions.view",
+    ],
     "auditor": [
         "audit.view",
         "dashboard.view",
         "plans.view",
         "policies.view",
+        "providers.view",
         "regions.view",
         "users.view",
     ],

@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "plans.view": EVERYONE,
     "plans.edit": frozenset({Role.OFFICER}),
     "plans.review": frozenset({Role.FINANCE}),
+    "providers.view": EVERYONE,
+    "providers.edit": frozenset({Role.OFFICER}),
 }
 
 

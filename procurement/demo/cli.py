@@ -16,6 +16,7 @@ from procurement.accounts import services as accounts
 from procurement.accounts.models import User
 from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
+from procurement.demo.providers import load_demo_providers
 from procurement.plans.catalogue import load_yangcheng_catalogue
 from procurement.policies.presets import load_presets
 from procurement.regions.services import load_reference_regions
@@ -130,6 +131,19 @@ def load_demo_plan() -> bool:
     return True
 
 
+def _demo_officer_and_plan():
+    from procurement.plans.models import PurchasePlan
+
+    officer = db.session.scalar(select(User).where(User.username == "yc_officer"))
+    set_actor(Actor(officer.id, officer.username, "cli", officer.region_code))
+    plan = db.session.scalar(
+        select(PurchasePlan).where(
+            PurchasePlan.region_code == "140522", PurchasePlan.title == YANGCHENG_PLAN_TITLE
+        )
+    )
+    return officer, plan
+
+
 @demo_cli.command("load")
 def load():
     """Load regions, policy profiles and demo users (safe to run again)."""
@@ -139,10 +153,12 @@ def load():
     items = load_yangcheng_catalogue()
     logins = load_demo_users()
     plan = load_demo_plan()
+    providers = load_demo_providers(*_demo_officer_and_plan())
     db.session.commit()
     click.echo(
         f"regions added: {regions}; policy profiles added: {profiles}; "
-        f"catalogue items added: {items}; demo plan added: {'yes' if plan else 'no'}"
+        f"catalogue items added: {items}; demo plan added: {'yes' if plan else 'no'}; "
+        f"providers added: {providers}"
     )
     click.echo("")
     click.echo("演示账号 (demo logins; passwords are kept in instance/demo_logins.json):")

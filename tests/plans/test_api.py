@@ -151,7 +151,11 @@ def test_the_yangcheng_catalogue_of_seed_001(api, client, tokens, make_user):
     names = [item["name"] for item in items["items"]]
     assert len(names) == 15 and names[0] == "助餐服务" and "培训服务" in names
     assert {item["category"] for item in items["items"]} == {
-        "生活照料服务", "精神慰藉服务", "助医服务", "评估和培训服务"}
+        "生活照料服务",
+        "精神慰藉服务",
+        "助医服务",
+        "评估和培训服务",
+    }
     client.login("officer")
     page = client.get("/plans/catalogue").get_data(as_text=True)
     assert "上门为老年人做饭或送餐等" in page

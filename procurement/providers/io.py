@@ -1,0 +1,349 @@
+"""Bulk import of providers and their compliance records from .xlsx, with a row report.
+
+An import is staged first: every row is tried inside a savepoint and the whole
+transaction is rolled back, giving a report without writing anything. The officer
+then confirms, and the same file is applied for real: the good rows only, never a
+silent half. Knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+import zipfile
+from dataclasses import asdict, dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+from flask import current_app
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import select
+
+from procurement.accounts.models import User
+from procurement.core.db import db
+from procurement.core.errors import DomainError, NotFound, ValidationError
+from procurement.providers import services
+from procurement.providers.models import Provider
+from procurement.regions.services import get_region, townships_of
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PROVIDER_SHEET, RECORD_SHEET = "承接主体", "合规记录"
+MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a larger inflated workbook is refused (zip bomb)
+
+PROVIDER_COLUMNS = {
+    "名称": "name",
+    "统一社会信用代码": "credit_code",
+    "登记机关": "registration_authority",
+    "登记日期": "registration_date",
+    "状态": "status",
+    "状态变更日期": "status_date",
+    "法定代表人": "legal_representative",
+    "地址": "address",
+    "所在乡镇": "township",
+    "联系人": "contact_name",
+    "联系电话": "contact_phone",
+    "护理人员": "staff.nursing",
+    "理发师": "staff.barber",
+    "足疗师": "staff.foot_care",
+    "水电工": "staff.plumber_electrician",
+    "家电维修": "staff.appliance_repair",
+    "确认早期代码": "acknowledge_check_failure",
+    "确认理由": "acknowledgement_reason",
+}
+PROVIDER_REQUIRED = ("名称", "统一社会信用代码", "登记机关", "登记日期")
+RECORD_COLUMNS = {
+    "统一社会信用代码": "credit_code",
+    "类型": "kind",
+    "开始日期": "period_start",
+    "结束日期": "period_end",
+    "缴纳状态": "payment_status",
+    "结清日期": "settled_on",
+    "决定日期": "decision_date",
+    "机关": "authority",
+    "违法类型": "violation_kind",
+    "罚款金额": "fine_amount",
+    "报告年度": "report_year",
+    "报送日期": "filed_on",
+    "列入日期": "listed_from",
+    "移出日期": "listed_until",
+    "说明": "description",
+}
+RECORD_REQUIRED = ("统一社会信用代码", "类型")
+VALUE_NAMES = {
+    "registration_authority": {
+        "民政": "civil_affairs",
+        "市场监管": "market_regulation",
+        "行政审批局": "administrative_approval",
+        "行政审批": "administrative_approval",
+    },
+    "status": {"存续": "active", "在业": "active", "注销": "deregistered", "吊销": "revoked"},
+    "kind": {
+        "纳税": "tax",
+        "社保": "social_security",
+        "违法": "violation",
+        "年报": "annual_report",
+        "失信": "credit_listing",
+    },
+    "payment_status": {"正常": "normal", "欠缴": "arrears"},
+    "violation_kind": {
+        "刑事处罚": "criminal_penalty",
+        "责令停产停业": "suspension",
+        "吊销许可证": "licence_revocation",
+        "罚款": "fine",
+        "其他": "other",
+    },
+    "acknowledge_check_failure": {"是": True, "否": False},
+}
+
+
+@dataclass
+class RowReport:
+    sheet: str
+    row: int
+    label: str
+    ok: bool
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    token: str
+    filename: str
+    rows: list[RowReport]
+    imported: int = 0
+
+    @property
+    def good(self) -> int:
+        return sum(1 for r in self.rows if r.ok)
+
+    @property
+    def bad(self) -> int:
+        return sum(1 for r in self.rows if not r.ok)
+
+
+def _staging_dir() -> Path:
+    path = Path(current_app.instance_path) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _read(data: bytes) -> dict[str, pd.DataFrame]:
+    """The workbook's sheets as text, or a clear refusal; nothing has been written yet."""
+    if not data:
+        raise ValidationError(_("The file is empty."), field="file")
+    if len(data) > current_app.config["IMPORT_MAX_BYTES"]:
+        raise ValidationError(
+            _(
+                "The file is larger than %(mb)d MB.",
+                mb=current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024),
+            ),
+            field="file",
+        )
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED:
+                raise ValidationError(
+                    _("The workbook inflates to an implausible size and was refused."), field="file"
+                )
+    except zipfile.BadZipFile:
+        raise ValidationError(_("The file is not an .xlsx workbook."), field="file") from None
+    try:
+        return pd.read_excel(BytesIO(data), sheet_name=None, dtype=str, engine="openpyxl")
+    except Exception:  # noqa: BLE001 - any parser failure is an unreadable file
+        raise ValidationError(_("The workbook could not be read."), field="file") from None
+
+
+def _check_columns(frame: pd.DataFrame, sheet: str, required: tuple[str, ...]) -> None:
+    missing = [name for name in required if name not in frame.columns]
+    if missing:
+        raise ValidationError(
+            _(
+                "Sheet %(sheet)s lacks the columns: %(columns)s.",
+                sheet=sheet,
+                columns="、".join(missing),
+            ),
+            field="file",
+        )
+
+
+def _translate(name: str, value: Any) -> Any:
+    names = VALUE_NAMES.get(name)
+    if names is None or value is None:
+        return value
+    return names.get(value, value)
+
+
+def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]:
+    """Try every row in its own savepoint; return the report (the caller commits or not)."""
+    if PROVIDER_SHEET not in sheets and RECORD_SHEET not in sheets:
+        raise ValidationError(
+            _("The workbook needs a sheet named %(a)s or %(b)s.", a=PROVIDER_SHEET, b=RECORD_SHEET),
+            field="file",
+        )
+    townships = {t.name: t.code for t in townships_of(get_region(region_code))}
+    rows: list[RowReport] = []
+    if PROVIDER_SHEET in sheets:
+        frame = sheets[PROVIDER_SHEET]
+        _check_columns(frame, PROVIDER_SHEET, PROVIDER_REQUIRED)
+        for index, raw in enumerate(frame.to_dict("records")):
+            values = {
+                PROVIDER_COLUMNS[k]: _translate(PROVIDER_COLUMNS[k], _cell(v))
+                for k, v in raw.items()
+                if k in PROVIDER_COLUMNS
+            }
+            if not any(values.values()):
+                continue
+            staff = {
+                k.split(".", 1)[1]: values.pop(k) for k in list(values) if k.startswith("staff.")
+            }
+            township = values.pop("township", None)
+            data = services.ProviderInput(
+                **{k: v for k, v in values.items() if v is not None},
+                staff=staff,
+                township_code=townships.get(township, township),
+            )
+            rows.append(
+                _try(
+                    PROVIDER_SHEET,
+                    index,
+                    values.get("name") or "",
+                    lambda data=data: services.register_provider(
+                        region_code=region_code, data=data
+                    ),
+                )
+            )
+    if RECORD_SHEET in sheets:
+        frame = sheets[RECORD_SHEET]
+        _check_columns(frame, RECORD_SHEET, RECORD_REQUIRED)
+        for index, raw in enumerate(frame.to_dict("records")):
+            values = {
+                RECORD_COLUMNS[k]: _translate(RECORD_COLUMNS[k], _cell(v))
+                for k, v in raw.items()
+                if k in RECORD_COLUMNS
+            }
+            if not any(values.values()):
+                continue
+            code = (values.pop("credit_code") or "").upper()
+            kind = values.pop("kind")
+            rows.append(
+                _try(
+                    RECORD_SHEET,
+                    index,
+                    code,
+                    lambda code=code, kind=kind, values=values: _add_record(
+                        region_code, code, kind, values
+                    ),
+                )
+            )
+    return rows
+
+
+def _add_record(region_code: str, code: str, kind: Any, values: dict) -> None:
+    provider = db.session.scalar(
+        select(Provider).where(Provider.region_code == region_code, Provider.credit_code == code)
+    )
+    if provider is None:
+        raise NotFound(
+            _(
+                "No provider with credit code %(code)s in the register or this file.",
+                code=code or "—",
+            )
+        )
+    services.add_record(provider, kind or "", values)
+
+
+def _try(sheet: str, index: int, label: str, action) -> RowReport:
+    row = RowReport(sheet=sheet, row=index + 2, label=label, ok=True)  # row 1 holds headers
+    savepoint = db.session.begin_nested()
+    try:
+        action()
+        savepoint.commit()
+    except DomainError as error:
+        savepoint.rollback()
+        row.ok = False
+        row.messages = [
+            f"{field}: {message}" if field not in {"body", ""} else message
+            for field, messages in (error.fields or {"": [error.message]}).items()
+            for message in messages
+        ]
+    return row
+
+
+def stage_import(
+    stream: IO[bytes], filename: str, *, region_code: str, actor: User
+) -> ImportReport:
+    """Read and try the whole file, write nothing, and keep it for confirmation."""
+    data = stream.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
+    sheets = _read(data)
+    try:
+        rows = _apply(sheets, region_code)
+    finally:
+        db.session.rollback()
+    token = secrets.token_urlsafe(16)
+    staging = _staging_dir()
+    (staging / f"{token}.xlsx").write_bytes(data)
+    meta = {"region_code": region_code, "user_id": actor.id, "filename": filename}
+    (staging / f"{token}.json").write_text(json.dumps(meta))
+    return ImportReport(token=token, filename=filename, rows=rows)
+
+
+def apply_import(token: str, *, region_code: str, actor: User) -> ImportReport:
+    """Import the good rows of a staged file, as its report said; then forget the file."""
+    if not token.replace("-", "").replace("_", "").isalnum():
+        raise ValidationError(_("Unknown import."))
+    staging = _staging_dir()
+    meta_path, data_path = staging / f"{token}.json", staging / f"{token}.xlsx"
+    if not meta_path.exists() or not data_path.exists():
+        raise ValidationError(
+            _("This import has expired or was already applied. Upload the file again.")
+        )
+    meta = json.loads(meta_path.read_text())
+    if meta["user_id"] != actor.id or meta["region_code"] != region_code:
+        raise ValidationError(_("Unknown import."))
+    rows = _apply(_read(data_path.read_bytes()), region_code)
+    db.session.commit()
+    meta_path.unlink()
+    data_path.unlink()
+    report = ImportReport(token=token, filename=meta["filename"], rows=rows)
+    report.imported = report.good
+    return report
+
+
+def report_dict(report: ImportReport) -> dict:
+    return {
+        "token": report.token,
+        "filename": report.filename,
+        "good": report.good,
+        "bad": report.bad,
+        "rows": [asdict(r) for r in report.rows],
+    }
+
+
+def template_workbook() -> BytesIO:
+    """An empty workbook with the two sheets and their column headers."""
+    book = Workbook()
+    first = book.active
+    first.title = PROVIDER_SHEET
+    first.append(list(PROVIDER_COLUMNS))
+    second = book.create_sheet(RECORD_SHEET)
+    second.append(list(RECORD_COLUMNS))
+    for sheet in (first, second):
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+            sheet.column_dimensions[cell.column_letter].width = 16
+    output = BytesIO()
+    book.save(output)
+    output.seek(0)
+    return output

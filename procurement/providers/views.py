@@ -1,0 +1,467 @@
+"""Provider register pages: the list, a provider's records and checks, imports."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+
+from procurement.accounts.auth import permission_required
+from procurement.audit.queries import history_of
+from procurement.core.db import db
+from procurement.core.errors import DomainError
+from procurement.core.forms import choices, show_domain_error
+from procurement.plans.models import PlanStatus, PurchasePlan
+from procurement.providers import io, services
+from procurement.providers.forms import (
+    CheckForm,
+    ConfirmImportForm,
+    DocumentForm,
+    ImportForm,
+    PriceForm,
+    ProviderFilterForm,
+    ProviderForm,
+    QualificationForm,
+    RecordForm,
+)
+from procurement.providers.models import (
+    LABELS,
+    STAFF_LABELS,
+    EvidenceDocument,
+    Provider,
+    QualificationCheck,
+    RecordKind,
+)
+from procurement.providers.qualification import CRITERIA
+from procurement.regions.models import Region, RegionLevel
+from procurement.regions.services import townships_of
+
+bp = Blueprint("providers", __name__, url_prefix="/providers")
+
+CRITERION_LABELS = {
+    "registration": _l("Legal registration"),
+    "qualifications": _l("Professional qualifications"),
+    "tax": _l("Tax payment"),
+    "social_security": _l("Social-security contributions"),
+    "major_violation": _l("No major violation"),
+    "annual_reports": _l("Annual reports"),
+    "credit": _l("Credit"),
+    "price_list": _l("Price list"),
+}
+RESULT_LABELS = {"pass": _l("Passed"), "fail": _l("Failed"), "missing": _l("Missing evidence")}
+
+
+@bp.app_template_global()
+def criterion_label(code: str) -> str:
+    return str(CRITERION_LABELS.get(code, code))
+
+
+@bp.app_template_global()
+def result_label(result: str) -> str:
+    return str(RESULT_LABELS.get(result, result))
+
+
+@bp.app_template_global()
+def provider_label(value) -> str:
+    return str(LABELS.get(value, value)) if value is not None else "—"
+
+
+def _county() -> Region:
+    code = request.values.get("region_code") or g.user.region_code
+    region = db.session.get(Region, code)
+    if (
+        region is None
+        or region.level is not RegionLevel.COUNTY
+        or not g.user.region.contains(region.code)
+    ):
+        abort(400)
+    return region
+
+
+def _latest_check_ids():
+    """The id of the newest check of each provider (for the list's qualification filter)."""
+    from sqlalchemy import func
+
+    return select(func.max(QualificationCheck.id)).group_by(QualificationCheck.provider_id)
+
+
+@bp.route("/")
+@permission_required("providers.view")
+def index():
+    filters = ProviderFilterForm(request.args)
+    filters.qualification.choices = choices(
+        [
+            ("", _("All")),
+            ("qualified", _("Qualified at the latest check")),
+            ("not_qualified", _("Not qualified at the latest check")),
+            ("unchecked", _("Never checked")),
+        ]
+    )
+    townships = db.session.scalars(
+        select(Region)
+        .where(
+            Region.level == RegionLevel.TOWNSHIP, Region.code.startswith(g.user.region.scope.prefix)
+        )
+        .order_by(Region.code)
+    ).all()
+    filters.township.choices = choices(
+        [("", _("All townships")), *[(t.code, t.name) for t in townships]]
+    )
+    stmt = select(Provider).order_by(Provider.region_code, Provider.name)
+    if filters.q.data:
+        pattern = f"%{filters.q.data.strip()}%"
+        stmt = stmt.where(or_(Provider.name.ilike(pattern), Provider.credit_code.ilike(pattern)))
+    if filters.township.data:
+        stmt = stmt.where(Provider.township_code == filters.township.data)
+    latest = _latest_check_ids()
+    if filters.qualification.data == "unchecked":
+        stmt = stmt.where(~Provider.checks.any())
+    elif filters.qualification.data in {"qualified", "not_qualified"}:
+        wanted = filters.qualification.data == "qualified"
+        stmt = stmt.where(
+            Provider.checks.any(
+                (QualificationCheck.id.in_(latest)) & (QualificationCheck.qualified.is_(wanted))
+            )
+        )
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("providers/index.html", page=page, filters=filters, args=args)
+
+
+def _provider_form(county: Region, **kwargs) -> ProviderForm:
+    form = ProviderForm(**kwargs)
+    form.township_code.choices = choices(
+        [("", "—"), *[(t.code, t.name) for t in townships_of(county)]]
+    )
+    return form
+
+
+def _render_provider_form(form, county, provider=None, leftover=(), status=200):
+    for message in leftover:
+        flash(message, "error")
+    return render_template(
+        "providers/form.html", form=form, county=county, provider=provider
+    ), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required("providers.edit")
+def new():
+    county = _county()
+    form = _provider_form(county)
+    if form.validate_on_submit():
+        try:
+            provider = services.register_provider(
+                region_code=county.code, data=form.provider_input()
+            )
+        except DomainError as error:
+            db.session.rollback()
+            return _render_provider_form(
+                form, county, None, form.place_errors(error.fields) or [error.message], 422
+            )
+        db.session.commit()
+        flash(_("%(name)s was added to the register.", name=provider.name), "success")
+        return redirect(url_for("providers.show", provider_id=provider.id))
+    return _render_provider_form(form, county, status=422 if form.errors else 200)
+
+
+@bp.route("/<int:provider_id>/edit", methods=["GET", "POST"])
+@permission_required("providers.edit")
+def edit(provider_id: int):
+    provider = db.get_or_404(Provider, provider_id)
+    county = db.session.get(Region, provider.region_code)
+    form = _provider_form(county)
+    if request.method == "GET":
+        form.fill(provider)
+    elif form.validate_on_submit():
+        try:
+            services.update_provider(provider, form.provider_input())
+        except DomainError as error:
+            db.session.rollback()
+            return _render_provider_form(
+                form, county, provider, form.place_errors(error.fields) or [error.message], 422
+            )
+        db.session.commit()
+        flash(_("The changes were saved."), "success")
+        return redirect(url_for("providers.show", provider_id=provider.id))
+    return _render_provider_form(form, county, provider, status=422 if form.errors else 200)
+
+
+def _plans_for(provider: Provider):
+    return db.session.scalars(
+        select(PurchasePlan)
+        .where(
+            PurchasePlan.region_code == provider.region_code,
+            PurchasePlan.status.in_([PlanStatus.APPROVED, PlanStatus.ADJUSTING]),
+        )
+        .order_by(PurchasePlan.year.desc())
+    ).all()
+
+
+def _check_form(provider: Provider) -> CheckForm:
+    form = CheckForm()
+    form.plan_id.choices = choices(
+        [("", _("No plan")), *[(str(p.id), p.title) for p in _plans_for(provider)]]
+    )
+    return form
+
+
+@bp.route("/<int:provider_id>")
+@permission_required("providers.view")
+def show(provider_id: int):
+    provider = db.get_or_404(Provider, provider_id)
+    return render_template(
+        "providers/show.html",
+        provider=provider,
+        credit=services.describe_credit_code(provider.credit_code),
+        expiring=services.expiring_qualifications(provider),
+        latest=services.latest_checks(provider),
+        check_form=_check_form(provider),
+        document_form=DocumentForm(),
+        staff_labels=STAFF_LABELS,
+        record_kinds=list(RecordKind),
+        history=history_of(provider),
+    )
+
+
+def _documents(provider: Provider):
+    return choices(
+        [("", "—"), *[(str(d.id), f"{d.title}（{d.filename}）") for d in provider.documents]]
+    )
+
+
+@bp.route("/<int:provider_id>/records/<kind>", methods=["GET", "POST"])
+@permission_required("providers.edit")
+def new_record(provider_id: int, kind: str):
+    provider = db.get_or_404(Provider, provider_id)
+    if kind not in RecordForm.FIELDS:
+        abort(404)
+    form = RecordForm()
+    form.evidence_id.choices = _documents(provider)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.add_record(provider, kind, form.values(kind))
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The record was added."), "success")
+            return redirect(url_for("providers.show", provider_id=provider.id, _anchor="records"))
+    return render_template(
+        "providers/record_form.html",
+        provider=provider,
+        form=form,
+        kind=RecordKind(kind),
+        fields=RecordForm.FIELDS[kind],
+    ), status
+
+
+@bp.route("/<int:provider_id>/qualifications/new", methods=["GET", "POST"])
+@permission_required("providers.edit")
+def new_qualification(provider_id: int):
+    provider = db.get_or_404(Provider, provider_id)
+    form = QualificationForm()
+    form.evidence_id.choices = _documents(provider)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.add_qualification(
+                provider,
+                {
+                    "name": form.name.data,
+                    "number": form.number.data,
+                    "issued_on": form.issued_on.data,
+                    "expires_on": form.expires_on.data,
+                    "required": form.required.data,
+                    "evidence_id": form.evidence_id.data,
+                },
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The qualification was added."), "success")
+            return redirect(url_for("providers.show", provider_id=provider.id))
+    return render_template(
+        "providers/simple_form.html", provider=provider, form=form, title=_("Add a qualification")
+    ), status
+
+
+@bp.route("/<int:provider_id>/prices/new", methods=["GET", "POST"])
+@permission_required("providers.edit")
+def new_price(provider_id: int):
+    provider = db.get_or_404(Provider, provider_id)
+    form = PriceForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.add_price(
+                provider,
+                {"service": form.service.data, "unit": form.unit.data, "price": form.price.data},
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("The price was added."), "success")
+            return redirect(url_for("providers.show", provider_id=provider.id))
+    return render_template(
+        "providers/simple_form.html", provider=provider, form=form, title=_("Add a price")
+    ), status
+
+
+@bp.post("/<int:provider_id>/documents")
+@permission_required("providers.edit")
+def upload(provider_id: int):
+    provider = db.get_or_404(Provider, provider_id)
+    form = DocumentForm()
+    if form.validate_on_submit():
+        try:
+            services.store_document(
+                provider,
+                actor=g.user,
+                kind=form.kind.data,
+                title=form.title.data,
+                filename=form.file.data.filename,
+                stream=form.file.data.stream,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            for messages in error.fields.values():
+                for message in messages:
+                    flash(message, "error")
+        else:
+            db.session.commit()
+            flash(_("The document was stored."), "success")
+    else:
+        flash(_("Choose a file to upload."), "error")
+    return redirect(url_for("providers.show", provider_id=provider.id, _anchor="documents"))
+
+
+@bp.route("/<int:provider_id>/documents/<int:document_id>")
+@permission_required("providers.view")
+def download(provider_id: int, document_id: int):
+    document = db.get_or_404(EvidenceDocument, document_id)
+    if document.provider_id != provider_id:
+        abort(404)
+    path = services.blob_path(document.sha256)
+    if not path.exists():
+        abort(404)
+    return send_file(
+        path, mimetype=document.content_type, as_attachment=True, download_name=document.filename
+    )
+
+
+@bp.post("/<int:provider_id>/checks")
+@permission_required("providers.edit")
+def run_check(provider_id: int):
+    provider = db.get_or_404(Provider, provider_id)
+    form = _check_form(provider)
+    if not form.validate_on_submit():
+        for messages in form.errors.values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for("providers.show", provider_id=provider.id))
+    plan = None
+    if form.plan_id.data:
+        plan = (
+            db.session.get(PurchasePlan, int(form.plan_id.data))
+            if str(form.plan_id.data).isdigit()
+            else None
+        )
+        if plan is None:
+            abort(400)
+    try:
+        check = services.run_check(provider, actor=g.user, as_of=form.as_of.data, plan=plan)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("providers.show", provider_id=provider.id))
+    db.session.commit()
+    return redirect(url_for("providers.check", provider_id=provider.id, check_id=check.id))
+
+
+@bp.route("/<int:provider_id>/checks/<int:check_id>")
+@permission_required("providers.view")
+def check(provider_id: int, check_id: int):
+    found = db.get_or_404(QualificationCheck, check_id)
+    if found.provider_id != provider_id:
+        abort(404)
+    return render_template(
+        "providers/check.html", check=found, provider=found.provider, criteria_order=CRITERIA
+    )
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@permission_required("providers.edit")
+def import_file():
+    county = _county()
+    form = ImportForm()
+    if form.validate_on_submit():
+        try:
+            report = io.stage_import(
+                form.file.data.stream,
+                form.file.data.filename,
+                region_code=county.code,
+                actor=g.user,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return render_template(
+                "providers/import.html", form=form, county=county, report=None
+            ), 422
+        return render_template(
+            "providers/import.html",
+            form=form,
+            county=county,
+            report=report,
+            confirm=ConfirmImportForm(token=report.token),
+        )
+    return render_template("providers/import.html", form=form, county=county, report=None)
+
+
+@bp.post("/import/confirm")
+@permission_required("providers.edit")
+def confirm_import():
+    county = _county()
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        report = io.apply_import(form.token.data, region_code=county.code, actor=g.user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("providers.import_file"))
+    flash(_("%(n)d rows were imported.", n=report.imported), "success")
+    return redirect(url_for("providers.index"))
+
+
+@bp.route("/import/template.xlsx")
+@permission_required("providers.view")
+def import_template():
+    return send_file(
+        io.template_workbook(),
+        as_attachment=True,
+        download_name="承接主体导入模板.xlsx",
+        mimetype=io.XLSX,
+    )

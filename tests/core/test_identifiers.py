@@ -1,0 +1,53 @@
+import pytest
+
+from procurement.core.identifiers import InvalidIdentifier, parse_credit_code
+
+# shared/docs/facts.md
+VALID = [
+    "91350100M000100Y43",
+    "91110000600037341L",
+    "91110108551385082Q",
+    "911101066976941872",
+    "53100000500019795A",
+    "12100000400009127B",
+]
+
+
+@pytest.mark.parametrize("code", VALID)
+def test_valid_credit_codes_pass_their_check_character(code):
+    parsed = parse_credit_code(code)
+    assert parsed.check_ok and parsed.expected_check == code[-1]
+
+
+def test_what_the_code_says_about_itself():
+    assert parse_credit_code("53100000500019795A").authority_label == "民政"
+    assert parse_credit_code("53100000500019795A").organisation_type_label == "基金会"
+    assert parse_credit_code("91110000600037341L").organisation_type_label == "企业"
+    assert parse_credit_code("12100000400009127B").organisation_type_label == "事业单位"
+    assert parse_credit_code("91110108551385082Q").division_code == "110108"
+
+
+def test_an_early_pilot_code_is_readable_but_fails_its_check():
+    parsed = parse_credit_code("91350211M0000XUF46")
+    assert not parsed.check_ok
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("91350100M000100Y4Z", "characters"),
+        ("91350100M000100Y4", "length"),
+        ("9135010OM000100Y43", "characters"),
+        ("91I50100M000100Y43", "characters"),
+        ("91AB0100M000100Y43", "division"),
+        ("", "length"),
+    ],
+)
+def test_impossible_codes_are_refused_with_the_reason(code, reason):
+    with pytest.raises(InvalidIdentifier) as refused:
+        parse_credit_code(code)
+    assert refused.value.reason == reason
+
+
+def test_lower_case_and_spaces_are_normalised():
+    assert parse_credit_code(" 91350100m000100y43 ").code == "91350100M000100Y43"
