@@ -274,6 +274,7 @@ class QualificationCheck(Audited, RegionOwned, db.Model):
     as_of: Mapped[date] = mapped_column(Date)
     policy_profile_id: Mapped[int | None] = mapped_column(ForeignKey("policy_profiles.id"))
     lookback_years: Mapped[int] = mapped_column(Integer)
+    major_fine_threshold: Mapped[Decimal]
     window_start: Mapped[date] = mapped_column(Date)
     qualified: Mapped[bool] = mapped_column(Boolean)
     # [{"code", "result", "reason", "mandatory", "evidence": [...]}], as shown on the day

@@ -596,6 +596,7 @@ def run_check(
         as_of=as_of,
         policy_profile_id=profile.id if profile else None,
         lookback_years=lookback,
+        major_fine_threshold=threshold,
         window_start=start,
         qualified=qualified,
         criteria=criteria,

@@ -143,6 +143,7 @@ def upgrade():
     sa.Column('as_of', sa.Date(), nullable=False),
     sa.Column('policy_profile_id', sa.Integer(), nullable=True),
     sa.Column('lookback_years', sa.Integer(), nullable=False),
+    sa.Column('major_fine_threshold', procurement.core.db.Fixed2(precision=14, scale=2), nullable=False),
     sa.Column('window_start', sa.Date(), nullable=False),
     sa.Column('qualified', sa.Boolean(), nullable=False),
     sa.Column('criteria', sa.JSON(), nullable=False),
