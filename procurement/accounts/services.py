@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from procurement.accounts.models import (
@@ -27,8 +27,15 @@ from procurement.regions.models import USER_LEVELS
 from procurement.regions.services import get_region
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,39}$")
-# Checked against when the user name is unknown, so both cases take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """Checked against when the user name is unknown, so that both cases take as long."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 class LoginRefused(DomainError):
@@ -178,7 +185,7 @@ def authenticate(username: str, password: str, *, ip: str | None) -> User:
     user = db.session.scalar(
         select(User).where(User.username == key).execution_options(unscoped=True)
     )
-    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    valid = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
     db.session.add(LoginAttempt(username=key, ip=ip, attempted_at=utcnow(), succeeded=valid))
     if not valid or user is None:
         db.session.flush()
@@ -223,5 +230,9 @@ def user_for_token(secret: str) -> User | None:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        token.last_used_at = now  # coarse, so that reads do not write on every request
+        # Coarse, and in its own short transaction: the request's own work commits once.
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+            )
     return token.user

@@ -26,7 +26,7 @@ from procurement.audit.queries import history_of
 from procurement.core.clock import utcnow
 from procurement.core.db import db
 from procurement.core.errors import DomainError
-from procurement.core.forms import ActionForm, show_domain_error
+from procurement.core.forms import ActionForm, filter_args, show_domain_error
 from procurement.regions.forms import administrable_region_choices
 
 bp = Blueprint("accounts", __name__)
@@ -77,9 +77,7 @@ def logout():
     return redirect(url_for("accounts.login"))
 
 
-@bp.route("/account")
-@permission_required("dashboard.view")
-def account():
+def _account_page(password_form=None, new_token=None, status=200):
     user = g.user
     tokens = db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
@@ -88,11 +86,16 @@ def account():
         "accounts/account.html",
         user=user,
         tokens=tokens,
-        password_form=PasswordChangeForm(),
+        password_form=password_form or PasswordChangeForm(),
         token_form=TokenForm(),
-        action_form=ActionForm(),
-        new_token=session.pop("new_token", None),
-    )
+        new_token=new_token,
+    ), status
+
+
+@bp.route("/account")
+@permission_required("dashboard.view")
+def account():
+    return _account_page()
 
 
 @bp.post("/account/password")
@@ -114,30 +117,21 @@ def change_password():
                 session["last_seen"] = utcnow().timestamp()
                 flash(_("Your password was changed. Other sessions were logged out."), "success")
                 return redirect(url_for("accounts.account"))
-    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all()
-    return render_template(
-        "accounts/account.html",
-        user=user,
-        tokens=tokens,
-        password_form=form,
-        token_form=TokenForm(),
-        action_form=ActionForm(),
-        new_token=None,
-    ), 422
+    return _account_page(password_form=form, status=422)
 
 
 @bp.post("/account/tokens")
 @permission_required("dashboard.view")
 def create_token():
     form = TokenForm()
-    if form.validate_on_submit():
-        _token, secret = services.issue_token(g.user, form.name.data)
-        db.session.commit()
-        session["new_token"] = secret
-        flash(_("Copy the new token now: it will not be shown again."), "warning")
-    else:
+    if not form.validate_on_submit():
         flash(_("Give the token a name."), "error")
-    return redirect(url_for("accounts.account"))
+        return redirect(url_for("accounts.account"))
+    _token, secret = services.issue_token(g.user, form.name.data)
+    db.session.commit()
+    # Shown in this response only: never in a cookie, never again.
+    flash(_("Copy the new token now: it will not be shown again."), "warning")
+    return _account_page(new_token=secret)
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
@@ -168,7 +162,7 @@ def users():
     if not filters.inactive.data:
         stmt = stmt.where(User.active.is_(True))
     page = db.paginate(stmt, per_page=50, error_out=False)
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = filter_args(filters)
     return render_template("accounts/users.html", page=page, filters=filters, args=args)
 
 
@@ -229,7 +223,6 @@ def edit_user(user_id: int):
         user_history=history_of(user),
         form=form,
         reset_form=PasswordResetForm(),
-        action_form=ActionForm(),
     ), (422 if form.errors else 200)
 
 

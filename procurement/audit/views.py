@@ -12,7 +12,7 @@ from procurement.accounts.auth import permission_required
 from procurement.audit.queries import AuditFilter, audit_query, entity_types
 from procurement.core.audit import AuditEvent
 from procurement.core.db import db
-from procurement.core.forms import choices
+from procurement.core.forms import choices, filter_args
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -77,7 +77,7 @@ def index():
         date_to=form.date_to.data if not form.date_to.errors else None,
     )
     page = db.paginate(audit_query(filters), per_page=50, error_out=False)
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = filter_args(form)
     return render_template("audit/index.html", form=form, page=page, args=args)
 
 

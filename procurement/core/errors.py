@@ -7,7 +7,11 @@ import logging
 from flask import Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+
+from procurement.core.db import db
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,22 @@ class DomainError(Exception):
 
 class ValidationError(DomainError):
     pass
+
+
+class FieldErrors:
+    """Collects the problems of a whole input, so that the user sees them all at once."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, name: str, message: str) -> None:
+        self.fields.setdefault(name, []).append(message)
+
+    def raise_if_any(self, message: str | None = None) -> None:
+        """Raise a ValidationError naming every field; its message is the first problem."""
+        if self.fields:
+            first = next(iter(self.fields.values()))[0]
+            raise ValidationError(message or first, fields=self.fields)
 
 
 class BadRequest(DomainError):
@@ -132,8 +152,20 @@ def register_error_handlers(app) -> None:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
+    @app.errorhandler(StaleDataError)
+    @app.errorhandler(IntegrityError)
+    def _concurrent(error: Exception):
+        """Two requests changed the same record at once: the later one is told to reload."""
+        db.session.rollback()
+        log.warning("conflict on %s %s: %s", request.method, request.path, error.__class__.__name__)
+        message = _(
+            "The record was changed by someone else at the same time. Reload and try again."
+        )
+        return error_response(409, "conflict", message)
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
+        db.session.rollback()  # the page or JSON below must not touch a broken session
         if isinstance(error, HTTPException):
             return _http(error)
         log.exception("unhandled error on %s %s", request.method, request.path)

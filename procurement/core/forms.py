@@ -37,3 +37,12 @@ def show_domain_error(form: FlaskForm, error: DomainError) -> None:
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select choices."""
     return [SelectChoice(str(value), str(label)) for value, label in pairs]
+
+
+def filter_args(form: FlaskForm) -> dict[str, str]:
+    """The filter form's own values, to carry into the pager's links (nothing else)."""
+    return {
+        name: str(field.data)
+        for name, field in form._fields.items()
+        if field.data not in (None, "", False) and name != "csrf_token"
+    }

@@ -40,7 +40,7 @@ def index():
         year=year,
         figures=figures,
         profile=profile_for(user.region_code, year),
-        awaiting=awaiting_review() if user.can("plans.review") else [],
+        awaiting=awaiting_review(user.region_code) if user.can("plans.review") else [],
         counties=execution_by_county(year) if user.can("plans.review") else [],
         plans=recent_plans() if user.can("plans.view") else [],
     )

@@ -53,7 +53,7 @@ class PlanCreate(PlanIn):
 
 
 class PlanUpdate(PlanIn):
-    lock_version: int | None = Field(None, description="Refused with 409 when outdated.")
+    lock_version: int = Field(description="The lock_version read with the plan; 409 if outdated.")
 
 
 class ZoneOut(Schema):
@@ -467,11 +467,8 @@ def list_versions(plan_id: int):
 )
 def get_version(plan_id: int, number: int):
     plan = services.get_plan(plan_id)
-    version = next((v for v in plan.versions if v.number == number), None)
-    if version is None:
-        raise NotFound(_("Version %(n)s was not found.", n=number))
-    previous = next((v for v in plan.versions if v.number == number - 1), None)
-    changes = services.diff_snapshots(previous.snapshot if previous else None, version.snapshot)
+    version = services.get_version(plan, number)
+    changes = services.changes_from_previous(plan, version)
     return {
         **_version_out(version),
         "snapshot": version.snapshot,

@@ -65,6 +65,14 @@ def _line_rows(plan: PurchasePlan) -> list[tuple]:
     ]
 
 
+def _append(sheet, values: list) -> None:
+    """Append a row; text is always text, so a name such as '=HYPERLINK(...)' stays inert."""
+    sheet.append(values)
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
+
+
 def plan_workbook(plan: PurchasePlan) -> BytesIO:
     """Two sheets: the plan with its zones, and the budget breakdown with totals."""
     book = Workbook()
@@ -72,14 +80,14 @@ def plan_workbook(plan: PurchasePlan) -> BytesIO:
     sheet.title = _("Plan")
     bold = Font(bold=True)
     for row in _header_rows(plan):
-        sheet.append(row)
+        _append(sheet, list(row))
         sheet.cell(sheet.max_row, 1).font = bold
     sheet.append([])
     sheet.append([_("Zone"), _("Townships"), _("Expected recipients")])
     for cell in sheet[sheet.max_row]:
         cell.font = bold
     for zone in plan.zones:
-        sheet.append([zone.name, "、".join(zone.township_names), zone.expected_recipients])
+        _append(sheet, [zone.name, "、".join(zone.township_names), zone.expected_recipients])
     sheet.column_dimensions["A"].width = 18
     sheet.column_dimensions["B"].width = 70
     for row in sheet.iter_rows():
@@ -101,7 +109,7 @@ def plan_workbook(plan: PurchasePlan) -> BytesIO:
     for cell in budget[1]:
         cell.font = bold
     for row in _line_rows(plan):
-        budget.append(list(row))
+        _append(budget, list(row))
         for column in (5, 6):
             budget.cell(budget.max_row, column).number_format = MONEY_FORMAT
     budget.append([_("Total"), "", "", "", None, plan.total, amount_in_capitals(plan.total)])

@@ -52,7 +52,7 @@ class PlanForm(FlaskForm):
     service_end = DateField(_l("Service ends"), validators=[InputRequired()])
     quality_standard = TextAreaField(_l("Quality standard"))
     items = CheckboxesField(_l("Service items"), validate_choice=False)
-    zones = FieldList(FormField(ZoneForm), min_entries=ZONE_ROWS, max_entries=ZONE_ROWS)
+    zones = FieldList(FormField(ZoneForm), min_entries=ZONE_ROWS, max_entries=200)
 
     townships: list = []
 
@@ -68,7 +68,7 @@ class PlanForm(FlaskForm):
         self.service_start.data, self.service_end.data = plan.service_start, plan.service_end
         self.quality_standard.data = plan.quality_standard
         self.items.data = [link.service_item.code for link in plan.items]
-        for index, zone in enumerate(plan.zones[:ZONE_ROWS]):
+        for index, zone in enumerate(plan.zones):
             self.zones[index].form.name.data = zone.name
             self.zones[index].form.recipients.data = str(zone.expected_recipients)
             for code in zone.township_codes:
@@ -120,14 +120,16 @@ class PlanForm(FlaskForm):
 def make_plan_form(townships, catalogue, zone_names=(), **kwargs) -> PlanForm:
     """A plan form for one county: a zone picker per township, its catalogue's items.
 
-    The picker names each zone row by number, with the zone's name once it has one.
+    There is a row for every zone the plan has, and at least two empty ones (six in
+    all at the least); the picker names each row by number, and by name once it has one.
     """
-    names = list(zone_names) + [""] * ZONE_ROWS
+    rows = max(ZONE_ROWS, len(zone_names) + 2)
+    names = list(zone_names) + [""] * rows
     zone_choices = [
         ("", "—"),
         *[
             (str(i), f"{i + 1} · {names[i]}" if names[i] else _l("Zone %(n)d", n=i + 1))
-            for i in range(ZONE_ROWS)
+            for i in range(rows)
         ],
     ]
     fields = {
@@ -136,6 +138,8 @@ def make_plan_form(townships, catalogue, zone_names=(), **kwargs) -> PlanForm:
     }
     form_class = type("CountyPlanForm", (PlanForm,), {**fields, "townships": list(townships)})
     form = form_class(**kwargs)
+    while len(form.zones.entries) < rows:
+        form.zones.append_entry()
     form.items.choices = choices((item.code, item.name) for item in catalogue)
     return form
 

@@ -14,12 +14,14 @@ from procurement.plans.models import PlanStatus, PurchasePlan
 ZERO = Decimal("0.00")
 
 
-def awaiting_review() -> list[PurchasePlan]:
-    """Submitted plans in the caller's region, oldest first."""
+def awaiting_review(region_code: str) -> list[PurchasePlan]:
+    """Submitted plans that finance of ``region_code`` decides on (the same level), oldest first."""
     return list(
         db.session.scalars(
             select(PurchasePlan)
-            .where(PurchasePlan.status == PlanStatus.SUBMITTED)
+            .where(
+                PurchasePlan.status == PlanStatus.SUBMITTED, PurchasePlan.region_code == region_code
+            )
             .order_by(PurchasePlan.updated_at)
         )
     )

@@ -14,9 +14,16 @@ from procurement.accounts.models import User
 from procurement.core import audit
 from procurement.core.clock import utcnow
 from procurement.core.db import db
-from procurement.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from procurement.core.money import parse_amount
-from procurement.core.scoping import ancestor_codes
+from procurement.core.errors import (
+    Conflict,
+    FieldErrors,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from procurement.core.i18n import stored_language
+from procurement.core.money import format_amount, parse_amount
+from procurement.core.scoping import ancestor_codes, ensure_visible
 from procurement.plans.budget import months_in_period, service_budget
 from procurement.plans.models import (
     TRANSITIONS,
@@ -64,19 +71,6 @@ class PlanInput:
     policy_profile_id: int | None = None
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.fields: dict[str, list[str]] = {}
-
-    def add(self, name: str, message: str) -> None:
-        self.fields.setdefault(name, []).append(message)
-
-    def raise_if_any(self, message: str | None = None) -> None:
-        if self.fields:
-            first = next(iter(self.fields.values()))[0]
-            raise ValidationError(message or first, fields=self.fields)
-
-
 # ------------------------------------------------------------------ reading
 
 
@@ -108,6 +102,7 @@ def uncovered_townships(plan: PurchasePlan) -> list[Region]:
 def catalogue(region_code: str) -> list[ServiceItem]:
     """The service catalogue in force for a county: its own, else the nearest above it."""
     region = get_region(region_code)
+    ensure_visible(region.code)
     candidates = [region.code, *reversed(ancestor_codes(region.code, region.level.value))]
     items = db.session.scalars(
         select(ServiceItem)
@@ -124,7 +119,7 @@ def catalogue(region_code: str) -> list[ServiceItem]:
 # ------------------------------------------------------------------ validation
 
 
-def _clean_header(data: PlanInput, county: Region, errors: _Errors) -> None:
+def _clean_header(data: PlanInput, county: Region, errors: FieldErrors) -> None:
     data.title = (data.title or "").strip()
     if not data.title:
         errors.add("title", _("This field is required."))
@@ -140,6 +135,14 @@ def _clean_header(data: PlanInput, county: Region, errors: _Errors) -> None:
         errors.add("service_start", _("Must be a date such as 2026-01-31."))
     if not isinstance(data.service_end, date):
         errors.add("service_end", _("Must be a date such as 2026-01-31."))
+    if (
+        isinstance(data.service_start, date)
+        and isinstance(data.year, int)
+        and data.service_start.year != data.year
+    ):
+        errors.add(
+            "service_start", _("The service of a %(year)d plan starts in %(year)d.", year=data.year)
+        )
     if isinstance(data.service_start, date) and isinstance(data.service_end, date):
         if data.service_end < data.service_start:
             errors.add("service_end", _("The service period ends before it starts."))
@@ -151,7 +154,7 @@ def _clean_header(data: PlanInput, county: Region, errors: _Errors) -> None:
     data.quality_standard = (data.quality_standard or "").strip()
 
 
-def _clean_zones(zones: list[ZoneInput], county: Region, errors: _Errors) -> None:
+def _clean_zones(zones: list[ZoneInput], county: Region, errors: FieldErrors) -> None:
     if not zones:
         errors.add("zones", _("Give at least one zone."))
     townships = {t.code: t for t in townships_of(county)}
@@ -194,6 +197,42 @@ def _clean_zones(zones: list[ZoneInput], county: Region, errors: _Errors) -> Non
         zone.township_codes = sorted(set(zone.township_codes))
 
 
+def _profile(county: Region, data: PlanInput, errors: FieldErrors):
+    """The policy profile of the plan: of its county (or above) and of its year."""
+    if not isinstance(data.year, int) or "year" in errors.fields:
+        return None
+    if data.policy_profile_id is None:
+        profile = profile_for(county.code, data.year)
+        if profile is None:
+            errors.add(
+                "policy_profile_id",
+                _(
+                    "No policy profile covers %(county)s for %(year)d: ask an administrator.",
+                    county=county.name,
+                    year=data.year,
+                ),
+            )
+        return profile
+    try:
+        profile = get_profile(data.policy_profile_id)
+    except NotFound as missing:
+        errors.add("policy_profile_id", missing.message)
+        return None
+    above = ancestor_codes(county.code, county.level.value)
+    if profile.year != data.year or profile.region_code not in (county.code, *above):
+        errors.add(
+            "policy_profile_id",
+            _(
+                "Policy profile %(name)s is not one of %(county)s for %(year)d.",
+                name=profile.name,
+                county=county.name,
+                year=data.year,
+            ),
+        )
+        return None
+    return profile
+
+
 def _county(region_code: str) -> Region:
     region = get_region(region_code)
     if region.level is not RegionLevel.COUNTY:
@@ -203,7 +242,7 @@ def _county(region_code: str) -> Region:
     return region
 
 
-def _items_by_code(region_code: str, codes: list[str], errors: _Errors) -> list[ServiceItem]:
+def _items_by_code(region_code: str, codes: list[str], errors: FieldErrors) -> list[ServiceItem]:
     available = {item.code: item for item in catalogue(region_code)}
     chosen = []
     for code in dict.fromkeys(codes):
@@ -261,27 +300,11 @@ def _touch(plan: PurchasePlan) -> None:
 def create_plan(*, actor: User | None, region_code: str, data: PlanInput) -> PurchasePlan:
     """Draft a county's annual purchase plan with its zones, items and computed budget."""
     county = _county(region_code)
-    errors = _Errors()
+    errors = FieldErrors()
     _clean_header(data, county, errors)
     _clean_zones(data.zones, county, errors)
     items = _items_by_code(county.code, data.item_codes, errors)
-    profile = None
-    if data.policy_profile_id is not None:
-        try:
-            profile = get_profile(data.policy_profile_id)
-        except NotFound as missing:
-            errors.add("policy_profile_id", missing.message)
-    elif isinstance(data.year, int) and "year" not in errors.fields:
-        profile = profile_for(county.code, data.year)
-        if profile is None:
-            errors.add(
-                "policy_profile_id",
-                _(
-                    "No policy profile covers %(county)s for %(year)d: ask an administrator.",
-                    county=county.name,
-                    year=data.year,
-                ),
-            )
+    profile = _profile(county, data, errors)
     errors.raise_if_any()
     if db.session.scalar(
         select(PurchasePlan.id).where(
@@ -317,10 +340,12 @@ def create_plan(*, actor: User | None, region_code: str, data: PlanInput) -> Pur
 def update_plan(plan: PurchasePlan, data: PlanInput, *, lock_version: int | None) -> PurchasePlan:
     """Change a draft (or returned, or adjusting) plan; the budget follows its zones."""
     _check_editable(plan, lock_version)
-    errors = _Errors()
+    errors = FieldErrors()
     _clean_header(data, plan.region, errors)
     _clean_zones(data.zones, plan.region, errors)
     items = _items_by_code(plan.region_code, data.item_codes, errors)
+    data.policy_profile_id = None if data.year != plan.year else plan.policy_profile_id
+    profile = _profile(plan.region, data, errors)
     errors.raise_if_any()
     duplicate = db.session.scalar(
         select(PurchasePlan.id).where(
@@ -335,6 +360,7 @@ def update_plan(plan: PurchasePlan, data: PlanInput, *, lock_version: int | None
             _("A plan with this title already exists for %(year)d.", year=data.year), field="title"
         )
     plan.title, plan.year = data.title, data.year
+    plan.policy_profile = profile
     plan.purchase_method = data.purchase_method
     plan.service_start, plan.service_end = data.service_start, data.service_end
     plan.quality_standard = data.quality_standard
@@ -398,22 +424,23 @@ def refresh_service_lines(plan: PurchasePlan) -> None:
     """Recompute each zone's service line; an overridden amount keeps its reason."""
     months = months_in_period(plan.service_start, plan.service_end)
     by_zone = {line.zone_id: line for line in plan.budget_lines if line.kind is LineKind.SERVICE}
-    for zone in plan.zones:
-        computed = service_budget(plan.policy_profile, zone.expected_recipients, months)
-        line = by_zone.get(zone.id)
-        if line is None:
-            line = BudgetLine(
-                zone=zone,
-                kind=LineKind.SERVICE,
-                region_code=plan.region_code,
-                funding_source=FundingSource.LOCAL_FINANCE,
-                amount=computed.amount,
-            )
-            plan.budget_lines.append(line)
-        line.description = _("%(zone)s: %(formula)s", zone=zone.name, formula=computed.formula)
-        line.computed_amount = computed.amount
-        if not line.override_reason:
-            line.amount = computed.amount
+    with stored_language():
+        for zone in plan.zones:
+            computed = service_budget(plan.policy_profile, zone.expected_recipients, months)
+            line = by_zone.get(zone.id)
+            if line is None:
+                line = BudgetLine(
+                    zone=zone,
+                    kind=LineKind.SERVICE,
+                    region_code=plan.region_code,
+                    funding_source=FundingSource.LOCAL_FINANCE,
+                    amount=computed.amount,
+                )
+                plan.budget_lines.append(line)
+            line.description = _("%(zone)s: %(formula)s", zone=zone.name, formula=computed.formula)
+            line.computed_amount = computed.amount
+            if not line.override_reason:
+                line.amount = computed.amount
     for position, line in enumerate(sorted(plan.budget_lines, key=_line_order)):
         line.position = position
 
@@ -461,7 +488,7 @@ def add_budget_line(
 
 
 def _fill_line(line: BudgetLine, *, kind, description, funding_source, amount) -> None:
-    errors = _Errors()
+    errors = FieldErrors()
     try:
         kind = LineKind(kind)
         if kind is LineKind.SERVICE:
@@ -586,7 +613,7 @@ def submit_plan(
     """Freeze the plan into a numbered version and send it to finance."""
     _check_lock(plan, lock_version)
     _check_transition(plan, "submit")
-    errors = _Errors()
+    errors = FieldErrors()
     if not plan.zones:
         errors.add("zones", _("Give at least one zone."))
     if not plan.items:
@@ -615,9 +642,18 @@ def submit_plan(
 
 
 def _check_reviewer(plan: PurchasePlan, version: PlanVersion, actor: User) -> None:
-    """Only finance decides, and never on a plan the same user drafted or submitted."""
+    """Only finance of the same level decides (seed 000 §3(3): 同级财政), and never on a
+    plan the same user drafted or submitted."""
     if actor is None or not actor.can("plans.review"):
         raise PermissionDenied(message=_("Only a finance reviewer may approve or return a plan."))
+    if actor.region_code != plan.region_code:
+        raise PermissionDenied(
+            message=_(
+                "Only the finance department of %(county)s decides on its plan.",
+                county=plan.region.name,
+            ),
+            code="not_same_level",
+        )
     if actor.id in {plan.created_by_id, version.submitted_by_id}:
         raise PermissionDenied(
             message=_("You drafted or submitted this plan: another reviewer must decide on it."),
@@ -687,6 +723,19 @@ def adjust_plan(plan: PurchasePlan, *, lock_version: int | None) -> PurchasePlan
     return plan
 
 
+def get_version(plan: PurchasePlan, number: int) -> PlanVersion:
+    version = next((v for v in plan.versions if v.number == number), None)
+    if version is None:
+        raise NotFound(_("Version %(n)s was not found.", n=number))
+    return version
+
+
+def changes_from_previous(plan: PurchasePlan, version: PlanVersion) -> list[Change]:
+    """What a version changed against the version submitted before it."""
+    previous = next((v for v in plan.versions if v.number == version.number - 1), None)
+    return diff_snapshots(previous.snapshot if previous else None, version.snapshot)
+
+
 def last_reviewed_version(plan: PurchasePlan) -> PlanVersion | None:
     """The latest version finance has decided on (the base of the next review's diff)."""
     decided = [v for v in plan.versions if v.decision is not Decision.PENDING]
@@ -704,16 +753,30 @@ class Change:
     after: str | None
 
 
-HEADER_FIELDS = ("title", "purchase_method", "service_start", "service_end", "quality_standard")
+HEADER_FIELDS = (
+    "title",
+    "year",
+    "purchase_method",
+    "service_start",
+    "service_end",
+    "quality_standard",
+)
 
 
 def diff_snapshots(old: dict | None, new: dict) -> list[Change]:
-    """What changed between two versions, section by section, for a side-by-side view."""
+    """What changed between two versions, section by section, for a side-by-side view.
+
+    Values are shown as the user reads them: labels instead of codes, money with
+    separators. Budget lines are matched by their id, so two lines with the same
+    description never merge.
+    """
     old = old or {}
     changes: list[Change] = []
     for key in HEADER_FIELDS:
         if old.get(key) != new.get(key):
-            changes.append(Change("plan", key, _str(old.get(key)), _str(new.get(key))))
+            changes.append(
+                Change("plan", key, _shown(key, old.get(key)), _shown(key, new.get(key)))
+            )
     if old.get("items") != new.get("items"):
         changes.append(Change("items", "items", _join(old.get("items")), _join(new.get("items"))))
     old_zones = {z["name"]: z for z in old.get("zones", [])}
@@ -725,21 +788,42 @@ def diff_snapshots(old: dict | None, new: dict) -> list[Change]:
             a = _str(after.get(key)) if after else None
             if b != a:
                 changes.append(Change("zones", f"{name} · {key}", b, a))
-    old_lines = {_line_key(line): line for line in old.get("budget_lines", [])}
-    new_lines = {_line_key(line): line for line in new.get("budget_lines", [])}
-    for key in dict.fromkeys([*old_lines, *new_lines]):
-        before, after = old_lines.get(key), new_lines.get(key)
+    old_lines = {line["id"]: line for line in old.get("budget_lines", [])}
+    new_lines = {line["id"]: line for line in new.get("budget_lines", [])}
+    for line_id in dict.fromkeys([*old_lines, *new_lines]):
+        before, after = old_lines.get(line_id), new_lines.get(line_id)
+        label = _line_label(after or before)
         for part in ("amount", "funding_source", "override_reason"):
-            b = _str(before.get(part)) if before else None
-            a = _str(after.get(part)) if after else None
+            b = _shown(part, before.get(part)) if before else None
+            a = _shown(part, after.get(part)) if after else None
             if b != a:
-                changes.append(Change("budget", f"{key} · {part}", b, a))
+                changes.append(Change("budget", f"{label} · {part}", b, a))
     if old.get("total") != new.get("total"):
-        changes.append(Change("budget", "total", old.get("total"), new.get("total")))
+        changes.append(
+            Change(
+                "budget",
+                "total",
+                _shown("total", old.get("total")),
+                _shown("total", new.get("total")),
+            )
+        )
     return changes
 
 
-def _line_key(line: dict) -> str:
+def _shown(key: str, value: Any) -> str | None:
+    """A snapshot value as the user reads it."""
+    if value is None:
+        return None
+    if key == "purchase_method":
+        return PurchaseMethod(value).label
+    if key == "funding_source":
+        return FundingSource(value).label
+    if key in {"amount", "total"}:
+        return format_amount(value)
+    return _str(value)
+
+
+def _line_label(line: dict) -> str:
     if line["kind"] == LineKind.SERVICE.value:
         return f"{LineKind.SERVICE.label} · {line['zone']}"
     return f"{LineKind(line['kind']).label} · {line['description']}"

@@ -11,7 +11,7 @@ from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
 from procurement.core.db import db
 from procurement.core.errors import DomainError
-from procurement.core.forms import choices, show_domain_error
+from procurement.core.forms import choices, filter_args, show_domain_error
 from procurement.plans import exports, services
 from procurement.plans.execution import execution, totals
 from procurement.plans.forms import (
@@ -30,12 +30,13 @@ from procurement.plans.models import (
     PurchasePlan,
 )
 from procurement.regions.models import Region, RegionLevel
-from procurement.regions.services import townships_of
+from procurement.regions.services import counties_in_scope, townships_of
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
 DIFF_FIELDS = {
     "title": _l("Title"),
+    "year": _l("Year"),
     "purchase_method": _l("Procurement method"),
     "service_start": _l("Service starts"),
     "service_end": _l("Service ends"),
@@ -96,7 +97,7 @@ def index():
     if filters.status.data:
         stmt = stmt.where(PurchasePlan.status == filters.status.data)
     page = db.paginate(stmt, per_page=50, error_out=False)
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = filter_args(filters)
     counties = (
         []
         if g.user.region.level is RegionLevel.COUNTY
@@ -434,8 +435,9 @@ def catalogue():
     code = request.args.get("region_code") or g.user.region_code
     region = db.session.get(Region, code)
     if region is None or region.level is not RegionLevel.COUNTY:
-        counties = [r for r in g.user.region.children if r.level is RegionLevel.COUNTY]
-        return render_template("plans/catalogue.html", region=None, items=[], counties=counties)
+        return render_template(
+            "plans/catalogue.html", region=None, items=[], counties=counties_in_scope()
+        )
     return render_template(
         "plans/catalogue.html", region=region, items=services.catalogue(region.code), counties=[]
     )

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from procurement.core.db import db
-from procurement.core.errors import Conflict, NotFound, ValidationError
+from procurement.core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from procurement.core.scoping import ancestor_codes, ensure_visible
 from procurement.policies.models import (
     GRADES,
@@ -44,21 +44,7 @@ FIELDS = (
 )
 
 
-class _Errors:
-    """Collects every problem of a profile so the user sees them all at once."""
-
-    def __init__(self) -> None:
-        self.fields: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.fields.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.fields:
-            raise ValidationError(_("The policy profile has errors."), fields=self.fields)
-
-
-def _decimal(value: Any, field: str, errors: _Errors, *, required: bool) -> Decimal | None:
+def _decimal(value: Any, field: str, errors: FieldErrors, *, required: bool) -> Decimal | None:
     if value in (None, ""):
         if required:
             errors.add(field, _("This field is required."))
@@ -80,7 +66,9 @@ def _decimal(value: Any, field: str, errors: _Errors, *, required: bool) -> Deci
     return amount
 
 
-def _int(value: Any, field: str, errors: _Errors, low: int, high: int, required=True) -> int | None:
+def _int(
+    value: Any, field: str, errors: FieldErrors, low: int, high: int, required=True
+) -> int | None:
     if value in (None, ""):
         if required:
             errors.add(field, _("This field is required."))
@@ -100,7 +88,7 @@ def _int(value: Any, field: str, errors: _Errors, low: int, high: int, required=
 
 def clean_profile_values(values: dict[str, Any]) -> dict[str, Any]:
     """Check a profile's values against every rule; return them normalised or raise."""
-    errors = _Errors()
+    errors = FieldErrors()
     out: dict[str, Any] = {}
     name = (values.get("name") or "").strip()
     if not name:
@@ -166,7 +154,7 @@ def clean_profile_values(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _clean_rules(rules: list, errors: _Errors) -> list[dict]:
+def _clean_rules(rules: list, errors: FieldErrors) -> list[dict]:
     cleaned = []
     if not isinstance(rules, list) or not rules:
         errors.add("eligibility_rules", _("Give at least one eligibility rule."))
@@ -197,7 +185,7 @@ def _clean_rules(rules: list, errors: _Errors) -> list[dict]:
     return cleaned
 
 
-def _clean_weights(weights: list, errors: _Errors) -> list[dict]:
+def _clean_weights(weights: list, errors: FieldErrors) -> list[dict]:
     cleaned, seen = [], set()
     if not isinstance(weights, list) or not weights:
         errors.add("evaluation_weights", _("Give the weight of each evaluation party."))
@@ -230,7 +218,7 @@ def _clean_weights(weights: list, errors: _Errors) -> list[dict]:
     return cleaned
 
 
-def _clean_thresholds(thresholds: dict, errors: _Errors) -> dict:
+def _clean_thresholds(thresholds: dict, errors: FieldErrors) -> dict:
     cleaned: dict[str, int] = {}
     if not isinstance(thresholds, dict):
         errors.add("grade_thresholds", _("Must be an object."))
@@ -253,7 +241,7 @@ def create_profile(*, region_code: str, year: int, values: dict[str, Any]) -> Po
         raise ValidationError(
             _("Policy profiles belong to a county or above."), field="region_code"
         )
-    errors = _Errors()
+    errors = FieldErrors()
     year = _int(year, "year", errors, 2000, 2100)
     errors.raise_if_any()
     cleaned = clean_profile_values(values)

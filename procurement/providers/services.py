@@ -19,7 +19,7 @@ from procurement.accounts.models import User
 from procurement.core import audit
 from procurement.core.clock import today, utcnow
 from procurement.core.db import db
-from procurement.core.errors import Conflict, NotFound, ValidationError
+from procurement.core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from procurement.core.identifiers import InvalidIdentifier, parse_credit_code
 from procurement.core.money import parse_amount
 from procurement.plans.models import PurchasePlan
@@ -54,19 +54,7 @@ SIGNATURES = {
 EXTENSIONS = {"application/pdf": {".pdf"}, "image/png": {".png"}, "image/jpeg": {".jpg", ".jpeg"}}
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.fields: dict[str, list[str]] = {}
-
-    def add(self, name: str, message: str) -> None:
-        self.fields.setdefault(name, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.fields:
-            raise ValidationError(next(iter(self.fields.values()))[0], fields=self.fields)
-
-
-def _past_date(value: Any, name: str, errors: _Errors, *, required: bool) -> date | None:
+def _past_date(value: Any, name: str, errors: FieldErrors, *, required: bool) -> date | None:
     """A date that is not in the future (events are recorded after they happen)."""
     if value in (None, ""):
         if required:
@@ -170,7 +158,7 @@ class ProviderInput:
     acknowledgement_reason: str = ""
 
 
-def _clean_provider(data: ProviderInput, region_code: str, errors: _Errors) -> dict:
+def _clean_provider(data: ProviderInput, region_code: str, errors: FieldErrors) -> dict:
     values: dict[str, Any] = {"name": _text(data.name, 120)}
     if not values["name"]:
         errors.add("name", _("This field is required."))
@@ -274,7 +262,7 @@ def _county(region_code: str):
 def register_provider(*, region_code: str, data: ProviderInput) -> Provider:
     """Add a provider to a county's register; its credit code is checked (GB 32100-2015)."""
     county = _county(region_code)
-    errors = _Errors()
+    errors = FieldErrors()
     values = _clean_provider(data, county.code, errors)
     errors.raise_if_any()
     duplicate = db.session.scalar(
@@ -299,7 +287,7 @@ def register_provider(*, region_code: str, data: ProviderInput) -> Provider:
 
 def update_provider(provider: Provider, data: ProviderInput) -> Provider:
     """Change a provider's register entry (the audit trail keeps the old values)."""
-    errors = _Errors()
+    errors = FieldErrors()
     values = _clean_provider(data, provider.region_code, errors)
     errors.raise_if_any()
     duplicate = db.session.scalar(
@@ -327,7 +315,7 @@ def update_provider(provider: Provider, data: ProviderInput) -> Provider:
 # ------------------------------------------------------------------ records
 
 
-def _evidence(provider: Provider, evidence_id: Any, errors: _Errors) -> int | None:
+def _evidence(provider: Provider, evidence_id: Any, errors: FieldErrors) -> int | None:
     if evidence_id in (None, ""):
         return None
     document = (
@@ -341,7 +329,7 @@ def _evidence(provider: Provider, evidence_id: Any, errors: _Errors) -> int | No
 
 def add_record(provider: Provider, kind: str, values: dict[str, Any]) -> ComplianceRecord:
     """Record a dated compliance fact (tax, social security, violation, report, listing)."""
-    errors = _Errors()
+    errors = FieldErrors()
     try:
         kind = RecordKind(kind)
     except ValueError:
@@ -432,7 +420,7 @@ def add_record(provider: Provider, kind: str, values: dict[str, Any]) -> Complia
 
 def add_qualification(provider: Provider, values: dict[str, Any]) -> ProviderQualification:
     """Record a professional qualification; it cannot expire before it was issued."""
-    errors = _Errors()
+    errors = FieldErrors()
     name = _text(values.get("name"), 120)
     if not name:
         errors.add("name", _("This field is required."))
@@ -470,7 +458,7 @@ def add_qualification(provider: Provider, values: dict[str, Any]) -> ProviderQua
 
 def add_price(provider: Provider, values: dict[str, Any]) -> PriceItem:
     """Add a line to the provider's price list."""
-    errors = _Errors()
+    errors = FieldErrors()
     service = _text(values.get("service"), 80)
     unit = _text(values.get("unit"), 20)
     if not service:
@@ -513,7 +501,7 @@ def store_document(
     stream: IO[bytes],
 ) -> EvidenceDocument:
     """Keep an uploaded PDF or image (checked by content and size) under instance/ by hash."""
-    errors = _Errors()
+    errors = FieldErrors()
     try:
         kind = DocumentKind(kind)
     except ValueError:

@@ -21,7 +21,7 @@ from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
 from procurement.core.db import db
 from procurement.core.errors import DomainError
-from procurement.core.forms import choices, show_domain_error
+from procurement.core.forms import choices, filter_args, show_domain_error
 from procurement.plans.models import PlanStatus, PurchasePlan
 from procurement.providers import io, services
 from procurement.providers.forms import (
@@ -135,7 +135,7 @@ def index():
             )
         )
     page = db.paginate(stmt, per_page=50, error_out=False)
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = filter_args(filters)
     return render_template("providers/index.html", page=page, filters=filters, args=args)
 
 

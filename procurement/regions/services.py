@@ -65,3 +65,10 @@ def regions_in_scope(scope, levels=None) -> list[Region]:
     if levels:
         stmt = stmt.where(Region.level.in_(list(levels)))
     return list(db.session.scalars(stmt))
+
+
+def counties_in_scope() -> list[Region]:
+    """The counties the current user's region covers (for pickers)."""
+    from procurement.core.scoping import current_scope
+
+    return regions_in_scope(current_scope(), [RegionLevel.COUNTY])

@@ -182,3 +182,19 @@ def test_weak_or_mismatched_new_password_is_refused_next_to_the_field(client, ma
         page="/account",
     )
     assert response.status_code == 422
+
+
+def test_a_new_api_token_is_shown_once_and_never_put_in_the_cookie(client, app, make_user):
+    from flask.sessions import SecureCookieSessionInterface
+
+    make_user("officer")
+    client.login("officer")
+    response = client.post("/account/tokens", {"name": "平台对接"}, page="/account")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    token = page.split('data-test="new-token">', 1)[1].split("<", 1)[0]
+    assert token.startswith("ycp_")
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    cookie = client.http.get_cookie("procurement_session")
+    assert token not in str(serializer.loads(cookie.value))
+    assert token not in client.get("/account").get_data(as_text=True)

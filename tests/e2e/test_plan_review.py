@@ -67,7 +67,7 @@ def test_officer_submits_finance_returns_officer_revises_finance_approves(
     finance.locator("[data-test=review]").click()
     diff = finance.locator("[data-test=diff]").inner_text()
     assert "第三片区" in diff and "160" in diff and "150" in diff
-    assert "504000.00" in diff and "495600.00" in diff
+    assert "504,000.00" in diff and "495,600.00" in diff
     finance.locator("#comment").fill("同意。")
     finance.locator("[data-test=approve]").click()
     assert finance.locator("[data-test=status]").inner_text() == "已批准"

@@ -41,7 +41,7 @@ def test_create_read_submit_return_revise_approve(api, tokens):
     )
     assert returned.status_code == 200 and returned.json["status"] == "returned"
 
-    body = api_body()
+    body = api_body(lock_version=returned.json["lock_version"])
     body["zones"][2]["recipients"] = 150
     revised = api.patch(url, json=body, token=tokens["officer"])
     assert revised.status_code == 200 and revised.json["total"] == "495600.00"
@@ -108,7 +108,11 @@ def test_state_and_role_refusals(api, tokens):
         api.post(f"{url}/approve", json={"version": 1}, token=tokens["finance"]).status_code == 409
     )
     api.post(f"{url}/submit", json={}, token=tokens["officer"])
-    edit = api.patch(url, json=api_body(title="改"), token=tokens["officer"])
+    edit = api.patch(
+        url,
+        json=api_body(title="改", lock_version=plan["lock_version"] + 1),
+        token=tokens["officer"],
+    )
     assert edit.status_code == 409 and edit.json["error"]["code"] == "not_editable"
     assert (
         api.post(f"{url}/approve", json={"version": 1}, token=tokens["officer"]).status_code == 403

@@ -273,7 +273,7 @@ def test_return_needs_a_comment_then_revision_shows_the_difference(people):
     changes = services.diff_snapshots(base.snapshot, plan.pending_version.snapshot)
     described = {(c.item, c.before, c.after) for c in changes}
     assert ("第一片区 · recipients", "200", "180") in described
-    assert ("total", "504000.00", "487200.00") in described
+    assert ("total", "504,000.00", "487,200.00") in described
 
 
 def test_an_adjustment_keeps_the_approved_version_in_force_until_approved(people):
