@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,6 +17,7 @@ from procurement.core import audit
 from procurement.core.clock import today, utcnow
 from procurement.core.db import db
 from procurement.core.errors import Conflict, FieldErrors, NotFound, ValidationError
+from procurement.core.files import EXTENSIONS, sniff, store_blob
 from procurement.core.identifiers import InvalidIdentifier, parse_credit_code
 from procurement.core.money import parse_amount
 from procurement.plans.models import PurchasePlan
@@ -46,12 +44,7 @@ from procurement.regions.services import get_region
 DEFAULT_LOOKBACK_YEARS = 3
 DEFAULT_MAJOR_FINE = Decimal("2000000.00")
 EXPIRY_WARNING_DAYS = 60
-SIGNATURES = {
-    "application/pdf": (b"%PDF-",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-}
-EXTENSIONS = {"application/pdf": {".pdf"}, "image/png": {".png"}, "image/jpeg": {".jpg", ".jpeg"}}
+ACCEPTED = ("application/pdf", "image/png", "image/jpeg")  # evidence: scans and photos
 
 
 def _past_date(value: Any, name: str, errors: FieldErrors, *, required: bool) -> date | None:
@@ -484,13 +477,6 @@ def add_price(provider: Provider, values: dict[str, Any]) -> PriceItem:
 # ------------------------------------------------------------------ evidence
 
 
-def _sniff(head: bytes) -> str | None:
-    for content_type, signatures in SIGNATURES.items():
-        if any(head.startswith(sig) for sig in signatures):
-            return content_type
-    return None
-
-
 def store_document(
     provider: Provider,
     *,
@@ -512,10 +498,10 @@ def store_document(
         errors.add("file", _("The file is empty."))
     elif len(data) > limit:
         errors.add("file", _("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024)))
-    content_type = _sniff(data[:16]) if data else None
+    content_type = sniff(data[:16]) if data else None
     extension = Path(filename or "").suffix.lower()
     if data and len(data) <= limit:
-        if content_type is None:
+        if content_type not in ACCEPTED:
             errors.add("file", _("Only PDF, PNG and JPEG files are accepted."))
         elif extension not in EXTENSIONS[content_type]:
             errors.add(
@@ -527,8 +513,7 @@ def store_document(
                 ),
             )
     errors.raise_if_any()
-    digest = hashlib.sha256(data).hexdigest()
-    _write_blob(digest, data)
+    digest = store_blob(data)
     document = EvidenceDocument(
         provider_id=provider.id,
         region_code=provider.region_code,
@@ -544,22 +529,6 @@ def store_document(
     db.session.add(document)
     db.session.flush()
     return document
-
-
-def blob_path(digest: str) -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"]) / digest[:2] / digest
-
-
-def _write_blob(digest: str, data: bytes) -> None:
-    """Content-addressed, written atomically: the same file is stored once."""
-    path = blob_path(digest)
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)
 
 
 # ------------------------------------------------------------------ checks

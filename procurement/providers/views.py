@@ -21,6 +21,7 @@ from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
 from procurement.core.db import db
 from procurement.core.errors import DomainError
+from procurement.core.files import blob_path
 from procurement.core.forms import choices, filter_args, show_domain_error
 from procurement.plans.models import PlanStatus, PurchasePlan
 from procurement.providers import io, services
@@ -362,7 +363,7 @@ def download(provider_id: int, document_id: int):
     document = db.get_or_404(EvidenceDocument, document_id)
     if document.provider_id != provider_id:
         abort(404)
-    path = services.blob_path(document.sha256)
+    path = blob_path(document.sha256)
     if not path.exists():
         abort(404)
     return send_file(

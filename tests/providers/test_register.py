@@ -119,7 +119,9 @@ def test_uploads_are_checked_by_content_and_size(officer, app):
         stream=BytesIO(_pdf("ok")),
     )
     assert stored.sha256 == again.sha256
-    path = services.blob_path(stored.sha256)
+    from procurement.core.files import blob_path
+
+    path = blob_path(stored.sha256)
     assert path.exists() and path.read_bytes().startswith(b"%PDF-")
 
 
