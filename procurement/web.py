@@ -20,10 +20,12 @@ NAVIGATION = [
     (_l("Dashboard"), "dashboard.index", "dashboard.view"),
     (_l("Purchase plans"), "plans.index", "plans.view"),
     (_l("Providers"), "providers.index", "providers.view"),
+    (_l("Contracts"), "contracts.index", "plans.view"),
     (_l("Policy profiles"), "policies.index", "policies.view"),
     (_l("Regions"), "regions.index", "regions.view"),
     (_l("Users"), "accounts.users", "users.view"),
     (_l("Audit trail"), "audit.index", "audit.view"),
+    (_l("Contract templates"), "contracts.templates", "templates.manage"),
 ]
 
 CSP = (
@@ -57,6 +59,9 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.accounts.views import bp as accounts
     from procurement.audit import api as _audit_api  # noqa: F401
     from procurement.audit.views import bp as audit
+    from procurement.awards.views import bp as awards
+    from procurement.contracts import api as _contracts_api  # noqa: F401
+    from procurement.contracts.views import bp as contracts
     from procurement.core.api import api
     from procurement.dashboard.views import bp as dashboard
     from procurement.plans import api as _plans_api  # noqa: F401
@@ -68,7 +73,8 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.regions import api as _regions_api  # noqa: F401
     from procurement.regions.views import bp as regions
 
-    for blueprint in (accounts, audit, dashboard, plans, policies, providers, regions):
+    for blueprint in (accounts, audit, awards, contracts, dashboard, plans, policies, providers,
+                      regions):
         app.register_blueprint(blueprint)
     app.register_blueprint(api)
     csrf.exempt(api)  # the API authenticates with bearer tokens, never with cookies

@@ -44,6 +44,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "plans.review": frozenset({Role.FINANCE}),
     "providers.view": EVERYONE,
     "providers.edit": frozenset({Role.OFFICER}),
+    "awards.manage": frozenset({Role.OFFICER}),
+    "contracts.manage": frozenset({Role.OFFICER}),
+    "templates.manage": frozenset({Role.ADMIN}),
 }
 
 

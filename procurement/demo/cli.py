@@ -16,7 +16,7 @@ from procurement.accounts import services as accounts
 from procurement.accounts.models import User
 from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
-from procurement.demo.providers import load_demo_providers
+from procurement.demo.providers import load_demo_awards, load_demo_providers
 from procurement.plans.catalogue import load_yangcheng_catalogue
 from procurement.policies.presets import load_presets
 from procurement.regions.services import load_reference_regions
@@ -153,12 +153,14 @@ def load():
     items = load_yangcheng_catalogue()
     logins = load_demo_users()
     plan = load_demo_plan()
-    providers = load_demo_providers(*_demo_officer_and_plan())
+    officer, demo_plan = _demo_officer_and_plan()
+    providers = load_demo_providers(officer, demo_plan)
+    awarded = load_demo_awards(officer, demo_plan)
     db.session.commit()
     click.echo(
         f"regions added: {regions}; policy profiles added: {profiles}; "
         f"catalogue items added: {items}; demo plan added: {'yes' if plan else 'no'}; "
-        f"providers added: {providers}"
+        f"providers added: {providers}; zones awarded: {awarded}"
     )
     click.echo("")
     click.echo("演示账号 (demo logins; passwords are kept in instance/demo_logins.json):")

@@ -1,0 +1,146 @@
+"""Selection pages: scoring rules, bids and the ranking of each zone, the award."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Optional
+
+from procurement.accounts.auth import permission_required
+from procurement.awards import services
+from procurement.contracts.services import contract_of
+from procurement.core.db import db
+from procurement.core.errors import DomainError
+from procurement.core.forms import choices, show_domain_error
+from procurement.plans.models import PurchasePlan
+from procurement.providers.models import Provider
+
+bp = Blueprint("awards", __name__, url_prefix="/plans/<int:plan_id>/selection")
+
+
+class ScoringForm(FlaskForm):
+    bid_deadline = DateField(_l("Bid deadline"), validators=[InputRequired()])
+    price_weight = StringField(_l("Price weight (%)"))
+    technical_weight = StringField(_l("Technical weight (%)"))
+    performance_weight = StringField(_l("Past-performance weight (%)"))
+
+
+class BidForm(FlaskForm):
+    provider_id = SelectField(_l("Provider"), validate_choice=False)
+    unit_price = StringField(_l("Offered unit price (yuan)"), validators=[InputRequired()])
+    technical_score = StringField(_l("Technical score by the panel (0-100)"),
+                                  validators=[Optional()])
+    note = TextAreaField(_l("Note"))
+
+
+class AwardForm(FlaskForm):
+    provider_id = SelectField(_l("Award to"), validate_choice=False)
+    rationale = TextAreaField(_l("Reasons for the award"), validators=[InputRequired()])
+
+
+def _plan(plan_id: int) -> PurchasePlan:
+    return db.get_or_404(PurchasePlan, plan_id)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@permission_required("plans.view")
+def index(plan_id: int):
+    plan = _plan(plan_id)
+    try:
+        selection = services.selection_for(plan)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("plans.show", plan_id=plan.id))
+    form = ScoringForm(obj=selection)
+    status = 200
+    if request.method == "POST":
+        if not g.user.can("awards.manage"):
+            return redirect(url_for("awards.index", plan_id=plan.id)), 403
+        if form.validate_on_submit():
+            try:
+                services.set_scoring(selection, bid_deadline=form.bid_deadline.data,
+                                     price_weight=form.price_weight.data,
+                                     technical_weight=form.technical_weight.data,
+                                     performance_weight=form.performance_weight.data)
+            except DomainError as error:
+                db.session.rollback()
+                show_domain_error(form, error)
+                status = 422
+            else:
+                db.session.commit()
+                flash(_("The scoring rules were saved."), "success")
+                return redirect(url_for("awards.index", plan_id=plan.id))
+        else:
+            status = 422
+    else:
+        db.session.commit()  # the selection row, created on first visit
+    zones = [(zone, services.award_of(zone), contract_of(zone)) for zone in plan.zones]
+    return render_template("awards/index.html", plan=plan, selection=selection, form=form,
+                           zones=zones), status
+
+
+def _provider_choices(plan: PurchasePlan):
+    providers = db.session.scalars(select(Provider).where(
+        Provider.region_code == plan.region_code).order_by(Provider.name)).all()
+    return choices([(str(p.id), p.name) for p in providers])
+
+
+@bp.route("/zones/<int:zone_id>", methods=["GET", "POST"])
+@permission_required("plans.view")
+def zone(plan_id: int, zone_id: int):
+    plan = _plan(plan_id)
+    zone = services.get_zone(plan, zone_id)
+    bid_form, award_form = BidForm(prefix="bid"), AwardForm(prefix="award")
+    bid_form.provider_id.choices = _provider_choices(plan)
+    status = 200
+    if request.method == "POST":
+        if not g.user.can("awards.manage"):
+            return redirect(url_for("awards.zone", plan_id=plan.id, zone_id=zone.id)), 403
+        if "bid-unit_price" in request.form and bid_form.validate_on_submit():
+            try:
+                services.save_bid(zone, db.get_or_404(Provider, int(bid_form.provider_id.data)),
+                                  unit_price=bid_form.unit_price.data,
+                                  technical_score=bid_form.technical_score.data,
+                                  note=bid_form.note.data)
+            except DomainError as error:
+                db.session.rollback()
+                show_domain_error(bid_form, error)
+                status = 422
+            else:
+                db.session.commit()
+                flash(_("The offer was saved."), "success")
+                return redirect(url_for("awards.zone", plan_id=plan.id, zone_id=zone.id))
+        elif "award-rationale" in request.form:
+            rows = services.candidates(zone)
+            award_form.provider_id.choices = choices(
+                [(str(r.provider.id), r.provider.name) for r in rows])
+            if award_form.validate_on_submit():
+                try:
+                    services.award_zone(zone, db.get_or_404(Provider,
+                                                            int(award_form.provider_id.data)),
+                                        actor=g.user, rationale=award_form.rationale.data)
+                except DomainError as error:
+                    db.session.rollback()
+                    show_domain_error(award_form, error)
+                    status = error.status
+                else:
+                    db.session.commit()
+                    flash(_("%(zone)s was awarded.", zone=zone.name), "success")
+                    return redirect(url_for("awards.zone", plan_id=plan.id, zone_id=zone.id))
+            else:
+                status = 422
+        else:
+            status = 422
+    rows = services.candidates(zone)
+    award_form.provider_id.choices = choices([(str(r.provider.id), r.provider.name)
+                                              for r in rows])
+    if rows and rows[0].rank == 1 and not award_form.provider_id.data:
+        award_form.provider_id.data = str(rows[0].provider.id)
+    return render_template("awards/zone.html", plan=plan, zone=zone, rows=rows,
+                           selection=services.selection_for(plan),
+                           award=services.award_of(zone), contract=contract_of(zone),
+                           bid_form=bid_form, award_form=award_form), status

@@ -1,0 +1,436 @@
+"""Zoned contracts: generation from the award, signing, amendments, termination."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from io import BytesIO
+from pathlib import Path
+from typing import IO, Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from procurement.accounts.models import User
+from procurement.awards.services import award_of, buyer_name
+from procurement.contracts import templating
+from procurement.contracts.models import (
+    SANCTION_CLAUSES,
+    TERMINATION_CLAUSES,
+    TERMINATION_REASONS,
+    TRANSITIONS,
+    Contract,
+    ContractStatus,
+    ContractTemplate,
+    ContractVersion,
+)
+from procurement.core import audit
+from procurement.core.clock import today, utcnow
+from procurement.core.db import db
+from procurement.core.errors import Conflict, FieldErrors, NotFound, ValidationError
+from procurement.core.files import read_blob, sniff, store_blob
+from procurement.core.i18n import stored_language
+from procurement.core.money import amount_in_capitals, format_amount, parse_amount
+from procurement.core.scoping import ancestor_codes
+from procurement.plans.budget import months_in_period
+from procurement.plans.execution import register_commitments
+from procurement.plans.models import LineKind, PlanZone, PurchasePlan
+from procurement.policies.models import EntitlementModel
+from procurement.regions.services import get_region, townships_of
+
+CENT = Decimal("0.01")
+COMMITTED = (ContractStatus.SIGNED, ContractStatus.IN_FORCE, ContractStatus.COMPLETED)
+SETTLEMENT_TEXT = (
+    "按月结算。乙方于次月5个工作日内提交上月服务记录（与晋城市智慧养老服务平台一致），"
+    "甲方依据核定的服务对象、服务标准和单价审核后结算；超出每人每月服务标准、超过单价上限、"
+    "服务对象不符合条件或不在本片区的服务不予结算；暂停结算期间的结算单暂缓支付。"
+)
+DISPUTE_TEXT = ("因本合同引起的争议，双方协商解决；协商不成的，依法向甲方所在地人民法院提起诉讼。")
+
+
+def get_contract(contract_id: int) -> Contract:
+    contract = db.session.get(Contract, contract_id)
+    if contract is None:
+        raise NotFound(_("Contract %(id)s was not found.", id=contract_id))
+    return contract
+
+
+def contract_of(zone: PlanZone) -> Contract | None:
+    return db.session.scalar(select(Contract).where(Contract.zone_id == zone.id))
+
+
+# ------------------------------------------------------------------ templates
+
+
+def active_template(region_code: str) -> ContractTemplate | None:
+    """The newest uploaded contract template of the region or the nearest above it."""
+    region = get_region(region_code)
+    candidates = [region.code, *reversed(ancestor_codes(region.code, region.level.value))]
+    templates = db.session.scalars(select(ContractTemplate).where(
+        ContractTemplate.kind == "contract", ContractTemplate.region_code.in_(candidates)
+    ).order_by(ContractTemplate.version.desc())).all()
+    for code in candidates:
+        own = [t for t in templates if t.region_code == code]
+        if own:
+            return own[0]
+    return None
+
+
+def upload_template(*, region_code: str, name: str, filename: str, stream: IO[bytes],
+                    actor: User | None) -> ContractTemplate:
+    """A new version of the region's contract template, checked before it is kept."""
+    data = stream.read(10 * 1024 * 1024 + 1)
+    if not data or sniff(data[:8]) is None or not filename.lower().endswith(".docx"):
+        raise ValidationError(_("Upload a Word document (.docx)."), field="file")
+    if len(data) > 10 * 1024 * 1024:
+        raise ValidationError(_("The file is larger than %(mb)d MB.", mb=10), field="file")
+    fields = templating.check_template(data)
+    version = (db.session.scalar(select(func.max(ContractTemplate.version)).where(
+        ContractTemplate.region_code == region_code, ContractTemplate.kind == "contract")) or 0) + 1
+    template = ContractTemplate(
+        region_code=region_code, kind="contract", version=version,
+        name=(name or "").strip()[:120] or filename, filename=Path(filename).name[:200],
+        sha256=store_blob(data), fields=fields,
+        uploaded_by_id=actor.id if actor else None, uploaded_at=utcnow())
+    db.session.add(template)
+    db.session.flush()
+    return template
+
+
+def _template_bytes(template: ContractTemplate | None) -> bytes:
+    return read_blob(template.sha256) if template else templating.default_template_bytes()
+
+
+# ------------------------------------------------------------------ terms
+
+
+def _zone_budget(plan: PurchasePlan, zone: PlanZone) -> Decimal | None:
+    """The zone's service budget in the approved version (what a contract may commit)."""
+    if plan.approved_version is None:
+        return None
+    lines = plan.approved_version.snapshot["budget_lines"]
+    return sum((Decimal(line["amount"]) for line in lines
+                if line["zone_id"] == zone.id and line["kind"] == LineKind.SERVICE.value),
+               Decimal("0.00"))
+
+
+def contract_amount(plan: PurchasePlan, unit_price: Decimal, recipients: int, start: date,
+                    end: date) -> tuple[Decimal, str]:
+    """The total a contract commits, from the entitlement of the plan's policy profile."""
+    profile = plan.policy_profile
+    months = months_in_period(start, end)
+    if profile.entitlement_model is EntitlementModel.HOURS_PER_MONTH:
+        amount = unit_price * profile.hours_per_month * recipients * months
+        unit = "小时"
+    else:
+        amount = unit_price * profile.visits_per_year * recipients * months / 12
+        unit = "次"
+    return amount.quantize(CENT, ROUND_HALF_UP), unit
+
+
+def _check_budget(contract: Contract, amount: Decimal) -> None:
+    budget = _zone_budget(contract.plan, contract.zone)
+    if budget is not None and amount > budget:
+        raise ValidationError(_(
+            "The contract amount %(amount)s exceeds the zone's approved budget of %(budget)s "
+            "yuan; an approved plan adjustment must cover it first.",
+            amount=format_amount(amount), budget=format_amount(budget)), field="amount",
+            code="over_budget")
+
+
+def context(contract: Contract, version_number: int) -> dict:
+    """The documented template fields of one contract version."""
+    plan, zone, provider = contract.plan, contract.zone, contract.provider
+    townships = {t.code: t.name for t in townships_of(plan.region)}
+    names = [townships.get(code, code) for code in contract.township_codes]
+    profile = plan.policy_profile
+    if profile.entitlement_model is EntitlementModel.HOURS_PER_MONTH:
+        standard = (f"每人每月{profile.hours_per_month.normalize()}小时"
+                    f"{'（分次进行）' if profile.visits_must_be_split else ''}，"
+                    f"{'当月使用，不能滚存' if not profile.carry_over else '可滚存'}。")
+    else:
+        standard = f"每人每年不少于{profile.visits_per_year}次上门服务。"
+    return {
+        "contract": {"number": contract.number, "version": version_number,
+                     "signed_date": contract.signed_on.isoformat() if contract.signed_on else ""},
+        "buyer": {"name": buyer_name(plan), "region": plan.region.full_name},
+        "provider": {"name": provider.name, "credit_code": provider.credit_code,
+                     "address": provider.address, "contact_name": provider.contact_name,
+                     "legal_representative": provider.legal_representative,
+                     "contact_phone": provider.contact_phone},
+        "plan": {"title": plan.title, "year": plan.year,
+                 "purchase_method": plan.purchase_method.label,
+                 "policy_document": profile.source_document or profile.name},
+        "zone": {"name": zone.name, "townships_text": "、".join(names),
+                 "township_count": len(names)},
+        "service": {"recipients": contract.recipients, "standard": standard,
+                    "items_text": "、".join(link.service_item.name for link in plan.items),
+                    "quality_standard": plan.quality_standard or "按服务规范执行。"},
+        "period": {"start": contract.service_start.isoformat(),
+                   "end": contract.service_end.isoformat(),
+                   "months": months_in_period(contract.service_start, contract.service_end)},
+        "price": {"unit": contract.unit, "unit_price": f"{contract.unit_price:.2f}",
+                  "amount": format_amount(contract.amount),
+                  "amount_in_capitals": amount_in_capitals(contract.amount)},
+        "settlement": SETTLEMENT_TEXT,
+        "dispute_resolution": DISPUTE_TEXT,
+        "clauses": {"sanctions": SANCTION_CLAUSES, "termination": TERMINATION_CLAUSES},
+    }
+
+
+def _new_version(contract: Contract, *, reason: str, actor: User | None) -> ContractVersion:
+    number = len(contract.versions) + 1
+    template = active_template(contract.region_code)
+    template_bytes = _template_bytes(template)
+    with stored_language():
+        document = templating.render(template_bytes, context(contract, number))
+    version = ContractVersion(
+        contract_id=contract.id, region_code=contract.region_code, number=number,
+        reason=reason, amount=contract.amount,
+        terms={"recipients": contract.recipients, "township_codes": contract.township_codes,
+               "service_start": contract.service_start.isoformat(),
+               "service_end": contract.service_end.isoformat(),
+               "unit_price": f"{contract.unit_price:.2f}", "amount": f"{contract.amount:.2f}"},
+        template_id=template.id if template else None,
+        template_sha256=template.sha256 if template else "default",
+        sha256=store_blob(document), created_by_id=actor.id if actor else None,
+        created_at=utcnow(),
+    )
+    contract.versions.append(version)
+    db.session.flush()
+    return version
+
+
+def _number(plan: PurchasePlan, zone: PlanZone) -> str:
+    """County-year-zone: 140522-2026-01."""
+    return f"{plan.region_code}-{plan.year}-{zone.position + 1:02d}"
+
+
+def generate_contract(zone: PlanZone, *, actor: User | None) -> Contract:
+    """The zone's contract from its award and the template in force (a draft)."""
+    plan = zone.plan
+    award = award_of(zone)
+    if award is None:
+        raise Conflict(_("%(zone)s has no award yet.", zone=zone.name), code="not_awarded")
+    if contract_of(zone) is not None:
+        raise Conflict(_("%(zone)s already has a contract.", zone=zone.name), code="exists")
+    amount, unit = contract_amount(plan, award.bid.unit_price, zone.expected_recipients,
+                                   plan.service_start, plan.service_end)
+    contract = Contract(
+        number=_number(plan, zone), plan_id=plan.id, zone_id=zone.id, award_id=award.id,
+        provider_id=award.provider_id, region_code=plan.region_code,
+        status=ContractStatus.DRAFT, unit_price=award.bid.unit_price, unit=unit,
+        recipients=zone.expected_recipients, township_codes=zone.township_codes,
+        service_start=plan.service_start, service_end=plan.service_end, amount=amount,
+    )
+    contract.plan, contract.zone = plan, zone
+    _check_budget(contract, amount)
+    db.session.add(contract)
+    db.session.flush()
+    with stored_language():
+        reason = _("Generated from the award")
+    _new_version(contract, reason=reason, actor=actor)
+    return contract
+
+
+def generate_all(plan: PurchasePlan, *, actor: User | None) -> list[Contract]:
+    """Every awarded zone of the plan that has no contract yet gets one."""
+    made = []
+    for zone in plan.zones:
+        if award_of(zone) is not None and contract_of(zone) is None:
+            made.append(generate_contract(zone, actor=actor))
+    return made
+
+
+def document_bytes(contract: Contract, number: int | None = None) -> bytes:
+    version = contract.document if number is None else next(
+        (v for v in contract.versions if v.number == number), None)
+    if version is None:
+        raise NotFound(_("Version %(n)s was not found.", n=number))
+    return read_blob(version.sha256)
+
+
+def _transition(contract: Contract, action: str) -> None:
+    allowed, target = TRANSITIONS[action]
+    if contract.status not in allowed:
+        raise Conflict(_("A %(status)s contract cannot be %(action)s.",
+                         status=contract.status.label, action=_ACTION_WORDS[action]()),
+                       code="invalid_state")
+    if target is not None:
+        contract.status = target
+
+
+_ACTION_WORDS = {
+    "sign": lambda: _("signed"),
+    "start": lambda: _("put in force"),
+    "complete": lambda: _("completed"),
+    "terminate": lambda: _("terminated"),
+    "amend": lambda: _("amended"),
+}
+
+
+def sign_contract(contract: Contract, *, signed_on: Any, filename: str, stream: IO[bytes],
+                  actor: User | None) -> Contract:
+    """Record the signature: the signed scan (PDF or image) and the date are required."""
+    errors = FieldErrors()
+    data = stream.read(20 * 1024 * 1024 + 1) if stream else b""
+    content_type = sniff(data[:16]) if data else None
+    if not data:
+        errors.add("scan", _("Upload the scan of the signed contract."))
+    elif len(data) > 20 * 1024 * 1024:
+        errors.add("scan", _("The file is larger than %(mb)d MB.", mb=20))
+    elif content_type not in ("application/pdf", "image/png", "image/jpeg"):
+        errors.add("scan", _("Only PDF, PNG and JPEG files are accepted."))
+    if not isinstance(signed_on, date):
+        try:
+            signed_on = date.fromisoformat(str(signed_on))
+        except ValueError:
+            errors.add("signed_on", _("Must be a date such as 2026-01-31."))
+            signed_on = None
+    if isinstance(signed_on, date) and signed_on > today():
+        errors.add("signed_on", _("The date %(date)s lies in the future.",
+                                  date=signed_on.isoformat()))
+    errors.raise_if_any()
+    _transition(contract, "sign")
+    contract.signed_on = signed_on
+    contract.signed_scan_sha256 = store_blob(data)
+    contract.signed_scan_type = content_type
+    audit.label(contract, "sign")
+    db.session.flush()
+    return contract
+
+
+def start_contract(contract: Contract) -> Contract:
+    _transition(contract, "start")
+    audit.label(contract, "start")
+    db.session.flush()
+    return contract
+
+
+def complete_contract(contract: Contract) -> Contract:
+    _transition(contract, "complete")
+    audit.label(contract, "complete")
+    db.session.flush()
+    return contract
+
+
+def terminate_contract(contract: Contract, *, reason: str, note: str, on: Any) -> Contract:
+    """End a contract early for one of the grounds of seed 001 §8(2)2, with its date."""
+    errors = FieldErrors()
+    if reason not in TERMINATION_REASONS:
+        errors.add("reason", _("Choose the ground for termination (seed 001 §8(2)2)."))
+    if not isinstance(on, date):
+        try:
+            on = date.fromisoformat(str(on))
+        except ValueError:
+            errors.add("on", _("Must be a date such as 2026-01-31."))
+    errors.raise_if_any()
+    _transition(contract, "terminate")
+    contract.terminated_on = on
+    contract.termination_reason = reason
+    contract.termination_note = (note or "").strip()[:2000] or None
+    audit.label(contract, "terminate", note=reason)
+    db.session.flush()
+    return contract
+
+
+def amend_contract(contract: Contract, *, reason: str, recipients: Any = None,
+                   service_end: Any = None, township_codes: list[str] | None = None,
+                   amount: Any = None, actor: User | None) -> ContractVersion:
+    """Change amount, period, townships or recipients with a reason; a new document version."""
+    _transition(contract, "amend")
+    errors = FieldErrors()
+    reason = (reason or "").strip()
+    if not reason:
+        errors.add("reason", _("Give the reason for the amendment."))
+    if recipients not in (None, ""):
+        if not str(recipients).isdigit() or not 1 <= int(recipients) <= 100000:
+            errors.add("recipients", _("Expected recipients must be between 1 and %(n)d.",
+                                       n=100000))
+        else:
+            contract.recipients = int(recipients)
+    if service_end not in (None, ""):
+        try:
+            end = service_end if isinstance(service_end, date) else date.fromisoformat(
+                str(service_end))
+            if end < contract.service_start:
+                errors.add("service_end", _("The service period ends before it starts."))
+            else:
+                contract.service_end = end
+        except ValueError:
+            errors.add("service_end", _("Must be a date such as 2026-01-31."))
+    if township_codes is not None:
+        county = {t.code for t in townships_of(contract.plan.region)}
+        unknown = [code for code in township_codes if code not in county]
+        if unknown or not township_codes:
+            errors.add("township_codes", _("Townships must belong to %(county)s.",
+                                           county=contract.plan.region.name))
+        else:
+            contract.township_codes = sorted(set(township_codes))
+    if amount not in (None, ""):
+        try:
+            contract.amount = parse_amount(amount)
+        except ValueError:
+            errors.add("amount", _("Must be an amount in yuan with at most two decimals, such "
+                                   "as 1234.50."))
+    else:
+        contract.amount, _unit = contract_amount(contract.plan, contract.unit_price,
+                                                 contract.recipients, contract.service_start,
+                                                 contract.service_end)
+    errors.raise_if_any()
+    _check_budget(contract, contract.amount)
+    audit.label(contract, "amend", note=reason[:200])
+    return _new_version(contract, reason=reason, actor=actor)
+
+
+# ------------------------------------------------------------------ batch and PDF
+
+
+def pdf_converter() -> str | None:
+    """LibreOffice's command when installed (PDFs are made only then)."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def to_pdf(docx: bytes) -> bytes:
+    converter = pdf_converter()
+    if converter is None:
+        raise ValidationError(_("PDF needs LibreOffice, which is not installed on this server."))
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "contract.docx"
+        source.write_bytes(docx)
+        subprocess.run(  # noqa: S603 - fixed arguments, our own file
+            [converter, "--headless", "--convert-to", "pdf", "--outdir", folder, str(source)],
+            check=True, capture_output=True, timeout=120)
+        return (Path(folder) / "contract.pdf").read_bytes()
+
+
+def plan_archive(plan: PurchasePlan, contracts: list[Contract], *, with_pdf: bool) -> BytesIO:
+    """Every contract of a plan as one zip (and PDFs when LibreOffice is there)."""
+    output = BytesIO()
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as archive:
+        for contract in contracts:
+            data = document_bytes(contract)
+            stem = f"{contract.number}-{contract.zone.name}"
+            archive.writestr(f"{stem}.docx", data)
+            if with_pdf:
+                archive.writestr(f"{stem}.pdf", to_pdf(data))
+    output.seek(0)
+    return output
+
+
+def contracts_of(plan: PurchasePlan) -> list[Contract]:
+    return list(db.session.scalars(select(Contract).where(Contract.plan_id == plan.id)
+                                   .order_by(Contract.number)))
+
+
+@register_commitments
+def committed_by_zone(plan: PurchasePlan) -> dict[int | None, Decimal]:
+    """Signed, in-force and completed contracts commit their amount (budget execution)."""
+    rows = db.session.execute(
+        select(Contract.zone_id, Contract.amount).where(Contract.plan_id == plan.id,
+                                                        Contract.status.in_(COMMITTED)))
+    return {zone_id: amount for zone_id, amount in rows}

@@ -1,0 +1,275 @@
+"""Contract pages: generation, the document and its versions, signing, amendments,
+termination, the batch download, and the administrators' template versions."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Optional
+
+from procurement.accounts.auth import permission_required
+from procurement.awards.services import get_zone
+from procurement.contracts import services, templating
+from procurement.contracts.models import TERMINATION_REASONS, Contract, ContractTemplate
+from procurement.core.db import db
+from procurement.core.errors import DomainError
+from procurement.core.files import read_blob
+from procurement.core.forms import ActionForm, choices, show_domain_error
+from procurement.plans.exports import DOCX
+from procurement.plans.models import PurchasePlan
+
+bp = Blueprint("contracts", __name__)
+
+
+class SignForm(FlaskForm):
+    signed_on = DateField(_l("Signed on"), validators=[InputRequired()])
+    scan = FileField(_l("Scan of the signed contract (PDF or image)"),
+                     validators=[FileRequired()])
+
+
+class AmendForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for the amendment"), validators=[InputRequired()])
+    recipients = StringField(_l("Recipients"), validators=[Optional()])
+    service_end = DateField(_l("Service ends"), validators=[Optional()])
+    amount = StringField(_l("Amount (yuan); empty: computed"), validators=[Optional()])
+
+
+class TerminateForm(FlaskForm):
+    reason = SelectField(_l("Ground (seed 001 §8(2)2)"),
+                         choices=lambda: choices([("", "—"), *TERMINATION_REASONS.items()]))
+    on = DateField(_l("Terminated on"), validators=[InputRequired()])
+    note = TextAreaField(_l("Findings"))
+
+
+class TemplateForm(FlaskForm):
+    name = StringField(_l("Name of this version"))
+    file = FileField(_l("Template (.docx)"), validators=[FileRequired()])
+
+
+def _page(contract: Contract, status: int = 200, **forms):
+    return render_template(
+        "contracts/show.html", contract=contract,
+        sign_form=forms.get("sign_form") or SignForm(),
+        amend_form=forms.get("amend_form") or AmendForm(),
+        terminate_form=forms.get("terminate_form") or TerminateForm(),
+        budget=services._zone_budget(contract.plan, contract.zone),
+        reasons=TERMINATION_REASONS, pdf=services.pdf_converter() is not None,
+    ), status
+
+
+@bp.route("/contracts/")
+@permission_required("plans.view")
+def index():
+    contracts = db.session.scalars(select(Contract).order_by(Contract.number.desc())).all()
+    return render_template("contracts/index.html", contracts=contracts)
+
+
+@bp.route("/contracts/<int:contract_id>")
+@permission_required("plans.view")
+def show(contract_id: int):
+    return _page(db.get_or_404(Contract, contract_id))
+
+
+@bp.post("/plans/<int:plan_id>/zones/<int:zone_id>/contract")
+@permission_required("contracts.manage")
+def generate(plan_id: int, zone_id: int):
+    plan = db.get_or_404(PurchasePlan, plan_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        contract = services.generate_contract(get_zone(plan, zone_id), actor=g.user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("awards.zone", plan_id=plan.id, zone_id=zone_id))
+    db.session.commit()
+    flash(_("Contract %(n)s was generated.", n=contract.number), "success")
+    return redirect(url_for("contracts.show", contract_id=contract.id))
+
+
+@bp.post("/plans/<int:plan_id>/contracts")
+@permission_required("contracts.manage")
+def generate_all(plan_id: int):
+    plan = db.get_or_404(PurchasePlan, plan_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        made = services.generate_all(plan, actor=g.user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("%(n)d contracts were generated.", n=len(made)), "success")
+    return redirect(url_for("awards.index", plan_id=plan.id))
+
+
+@bp.route("/plans/<int:plan_id>/contracts.zip")
+@permission_required("plans.view")
+def plan_zip(plan_id: int):
+    plan = db.get_or_404(PurchasePlan, plan_id)
+    contracts = services.contracts_of(plan)
+    if not contracts:
+        flash(_("The plan has no contracts yet."), "info")
+        return redirect(url_for("awards.index", plan_id=plan.id))
+    with_pdf = services.pdf_converter() is not None
+    if not with_pdf:
+        flash(_("PDF copies need LibreOffice on the server; the archive holds .docx files."),
+              "info")
+    return send_file(services.plan_archive(plan, contracts, with_pdf=with_pdf),
+                     as_attachment=True, mimetype="application/zip",
+                     download_name=f"{plan.region.name}{plan.year}年购买服务合同.zip")
+
+
+@bp.route("/contracts/<int:contract_id>/document.docx")
+@permission_required("plans.view")
+def document(contract_id: int):
+    from flask import request
+
+    contract = db.get_or_404(Contract, contract_id)
+    number = request.args.get("version", type=int)
+    data = services.document_bytes(contract, number)
+    suffix = f"-v{number}" if number else ""
+    return send_file(BytesIO(data), as_attachment=True, mimetype=DOCX,
+                     download_name=f"{contract.number}{suffix}.docx")
+
+
+@bp.route("/contracts/<int:contract_id>/document.pdf")
+@permission_required("plans.view")
+def document_pdf(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    try:
+        data = services.to_pdf(services.document_bytes(contract))
+    except DomainError as error:
+        flash(error.message, "info")
+        return redirect(url_for("contracts.show", contract_id=contract.id))
+    return send_file(BytesIO(data), as_attachment=True, mimetype="application/pdf",
+                     download_name=f"{contract.number}.pdf")
+
+
+@bp.route("/contracts/<int:contract_id>/scan")
+@permission_required("plans.view")
+def scan(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    if not contract.signed_scan_sha256:
+        abort(404)
+    extension = {"application/pdf": "pdf", "image/png": "png"}.get(contract.signed_scan_type,
+                                                                   "jpg")
+    return send_file(BytesIO(read_blob(contract.signed_scan_sha256)), as_attachment=True,
+                     mimetype=contract.signed_scan_type,
+                     download_name=f"{contract.number}-signed.{extension}")
+
+
+def _act(contract: Contract, action, message: str, form=None, form_name=None):
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        if form is not None:
+            show_domain_error(form, error)
+            return _page(db.session.get(Contract, contract.id), error.status,
+                         **{form_name: form})
+        flash(error.message, "error")
+        return redirect(url_for("contracts.show", contract_id=contract.id))
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("contracts.show", contract_id=contract.id))
+
+
+@bp.post("/contracts/<int:contract_id>/sign")
+@permission_required("contracts.manage")
+def sign(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    form = SignForm()
+    if not form.validate_on_submit():
+        return _page(contract, 422, sign_form=form)
+    return _act(contract, lambda: services.sign_contract(
+        contract, signed_on=form.signed_on.data, filename=form.scan.data.filename,
+        stream=form.scan.data.stream, actor=g.user), _("The signature was recorded."),
+        form, "sign_form")
+
+
+@bp.post("/contracts/<int:contract_id>/amend")
+@permission_required("contracts.manage")
+def amend(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    form = AmendForm()
+    if not form.validate_on_submit():
+        return _page(contract, 422, amend_form=form)
+    return _act(contract, lambda: services.amend_contract(
+        contract, reason=form.reason.data, recipients=form.recipients.data,
+        service_end=form.service_end.data, amount=form.amount.data, actor=g.user),
+        _("The amendment was recorded and a new document version made."), form, "amend_form")
+
+
+@bp.post("/contracts/<int:contract_id>/terminate")
+@permission_required("contracts.manage")
+def terminate(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    form = TerminateForm()
+    if not form.validate_on_submit():
+        return _page(contract, 422, terminate_form=form)
+    return _act(contract, lambda: services.terminate_contract(
+        contract, reason=form.reason.data, note=form.note.data, on=form.on.data),
+        _("The contract was terminated."), form, "terminate_form")
+
+
+@bp.post("/contracts/<int:contract_id>/<any(start, complete):action>")
+@permission_required("contracts.manage")
+def transition(contract_id: int, action: str):
+    contract = db.get_or_404(Contract, contract_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    run = services.start_contract if action == "start" else services.complete_contract
+    message = _("The contract is in force.") if action == "start" else _(
+        "The contract is completed.")
+    return _act(contract, lambda: run(contract), message)
+
+
+@bp.route("/contract-templates/", methods=["GET", "POST"])
+@permission_required("templates.manage")
+def templates():
+    form = TemplateForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            template = services.upload_template(
+                region_code=g.user.region_code, name=form.name.data,
+                filename=form.file.data.filename, stream=form.file.data.stream, actor=g.user)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Version %(n)d of the template is now in use.", n=template.version),
+                  "success")
+            return redirect(url_for("contracts.templates"))
+    elif form.is_submitted():
+        status = 422
+    versions = db.session.scalars(select(ContractTemplate).order_by(
+        ContractTemplate.region_code, ContractTemplate.version.desc())).all()
+    return render_template("contracts/templates.html", form=form, versions=versions,
+                           fields=templating.FIELDS), status
+
+
+@bp.route("/contract-templates/default.docx")
+@permission_required("templates.manage")
+def default_template():
+    return send_file(BytesIO(templating.default_template_bytes()), as_attachment=True,
+                     mimetype=DOCX, download_name="home_care_contract.docx")
+
+
+@bp.route("/contract-templates/<int:template_id>.docx")
+@permission_required("templates.manage")
+def template_file(template_id: int):
+    template = db.get_or_404(ContractTemplate, template_id)
+    return send_file(BytesIO(read_blob(template.sha256)), as_attachment=True, mimetype=DOCX,
+                     download_name=template.filename)
