@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from procurement.core.clock import CHINA
+from procurement.core.db import use_real_sqlite_transactions
 from procurement.core.money import amount_in_capitals, format_amount
 from procurement.core.scoping import current_scope
 from procurement.extensions import babel, csrf, db, migrate
@@ -37,6 +38,8 @@ CSP = (
 
 def init_web(app: Flask) -> None:
     db.init_app(app)
+    with app.app_context():
+        use_real_sqlite_transactions(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
@@ -73,8 +76,17 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.regions import api as _regions_api  # noqa: F401
     from procurement.regions.views import bp as regions
 
-    for blueprint in (accounts, audit, awards, contracts, dashboard, plans, policies, providers,
-                      regions):
+    for blueprint in (
+        accounts,
+        audit,
+        awards,
+        contracts,
+        dashboard,
+        plans,
+        policies,
+        providers,
+        regions,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api)
     csrf.exempt(api)  # the API authenticates with bearer tokens, never with cookies

@@ -50,6 +50,8 @@ PAGES: dict[str, tuple[int, int, int, int, int]] = {
     "/providers/": (200, 200, 200, 200, 200),
     "/providers/new": (403, 200, 403, 403, 403),
     "/providers/import": (403, 200, 403, 403, 403),
+    "/contracts/": (200, 200, 200, 200, 200),
+    "/contract-templates/": (200, 403, 403, 403, 403),
 }
 
 # Bodies sent to the writing endpoints are invalid on purpose: a permitted role gets
@@ -103,10 +105,13 @@ ROLE_PERMISSIONS = {
         "policies.view",
         "providers.view",
         "regions.view",
+        "templates.manage",
         "users.manage",
         "users.view",
     ],
     "officer": [
+        "awards.manage",
+        "contracts.manage",
         "dashboard.view",
         "plans.edit",
         "plans.view",
@@ -314,12 +319,21 @@ def test_public_pages_need_no_login(app, path):
     assert response.status_code == 200, (path, response.status_code)
 
 
-_ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+_ARGUMENT = re.compile(r"<(?:(\w+(?:\([^)]*\))?):)?(\w+)>")
 
 
 def _fill(rule) -> str:
     """The rule's path with 1 for integer arguments and "140522" for the others."""
-    path = _ARGUMENT.sub(lambda m: "1" if m.group(1) == "int" else "140522", rule.rule)
+
+    def value(match) -> str:
+        converter = match.group(1) or ""
+        if converter == "int":
+            return "1"
+        if converter.startswith("any("):  # the first of the allowed words
+            return converter[4:].split(",")[0].strip(" )'\"")
+        return "140522"
+
+    path = _ARGUMENT.sub(value, rule.rule)
     assert "<" not in path, path
     return path
 

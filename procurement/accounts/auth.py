@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from procurement.accounts.models import User
-from procurement.accounts.services import user_for_token
+from procurement.accounts.services import touch_token, user_for_token
 from procurement.core.audit import Actor, set_actor
 from procurement.core.clock import utcnow
 from procurement.core.db import db
@@ -35,6 +35,7 @@ def init_auth(app) -> None:
     login_manager.login_message_category = "warning"
     login_manager.session_protection = "basic"
     app.before_request(_identify)
+    app.teardown_request(_after_api_request)
 
 
 @login_manager.user_loader
@@ -100,6 +101,14 @@ def _bearer_user() -> User | None:
     if scheme.lower() != "bearer" or not secret.strip():
         return None
     return user_for_token(secret.strip())
+
+
+def _after_api_request(error) -> None:
+    """Once the response is made and the request's session is closed, note the token use."""
+    token_id = g.pop("touch_token_id", None)
+    if token_id is not None and error is None:
+        db.session.remove()
+        touch_token(token_id)
 
 
 def permission_required(permission: str):

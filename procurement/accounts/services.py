@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, g
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -228,11 +228,15 @@ def user_for_token(secret: str) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
     if token is None or token.is_revoked or not token.user.active:
         return None
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        # Coarse, and in its own short transaction: the request's own work commits once.
-        with db.engine.begin() as connection:
-            connection.execute(
-                update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
-            )
+    if token.last_used_at is None or utcnow() - token.last_used_at > timedelta(minutes=5):
+        g.touch_token_id = token.id  # written after the response: see touch_token()
     return token.user
+
+
+def touch_token(token_id: int) -> None:
+    """Note when a token was last used, in a short transaction of its own (coarse, so
+    that reads do not write on every request)."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
+        )

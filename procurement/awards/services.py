@@ -37,10 +37,14 @@ PERFORMANCE_SOURCES: list = []
 
 
 def _approved(plan: PurchasePlan) -> None:
-    if plan.approved_version is None or plan.status not in (PlanStatus.APPROVED,
-                                                            PlanStatus.ADJUSTING):
-        raise Conflict(_("Providers are chosen only once finance has approved the plan."),
-                       code="plan_not_approved")
+    if plan.approved_version is None or plan.status not in (
+        PlanStatus.APPROVED,
+        PlanStatus.ADJUSTING,
+    ):
+        raise Conflict(
+            _("Providers are chosen only once finance has approved the plan."),
+            code="plan_not_approved",
+        )
 
 
 def selection_for(plan: PurchasePlan) -> Selection:
@@ -48,20 +52,30 @@ def selection_for(plan: PurchasePlan) -> Selection:
     _approved(plan)
     selection = db.session.scalar(select(Selection).where(Selection.plan_id == plan.id))
     if selection is None:
-        selection = Selection(plan_id=plan.id, region_code=plan.region_code,
-                              bid_deadline=plan.service_start)
+        selection = Selection(
+            plan_id=plan.id, region_code=plan.region_code, bid_deadline=plan.service_start
+        )
         db.session.add(selection)
         db.session.flush()
     return selection
 
 
-def set_scoring(selection: Selection, *, bid_deadline: Any, price_weight: Any,
-                technical_weight: Any, performance_weight: Any) -> Selection:
+def set_scoring(
+    selection: Selection,
+    *,
+    bid_deadline: Any,
+    price_weight: Any,
+    technical_weight: Any,
+    performance_weight: Any,
+) -> Selection:
     """Weights in percent summing to 100, price at least 10 %; the bid deadline."""
     errors = FieldErrors()
     weights = {}
-    for name, value in (("price_weight", price_weight), ("technical_weight", technical_weight),
-                        ("performance_weight", performance_weight)):
+    for name, value in (
+        ("price_weight", price_weight),
+        ("technical_weight", technical_weight),
+        ("performance_weight", performance_weight),
+    ):
         try:
             weights[name] = int(value)
             if not 0 <= weights[name] <= 100:
@@ -70,12 +84,18 @@ def set_scoring(selection: Selection, *, bid_deadline: Any, price_weight: Any,
             errors.add(name, _("Must be between %(low)d and %(high)d.", low=0, high=100))
     if len(weights) == 3:
         if weights["price_weight"] < MIN_PRICE_WEIGHT:
-            errors.add("price_weight", _("The price weighs at least %(n)d%% for services.",
-                                         n=MIN_PRICE_WEIGHT))
+            errors.add(
+                "price_weight",
+                _("The price weighs at least %(n)d%% for services.", n=MIN_PRICE_WEIGHT),
+            )
         if sum(weights.values()) != 100:
-            errors.add("price_weight", _(
-                "The weights add up to %(total)d%%; they must add up to 100%%.",
-                total=sum(weights.values())))
+            errors.add(
+                "price_weight",
+                _(
+                    "The weights add up to %(total)d%%; they must add up to 100%%.",
+                    total=sum(weights.values()),
+                ),
+            )
     if not isinstance(bid_deadline, date):
         try:
             bid_deadline = date.fromisoformat(str(bid_deadline))
@@ -102,17 +122,25 @@ def _score(value: Any, name: str, errors: FieldErrors) -> Decimal | None:
     return score
 
 
-def save_bid(zone: PlanZone, provider: Provider, *, unit_price: Any, technical_score: Any = None,
-             note: str = "") -> Bid:
+def save_bid(
+    zone: PlanZone,
+    provider: Provider,
+    *,
+    unit_price: Any,
+    technical_score: Any = None,
+    note: str = "",
+) -> Bid:
     """Record or change a provider's offer for a zone (at most the policy's price cap)."""
     plan = zone.plan
     _approved(plan)
     if provider.region_code != plan.region_code:
-        raise ValidationError(_("The provider is not in this county's register."),
-                              field="provider_id")
+        raise ValidationError(
+            _("The provider is not in this county's register."), field="provider_id"
+        )
     if db.session.scalar(select(Award.id).where(Award.zone_id == zone.id)):
-        raise Conflict(_("%(zone)s is already awarded: bids are closed.", zone=zone.name),
-                       code="awarded")
+        raise Conflict(
+            _("%(zone)s is already awarded: bids are closed.", zone=zone.name), code="awarded"
+        )
     errors = FieldErrors()
     price = None
     try:
@@ -120,21 +148,37 @@ def save_bid(zone: PlanZone, provider: Provider, *, unit_price: Any, technical_s
         if price <= 0:
             raise ValueError
     except ValueError:
-        errors.add("unit_price", _("Must be an amount in yuan with at most two decimals, such "
-                                   "as 1234.50."))
+        errors.add(
+            "unit_price", _("Must be an amount in yuan with at most two decimals, such as 1234.50.")
+        )
     profile = plan.policy_profile
-    cap = (profile.hourly_rate_cap if profile.entitlement_model is EntitlementModel.HOURS_PER_MONTH
-           else profile.unit_price_per_visit)
+    cap = (
+        profile.hourly_rate_cap
+        if profile.entitlement_model is EntitlementModel.HOURS_PER_MONTH
+        else profile.unit_price_per_visit
+    )
     if price is not None and cap is not None and price > cap:
-        errors.add("unit_price", _("The offer (%(price)s yuan) is above the policy's cap of "
-                                   "%(cap)s yuan.", price=price, cap=cap))
+        errors.add(
+            "unit_price",
+            _(
+                "The offer (%(price)s yuan) is above the policy's cap of %(cap)s yuan.",
+                price=price,
+                cap=cap,
+            ),
+        )
     score = _score(technical_score, "technical_score", errors)
     errors.raise_if_any()
-    bid = db.session.scalar(select(Bid).where(Bid.zone_id == zone.id,
-                                              Bid.provider_id == provider.id))
+    bid = db.session.scalar(
+        select(Bid).where(Bid.zone_id == zone.id, Bid.provider_id == provider.id)
+    )
     if bid is None:
-        bid = Bid(plan_id=plan.id, zone_id=zone.id, provider_id=provider.id,
-                  region_code=plan.region_code, unit_price=price)
+        bid = Bid(
+            plan_id=plan.id,
+            zone_id=zone.id,
+            provider_id=provider.id,
+            region_code=plan.region_code,
+            unit_price=price,
+        )
         db.session.add(bid)
     bid.unit_price, bid.technical_score = price, score
     bid.note = (note or "").strip()[:2000]
@@ -146,8 +190,7 @@ def latest_check(provider: Provider, plan: PurchasePlan) -> QualificationCheck |
     """The provider's newest qualification check made for this plan."""
     return db.session.scalar(
         select(QualificationCheck)
-        .where(QualificationCheck.provider_id == provider.id,
-               QualificationCheck.plan_id == plan.id)
+        .where(QualificationCheck.provider_id == provider.id, QualificationCheck.plan_id == plan.id)
         .order_by(QualificationCheck.id.desc())
         .limit(1)
     )
@@ -181,12 +224,17 @@ class Candidate:
 
     def as_dict(self) -> dict:
         return {
-            "rank": self.rank, "provider_id": self.provider.id, "provider": self.provider.name,
-            "unit_price": f"{self.bid.unit_price:.2f}", "qualified": self.qualified,
-            "check_id": self.check.id if self.check else None, "near": self.near,
+            "rank": self.rank,
+            "provider_id": self.provider.id,
+            "provider": self.provider.name,
+            "unit_price": f"{self.bid.unit_price:.2f}",
+            "qualified": self.qualified,
+            "check_id": self.check.id if self.check else None,
+            "near": self.near,
             "price_score": _text(self.price_score),
             "technical_score": _text(self.bid.technical_score),
-            "performance_score": _text(self.performance), "total": _text(self.total),
+            "performance_score": _text(self.performance),
+            "total": _text(self.total),
         }
 
 
@@ -203,32 +251,38 @@ def candidates(zone: PlanZone) -> list[Candidate]:
     for bid in bids:
         check = latest_check(bid.provider, plan)
         performance = performance_score(bid.provider, plan)
-        rows.append(Candidate(
-            bid=bid, provider=bid.provider, check=check,
-            near=bid.provider.township_code in zone.township_codes,
-            price_score=None,
-            technical_points=(bid.technical_score or Decimal(0)) * selection.technical_weight
-            / 100,
-            performance=performance,
-            performance_points=(performance or Decimal(0)) * selection.performance_weight / 100,
-            total=None,
-        ))
+        rows.append(
+            Candidate(
+                bid=bid,
+                provider=bid.provider,
+                check=check,
+                near=bid.provider.township_code in zone.township_codes,
+                price_score=None,
+                technical_points=(bid.technical_score or Decimal(0))
+                * selection.technical_weight
+                / 100,
+                performance=performance,
+                performance_points=(performance or Decimal(0)) * selection.performance_weight / 100,
+                total=None,
+            )
+        )
     qualified = [row for row in rows if row.qualified]
     if qualified:
         benchmark = min(row.bid.unit_price for row in qualified)
         for row in qualified:
             row.price_score = (benchmark / row.bid.unit_price * selection.price_weight).quantize(
-                POINT, ROUND_HALF_UP)
-            row.total = (row.price_score + row.technical_points + row.performance_points
-                         ).quantize(POINT, ROUND_HALF_UP)
+                POINT, ROUND_HALF_UP
+            )
+            row.total = (row.price_score + row.technical_points + row.performance_points).quantize(
+                POINT, ROUND_HALF_UP
+            )
         qualified.sort(key=lambda r: (-r.total, not r.near, r.bid.unit_price))
         for position, row in enumerate(qualified, start=1):
             row.rank = position
     return sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.provider.name))
 
 
-def award_zone(zone: PlanZone, provider: Provider, *, actor: User | None,
-               rationale: str) -> Award:
+def award_zone(zone: PlanZone, provider: Provider, *, actor: User | None, rationale: str) -> Award:
     """Award a zone to a provider whose qualification check for this plan passed."""
     plan = zone.plan
     _approved(plan)
@@ -237,29 +291,51 @@ def award_zone(zone: PlanZone, provider: Provider, *, actor: User | None,
     rows = candidates(zone)
     row = next((r for r in rows if r.provider.id == provider.id), None)
     if row is None:
-        raise ValidationError(_("%(name)s made no offer for %(zone)s.", name=provider.name,
-                                zone=zone.name), field="provider_id")
+        raise ValidationError(
+            _("%(name)s made no offer for %(zone)s.", name=provider.name, zone=zone.name),
+            field="provider_id",
+        )
     if row.check is None:
-        raise ValidationError(_(
-            "%(name)s has no qualification check for this plan: run one first.",
-            name=provider.name), field="provider_id", code="not_checked")
+        raise ValidationError(
+            _(
+                "%(name)s has no qualification check for this plan: run one first.",
+                name=provider.name,
+            ),
+            field="provider_id",
+            code="not_checked",
+        )
     if not row.check.qualified:
         failed = "、".join(c["code"] for c in row.check.criteria if c["result"] != "pass")
-        raise ValidationError(_(
-            "%(name)s is not qualified (check of %(date)s failed on: %(criteria)s).",
-            name=provider.name, date=row.check.as_of, criteria=failed),
-            field="provider_id", code="not_qualified")
+        raise ValidationError(
+            _(
+                "%(name)s is not qualified (check of %(date)s failed on: %(criteria)s).",
+                name=provider.name,
+                date=row.check.as_of,
+                criteria=failed,
+            ),
+            field="provider_id",
+            code="not_qualified",
+        )
     rationale = (rationale or "").strip()
     if not rationale:
         raise ValidationError(_("Give the reasons for the award."), field="rationale")
     with stored_language():
         title, text = _notice(plan, zone, row)
     award = Award(
-        plan_id=plan.id, zone_id=zone.id, provider_id=provider.id, bid_id=row.bid.id,
-        qualification_check_id=row.check.id, total_score=row.total, rank=row.rank,
-        rationale=rationale[:4000], ranking=[r.as_dict() for r in rows], notice_title=title,
-        notice_text=text, region_code=plan.region_code,
-        decided_by_id=actor.id if actor else None, decided_at=utcnow(),
+        plan_id=plan.id,
+        zone_id=zone.id,
+        provider_id=provider.id,
+        bid_id=row.bid.id,
+        qualification_check_id=row.check.id,
+        total_score=row.total,
+        rank=row.rank,
+        rationale=rationale[:4000],
+        ranking=[r.as_dict() for r in rows],
+        notice_title=title,
+        notice_text=text,
+        region_code=plan.region_code,
+        decided_by_id=actor.id if actor else None,
+        decided_at=utcnow(),
     )
     db.session.add(award)
     audit.label(award, "award", note=provider.name)
@@ -274,10 +350,16 @@ def _notice(plan: PurchasePlan, zone: PlanZone, row: Candidate) -> tuple[str, st
         "Project: %(plan)s (%(method)s). Lot: %(zone)s (%(townships)s). Awarded to %(name)s, "
         "unified social credit code %(code)s, at %(price)s yuan per unit; comprehensive score "
         "%(score)s, ranked %(rank)s. Buyer: %(buyer)s.",
-        plan=plan.title, method=plan.purchase_method.label, zone=zone.name,
-        townships="、".join(zone.township_names), name=row.provider.name,
-        code=row.provider.credit_code, price=format_amount(row.bid.unit_price),
-        score=row.total, rank=row.rank, buyer=buyer_name(plan),
+        plan=plan.title,
+        method=plan.purchase_method.label,
+        zone=zone.name,
+        townships="、".join(zone.township_names),
+        name=row.provider.name,
+        code=row.provider.credit_code,
+        price=format_amount(row.bid.unit_price),
+        score=row.total,
+        rank=row.rank,
+        buyer=buyer_name(plan),
     )
     return title, text
 

@@ -32,8 +32,9 @@ class ScoringForm(FlaskForm):
 class BidForm(FlaskForm):
     provider_id = SelectField(_l("Provider"), validate_choice=False)
     unit_price = StringField(_l("Offered unit price (yuan)"), validators=[InputRequired()])
-    technical_score = StringField(_l("Technical score by the panel (0-100)"),
-                                  validators=[Optional()])
+    technical_score = StringField(
+        _l("Technical score by the panel (0-100)"), validators=[Optional()]
+    )
     note = TextAreaField(_l("Note"))
 
 
@@ -62,10 +63,13 @@ def index(plan_id: int):
             return redirect(url_for("awards.index", plan_id=plan.id)), 403
         if form.validate_on_submit():
             try:
-                services.set_scoring(selection, bid_deadline=form.bid_deadline.data,
-                                     price_weight=form.price_weight.data,
-                                     technical_weight=form.technical_weight.data,
-                                     performance_weight=form.performance_weight.data)
+                services.set_scoring(
+                    selection,
+                    bid_deadline=form.bid_deadline.data,
+                    price_weight=form.price_weight.data,
+                    technical_weight=form.technical_weight.data,
+                    performance_weight=form.performance_weight.data,
+                )
             except DomainError as error:
                 db.session.rollback()
                 show_domain_error(form, error)
@@ -79,13 +83,15 @@ def index(plan_id: int):
     else:
         db.session.commit()  # the selection row, created on first visit
     zones = [(zone, services.award_of(zone), contract_of(zone)) for zone in plan.zones]
-    return render_template("awards/index.html", plan=plan, selection=selection, form=form,
-                           zones=zones), status
+    return render_template(
+        "awards/index.html", plan=plan, selection=selection, form=form, zones=zones
+    ), status
 
 
 def _provider_choices(plan: PurchasePlan):
-    providers = db.session.scalars(select(Provider).where(
-        Provider.region_code == plan.region_code).order_by(Provider.name)).all()
+    providers = db.session.scalars(
+        select(Provider).where(Provider.region_code == plan.region_code).order_by(Provider.name)
+    ).all()
     return choices([(str(p.id), p.name) for p in providers])
 
 
@@ -102,10 +108,13 @@ def zone(plan_id: int, zone_id: int):
             return redirect(url_for("awards.zone", plan_id=plan.id, zone_id=zone.id)), 403
         if "bid-unit_price" in request.form and bid_form.validate_on_submit():
             try:
-                services.save_bid(zone, db.get_or_404(Provider, int(bid_form.provider_id.data)),
-                                  unit_price=bid_form.unit_price.data,
-                                  technical_score=bid_form.technical_score.data,
-                                  note=bid_form.note.data)
+                services.save_bid(
+                    zone,
+                    db.get_or_404(Provider, int(bid_form.provider_id.data)),
+                    unit_price=bid_form.unit_price.data,
+                    technical_score=bid_form.technical_score.data,
+                    note=bid_form.note.data,
+                )
             except DomainError as error:
                 db.session.rollback()
                 show_domain_error(bid_form, error)
@@ -117,12 +126,16 @@ def zone(plan_id: int, zone_id: int):
         elif "award-rationale" in request.form:
             rows = services.candidates(zone)
             award_form.provider_id.choices = choices(
-                [(str(r.provider.id), r.provider.name) for r in rows])
+                [(str(r.provider.id), r.provider.name) for r in rows]
+            )
             if award_form.validate_on_submit():
                 try:
-                    services.award_zone(zone, db.get_or_404(Provider,
-                                                            int(award_form.provider_id.data)),
-                                        actor=g.user, rationale=award_form.rationale.data)
+                    services.award_zone(
+                        zone,
+                        db.get_or_404(Provider, int(award_form.provider_id.data)),
+                        actor=g.user,
+                        rationale=award_form.rationale.data,
+                    )
                 except DomainError as error:
                     db.session.rollback()
                     show_domain_error(award_form, error)
@@ -136,11 +149,17 @@ def zone(plan_id: int, zone_id: int):
         else:
             status = 422
     rows = services.candidates(zone)
-    award_form.provider_id.choices = choices([(str(r.provider.id), r.provider.name)
-                                              for r in rows])
+    award_form.provider_id.choices = choices([(str(r.provider.id), r.provider.name) for r in rows])
     if rows and rows[0].rank == 1 and not award_form.provider_id.data:
         award_form.provider_id.data = str(rows[0].provider.id)
-    return render_template("awards/zone.html", plan=plan, zone=zone, rows=rows,
-                           selection=services.selection_for(plan),
-                           award=services.award_of(zone), contract=contract_of(zone),
-                           bid_form=bid_form, award_form=award_form), status
+    return render_template(
+        "awards/zone.html",
+        plan=plan,
+        zone=zone,
+        rows=rows,
+        selection=services.selection_for(plan),
+        award=services.award_of(zone),
+        contract=contract_of(zone),
+        bid_form=bid_form,
+        award_form=award_form,
+    ), status

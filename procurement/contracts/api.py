@@ -114,58 +114,105 @@ class AmendIn(Schema):
 
 
 class TerminateIn(Schema):
-    reason: Literal["lost_qualification", "false_records", "sold_health_products",
-                    "defrauded_elders", "prepaid_cards", "parent_fraud", "ignored_complaints",
-                    "other_serious"]
+    reason: Literal[
+        "lost_qualification",
+        "false_records",
+        "sold_health_products",
+        "defrauded_elders",
+        "prepaid_cards",
+        "parent_fraud",
+        "ignored_complaints",
+        "other_serious",
+    ]
     on: date
     note: str = Field("", max_length=2000)
 
 
 def _contract_out(contract) -> ContractOut:
     return ContractOut(
-        id=contract.id, number=contract.number, status=contract.status, plan_id=contract.plan_id,
-        zone_id=contract.zone_id, provider_id=contract.provider_id,
-        unit_price=contract.unit_price, recipients=contract.recipients,
-        township_codes=contract.township_codes, service_start=contract.service_start,
-        service_end=contract.service_end, amount=contract.amount,
-        amount_in_capitals=amount_in_capitals(contract.amount), signed_on=contract.signed_on,
+        id=contract.id,
+        number=contract.number,
+        status=contract.status,
+        plan_id=contract.plan_id,
+        zone_id=contract.zone_id,
+        provider_id=contract.provider_id,
+        unit_price=contract.unit_price,
+        recipients=contract.recipients,
+        township_codes=contract.township_codes,
+        service_start=contract.service_start,
+        service_end=contract.service_end,
+        amount=contract.amount,
+        amount_in_capitals=amount_in_capitals(contract.amount),
+        signed_on=contract.signed_on,
         version=len(contract.versions),
     )
 
 
 def _award_out(award) -> AwardOut:
-    return AwardOut(id=award.id, zone_id=award.zone_id, provider_id=award.provider_id,
-                    total_score=f"{award.total_score:.2f}", rank=award.rank,
-                    rationale=award.rationale, notice_title=award.notice_title,
-                    notice_text=award.notice_text)
+    return AwardOut(
+        id=award.id,
+        zone_id=award.zone_id,
+        provider_id=award.provider_id,
+        total_score=f"{award.total_score:.2f}",
+        rank=award.rank,
+        rationale=award.rationale,
+        notice_title=award.notice_title,
+        notice_text=award.notice_text,
+    )
 
 
-@api_route("/plans/<int:plan_id>/selection", method="PUT", summary="Set the scoring rules",
-           tag="selection", permission="awards.manage", body=ScoringIn, response=ScoringOut)
+@api_route(
+    "/plans/<int:plan_id>/selection",
+    method="PUT",
+    summary="Set the scoring rules",
+    tag="selection",
+    permission="awards.manage",
+    body=ScoringIn,
+    response=ScoringOut,
+)
 def set_scoring(plan_id: int, body: ScoringIn):
     selection = awards.selection_for(get_plan(plan_id))
     awards.set_scoring(selection, **body.model_dump())
     db.session.commit()
-    return ScoringOut(plan_id=plan_id, bid_deadline=selection.bid_deadline,
-                      price_weight=selection.price_weight,
-                      technical_weight=selection.technical_weight,
-                      performance_weight=selection.performance_weight)
+    return ScoringOut(
+        plan_id=plan_id,
+        bid_deadline=selection.bid_deadline,
+        price_weight=selection.price_weight,
+        technical_weight=selection.technical_weight,
+        performance_weight=selection.performance_weight,
+    )
 
 
-@api_route("/plans/<int:plan_id>/zones/<int:zone_id>/bids", method="POST",
-           summary="Record a provider's offer for a zone", tag="selection",
-           permission="awards.manage", body=BidIn, response=CandidateList, status=201)
+@api_route(
+    "/plans/<int:plan_id>/zones/<int:zone_id>/bids",
+    method="POST",
+    summary="Record a provider's offer for a zone",
+    tag="selection",
+    permission="awards.manage",
+    body=BidIn,
+    response=CandidateList,
+    status=201,
+)
 def save_bid(plan_id: int, zone_id: int, body: BidIn):
     zone = awards.get_zone(get_plan(plan_id), zone_id)
-    awards.save_bid(zone, get_provider(body.provider_id), unit_price=body.unit_price,
-                    technical_score=body.technical_score, note=body.note)
+    awards.save_bid(
+        zone,
+        get_provider(body.provider_id),
+        unit_price=body.unit_price,
+        technical_score=body.technical_score,
+        note=body.note,
+    )
     db.session.commit()
     return {"zone_id": zone.id, "items": [r.as_dict() for r in awards.candidates(zone)]}, 201
 
 
-@api_route("/plans/<int:plan_id>/zones/<int:zone_id>/candidates",
-           summary="The zone's candidates, scored and ranked", tag="selection",
-           permission="plans.view", response=CandidateList)
+@api_route(
+    "/plans/<int:plan_id>/zones/<int:zone_id>/candidates",
+    summary="The zone's candidates, scored and ranked",
+    tag="selection",
+    permission="plans.view",
+    response=CandidateList,
+)
 def list_candidates(plan_id: int, zone_id: int):
     zone = awards.get_zone(get_plan(plan_id), zone_id)
     rows = awards.candidates(zone)
@@ -173,21 +220,34 @@ def list_candidates(plan_id: int, zone_id: int):
     return {"zone_id": zone.id, "items": [r.as_dict() for r in rows]}
 
 
-@api_route("/plans/<int:plan_id>/zones/<int:zone_id>/award", method="POST",
-           summary="Award a zone (refused unless the provider's check for this plan passed)",
-           tag="selection", permission="awards.manage", body=AwardIn, response=AwardOut,
-           status=201)
+@api_route(
+    "/plans/<int:plan_id>/zones/<int:zone_id>/award",
+    method="POST",
+    summary="Award a zone (refused unless the provider's check for this plan passed)",
+    tag="selection",
+    permission="awards.manage",
+    body=AwardIn,
+    response=AwardOut,
+    status=201,
+)
 def award_zone(plan_id: int, zone_id: int, body: AwardIn):
     zone = awards.get_zone(get_plan(plan_id), zone_id)
-    award = awards.award_zone(zone, get_provider(body.provider_id), actor=g.user,
-                              rationale=body.rationale)
+    award = awards.award_zone(
+        zone, get_provider(body.provider_id), actor=g.user, rationale=body.rationale
+    )
     db.session.commit()
     return _award_out(award), 201
 
 
-@api_route("/plans/<int:plan_id>/zones/<int:zone_id>/contract", method="POST",
-           summary="Generate the zone's contract from its award", tag="contracts",
-           permission="contracts.manage", response=ContractOut, status=201)
+@api_route(
+    "/plans/<int:plan_id>/zones/<int:zone_id>/contract",
+    method="POST",
+    summary="Generate the zone's contract from its award",
+    tag="contracts",
+    permission="contracts.manage",
+    response=ContractOut,
+    status=201,
+)
 def generate_contract(plan_id: int, zone_id: int):
     zone = awards.get_zone(get_plan(plan_id), zone_id)
     contract = services.generate_contract(zone, actor=g.user)
@@ -195,9 +255,15 @@ def generate_contract(plan_id: int, zone_id: int):
     return _contract_out(contract), 201
 
 
-@api_route("/plans/<int:plan_id>/contracts", method="POST",
-           summary="Generate the contracts of every awarded zone", tag="contracts",
-           permission="contracts.manage", response=ContractList, status=201)
+@api_route(
+    "/plans/<int:plan_id>/contracts",
+    method="POST",
+    summary="Generate the contracts of every awarded zone",
+    tag="contracts",
+    permission="contracts.manage",
+    response=ContractList,
+    status=201,
+)
 def generate_all_contracts(plan_id: int):
     plan = get_plan(plan_id)
     services.generate_all(plan, actor=g.user)
@@ -205,38 +271,68 @@ def generate_all_contracts(plan_id: int):
     return {"items": [_contract_out(c) for c in services.contracts_of(plan)]}, 201
 
 
-@api_route("/contracts/<int:contract_id>", summary="Read a contract", tag="contracts",
-           permission="plans.view", response=ContractOut)
+@api_route(
+    "/contracts/<int:contract_id>",
+    summary="Read a contract",
+    tag="contracts",
+    permission="plans.view",
+    response=ContractOut,
+)
 def get_contract(contract_id: int):
     return _contract_out(services.get_contract(contract_id))
 
 
-@api_route("/contracts/<int:contract_id>/document.docx", summary="The contract's .docx",
-           tag="contracts", permission="plans.view", content_type=DOCX)
+@api_route(
+    "/contracts/<int:contract_id>/document.docx",
+    summary="The contract's .docx",
+    tag="contracts",
+    permission="plans.view",
+    content_type=DOCX,
+)
 def contract_document(contract_id: int):
     contract = services.get_contract(contract_id)
-    return send_file(BytesIO(services.document_bytes(contract)), mimetype=DOCX,
-                     as_attachment=True, download_name=f"{contract.number}.docx")
+    return send_file(
+        BytesIO(services.document_bytes(contract)),
+        mimetype=DOCX,
+        as_attachment=True,
+        download_name=f"{contract.number}.docx",
+    )
 
 
-@api_route("/contracts/<int:contract_id>/sign", method="POST",
-           summary="Record the signature with the signed scan", tag="contracts",
-           permission="contracts.manage", body=SignIn, response=ContractOut)
+@api_route(
+    "/contracts/<int:contract_id>/sign",
+    method="POST",
+    summary="Record the signature with the signed scan",
+    tag="contracts",
+    permission="contracts.manage",
+    body=SignIn,
+    response=ContractOut,
+)
 def sign_contract(contract_id: int, body: SignIn):
     try:
         scan = base64.b64decode(body.scan_base64, validate=True)
     except (binascii.Error, ValueError):
         raise ValidationError(_("The scan is not valid base64."), field="scan_base64") from None
-    contract = services.sign_contract(services.get_contract(contract_id),
-                                      signed_on=body.signed_on, filename=body.scan_filename,
-                                      stream=BytesIO(scan), actor=g.user)
+    contract = services.sign_contract(
+        services.get_contract(contract_id),
+        signed_on=body.signed_on,
+        filename=body.scan_filename,
+        stream=BytesIO(scan),
+        actor=g.user,
+    )
     db.session.commit()
     return _contract_out(contract)
 
 
-@api_route("/contracts/<int:contract_id>/amend", method="POST",
-           summary="Amend with a reason (a new document version)", tag="contracts",
-           permission="contracts.manage", body=AmendIn, response=ContractOut)
+@api_route(
+    "/contracts/<int:contract_id>/amend",
+    method="POST",
+    summary="Amend with a reason (a new document version)",
+    tag="contracts",
+    permission="contracts.manage",
+    body=AmendIn,
+    response=ContractOut,
+)
 def amend_contract(contract_id: int, body: AmendIn):
     contract = services.get_contract(contract_id)
     services.amend_contract(contract, actor=g.user, **body.model_dump())
@@ -244,11 +340,18 @@ def amend_contract(contract_id: int, body: AmendIn):
     return _contract_out(contract)
 
 
-@api_route("/contracts/<int:contract_id>/terminate", method="POST",
-           summary="Terminate for a ground of seed 001 §8(2)2", tag="contracts",
-           permission="contracts.manage", body=TerminateIn, response=ContractOut)
+@api_route(
+    "/contracts/<int:contract_id>/terminate",
+    method="POST",
+    summary="Terminate for a ground of seed 001 §8(2)2",
+    tag="contracts",
+    permission="contracts.manage",
+    body=TerminateIn,
+    response=ContractOut,
+)
 def terminate_contract(contract_id: int, body: TerminateIn):
-    contract = services.terminate_contract(services.get_contract(contract_id),
-                                           reason=body.reason, note=body.note, on=body.on)
+    contract = services.terminate_contract(
+        services.get_contract(contract_id), reason=body.reason, note=body.note, on=body.on
+    )
     db.session.commit()
     return _contract_out(contract)

@@ -52,14 +52,20 @@ def build(path: str) -> None:
         cells[0].text, cells[1].text = label, value
 
     _paragraph(document, "")
-    _paragraph(document, "根据《中华人民共和国民法典》《政府购买服务管理办法》（财政部令第102号）及"
-               "{{ plan.policy_document }}，甲乙双方经{{ plan.purchase_method }}确定乙方为"
-               "{{ zone.name }}承接主体，就政府购买居家养老服务事宜，订立本合同。")
+    _paragraph(
+        document,
+        "根据《中华人民共和国民法典》《政府购买服务管理办法》（财政部令第102号）及"
+        "{{ plan.policy_document }}，甲乙双方经{{ plan.purchase_method }}确定乙方为"
+        "{{ zone.name }}承接主体，就政府购买居家养老服务事宜，订立本合同。",
+    )
 
     _paragraph(document, "第一条 服务范围", bold=True)
-    _paragraph(document, "服务区域为{{ zone.name }}：{{ zone.townships_text }}"
-               "（共{{ zone.township_count }}个乡镇）。服务对象为甲方核定并提供台账的符合条件的老年人，"
-               "预计{{ service.recipients }}人。甲方每月将新增及退出的服务对象名单书面告知乙方。")
+    _paragraph(
+        document,
+        "服务区域为{{ zone.name }}：{{ zone.townships_text }}"
+        "（共{{ zone.township_count }}个乡镇）。服务对象为甲方核定并提供台账的符合条件的老年人，"
+        "预计{{ service.recipients }}人。甲方每月将新增及退出的服务对象名单书面告知乙方。",
+    )
 
     _paragraph(document, "第二条 服务内容和标准", bold=True)
     _paragraph(document, "服务项目：{{ service.items_text }}。")
@@ -70,9 +76,12 @@ def build(path: str) -> None:
     _paragraph(document, "自{{ period.start }}起至{{ period.end }}止，共{{ period.months }}个月。")
 
     _paragraph(document, "第四条 合同价款", bold=True)
-    _paragraph(document, "服务单价每{{ price.unit }}人民币{{ price.unit_price }}元，"
-               "合同总价人民币{{ price.amount }}元（大写：{{ price.amount_in_capitals }}）。"
-               "合同价款为购买服务的全部费用，补助资金不得用于发放现金、购置实物和支付医疗费用。")
+    _paragraph(
+        document,
+        "服务单价每{{ price.unit }}人民币{{ price.unit_price }}元，"
+        "合同总价人民币{{ price.amount }}元（大写：{{ price.amount_in_capitals }}）。"
+        "合同价款为购买服务的全部费用，补助资金不得用于发放现金、购置实物和支付医疗费用。",
+    )
 
     _paragraph(document, "第五条 结算方式", bold=True)
     _paragraph(document, "{{ settlement }}")
@@ -110,17 +119,22 @@ def build(path: str) -> None:
     _paragraph(document, "{{ dispute_resolution }}")
 
     _paragraph(document, "第十条 其他", bold=True)
-    _paragraph(document, "本合同一式四份，甲乙双方各执两份，自双方签字盖章之日起生效。本合同依法向社会公开"
-               "（涉及个人信息的内容除外）。")
+    _paragraph(
+        document,
+        "本合同一式四份，甲乙双方各执两份，自双方签字盖章之日起生效。本合同依法向社会公开"
+        "（涉及个人信息的内容除外）。",
+    )
 
     _paragraph(document, "")
     signatures = document.add_table(rows=4, cols=2)
-    for row, (left, right) in enumerate([
-        ("甲方（盖章）：{{ buyer.name }}", "乙方（盖章）：{{ provider.name }}"),
-        ("法定代表人或授权代表（签字）：", "法定代表人或授权代表（签字）："),
-        ("签订日期：{{ contract.signed_date }}", "签订日期：{{ contract.signed_date }}"),
-        ("", "文本版本：第{{ contract.version }}版"),
-    ]):
+    for row, (left, right) in enumerate(
+        [
+            ("甲方（盖章）：{{ buyer.name }}", "乙方（盖章）：{{ provider.name }}"),
+            ("法定代表人或授权代表（签字）：", "法定代表人或授权代表（签字）："),
+            ("签订日期：{{ contract.signed_date }}", "签订日期：{{ contract.signed_date }}"),
+            ("", "文本版本：第{{ contract.version }}版"),
+        ]
+    ):
         signatures.rows[row].cells[0].text = left
         signatures.rows[row].cells[1].text = right
     document.save(path)

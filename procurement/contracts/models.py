@@ -49,10 +49,14 @@ TRANSITIONS: dict[str, tuple[frozenset[ContractStatus], ContractStatus]] = {
     "sign": (frozenset({ContractStatus.DRAFT}), ContractStatus.SIGNED),
     "start": (frozenset({ContractStatus.SIGNED}), ContractStatus.IN_FORCE),
     "complete": (frozenset({ContractStatus.IN_FORCE}), ContractStatus.COMPLETED),
-    "terminate": (frozenset({ContractStatus.SIGNED, ContractStatus.IN_FORCE}),
-                  ContractStatus.TERMINATED),
-    "amend": (frozenset({ContractStatus.DRAFT, ContractStatus.SIGNED, ContractStatus.IN_FORCE}),
-              None),
+    "terminate": (
+        frozenset({ContractStatus.SIGNED, ContractStatus.IN_FORCE}),
+        ContractStatus.TERMINATED,
+    ),
+    "amend": (
+        frozenset({ContractStatus.DRAFT, ContractStatus.SIGNED, ContractStatus.IN_FORCE}),
+        None,
+    ),
 }
 
 # seed 001 §8(2)2: the grounds on which the bureau terminates the contract
@@ -115,8 +119,9 @@ class Contract(Audited, RegionOwned, TimestampMixin, db.Model):
     zone_id: Mapped[int] = mapped_column(ForeignKey("plan_zones.id"), unique=True)
     award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), unique=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
-    status: Mapped[ContractStatus] = mapped_column(str_enum(ContractStatus, 12),
-                                                  default=ContractStatus.DRAFT)
+    status: Mapped[ContractStatus] = mapped_column(
+        str_enum(ContractStatus, 12), default=ContractStatus.DRAFT
+    )
     unit_price: Mapped[Decimal]
     unit: Mapped[str] = mapped_column(String(10))
     recipients: Mapped[int] = mapped_column(Integer)
@@ -136,7 +141,8 @@ class Contract(Audited, RegionOwned, TimestampMixin, db.Model):
     award: Mapped[Award] = relationship()
     provider: Mapped[Provider] = relationship()
     versions: Mapped[list[ContractVersion]] = relationship(
-        back_populates="contract", order_by="ContractVersion.number")
+        back_populates="contract", order_by="ContractVersion.number"
+    )
 
     @property
     def document(self) -> ContractVersion:

@@ -49,7 +49,7 @@ SETTLEMENT_TEXT = (
     "甲方依据核定的服务对象、服务标准和单价审核后结算；超出每人每月服务标准、超过单价上限、"
     "服务对象不符合条件或不在本片区的服务不予结算；暂停结算期间的结算单暂缓支付。"
 )
-DISPUTE_TEXT = ("因本合同引起的争议，双方协商解决；协商不成的，依法向甲方所在地人民法院提起诉讼。")
+DISPUTE_TEXT = "因本合同引起的争议，双方协商解决；协商不成的，依法向甲方所在地人民法院提起诉讼。"
 
 
 def get_contract(contract_id: int) -> Contract:
@@ -70,9 +70,11 @@ def active_template(region_code: str) -> ContractTemplate | None:
     """The newest uploaded contract template of the region or the nearest above it."""
     region = get_region(region_code)
     candidates = [region.code, *reversed(ancestor_codes(region.code, region.level.value))]
-    templates = db.session.scalars(select(ContractTemplate).where(
-        ContractTemplate.kind == "contract", ContractTemplate.region_code.in_(candidates)
-    ).order_by(ContractTemplate.version.desc())).all()
+    templates = db.session.scalars(
+        select(ContractTemplate)
+        .where(ContractTemplate.kind == "contract", ContractTemplate.region_code.in_(candidates))
+        .order_by(ContractTemplate.version.desc())
+    ).all()
     for code in candidates:
         own = [t for t in templates if t.region_code == code]
         if own:
@@ -80,8 +82,9 @@ def active_template(region_code: str) -> ContractTemplate | None:
     return None
 
 
-def upload_template(*, region_code: str, name: str, filename: str, stream: IO[bytes],
-                    actor: User | None) -> ContractTemplate:
+def upload_template(
+    *, region_code: str, name: str, filename: str, stream: IO[bytes], actor: User | None
+) -> ContractTemplate:
     """A new version of the region's contract template, checked before it is kept."""
     data = stream.read(10 * 1024 * 1024 + 1)
     if not data or sniff(data[:8]) is None or not filename.lower().endswith(".docx"):
@@ -89,13 +92,25 @@ def upload_template(*, region_code: str, name: str, filename: str, stream: IO[by
     if len(data) > 10 * 1024 * 1024:
         raise ValidationError(_("The file is larger than %(mb)d MB.", mb=10), field="file")
     fields = templating.check_template(data)
-    version = (db.session.scalar(select(func.max(ContractTemplate.version)).where(
-        ContractTemplate.region_code == region_code, ContractTemplate.kind == "contract")) or 0) + 1
+    version = (
+        db.session.scalar(
+            select(func.max(ContractTemplate.version)).where(
+                ContractTemplate.region_code == region_code, ContractTemplate.kind == "contract"
+            )
+        )
+        or 0
+    ) + 1
     template = ContractTemplate(
-        region_code=region_code, kind="contract", version=version,
-        name=(name or "").strip()[:120] or filename, filename=Path(filename).name[:200],
-        sha256=store_blob(data), fields=fields,
-        uploaded_by_id=actor.id if actor else None, uploaded_at=utcnow())
+        region_code=region_code,
+        kind="contract",
+        version=version,
+        name=(name or "").strip()[:120] or filename,
+        filename=Path(filename).name[:200],
+        sha256=store_blob(data),
+        fields=fields,
+        uploaded_by_id=actor.id if actor else None,
+        uploaded_at=utcnow(),
+    )
     db.session.add(template)
     db.session.flush()
     return template
@@ -113,13 +128,19 @@ def _zone_budget(plan: PurchasePlan, zone: PlanZone) -> Decimal | None:
     if plan.approved_version is None:
         return None
     lines = plan.approved_version.snapshot["budget_lines"]
-    return sum((Decimal(line["amount"]) for line in lines
-                if line["zone_id"] == zone.id and line["kind"] == LineKind.SERVICE.value),
-               Decimal("0.00"))
+    return sum(
+        (
+            Decimal(line["amount"])
+            for line in lines
+            if line["zone_id"] == zone.id and line["kind"] == LineKind.SERVICE.value
+        ),
+        Decimal("0.00"),
+    )
 
 
-def contract_amount(plan: PurchasePlan, unit_price: Decimal, recipients: int, start: date,
-                    end: date) -> tuple[Decimal, str]:
+def contract_amount(
+    plan: PurchasePlan, unit_price: Decimal, recipients: int, start: date, end: date
+) -> tuple[Decimal, str]:
     """The total a contract commits, from the entitlement of the plan's policy profile."""
     profile = plan.policy_profile
     months = months_in_period(start, end)
@@ -135,11 +156,16 @@ def contract_amount(plan: PurchasePlan, unit_price: Decimal, recipients: int, st
 def _check_budget(contract: Contract, amount: Decimal) -> None:
     budget = _zone_budget(contract.plan, contract.zone)
     if budget is not None and amount > budget:
-        raise ValidationError(_(
-            "The contract amount %(amount)s exceeds the zone's approved budget of %(budget)s "
-            "yuan; an approved plan adjustment must cover it first.",
-            amount=format_amount(amount), budget=format_amount(budget)), field="amount",
-            code="over_budget")
+        raise ValidationError(
+            _(
+                "The contract amount %(amount)s exceeds the zone's approved budget of %(budget)s "
+                "yuan; an approved plan adjustment must cover it first.",
+                amount=format_amount(amount),
+                budget=format_amount(budget),
+            ),
+            field="amount",
+            code="over_budget",
+        )
 
 
 def context(contract: Contract, version_number: int) -> dict:
@@ -149,33 +175,56 @@ def context(contract: Contract, version_number: int) -> dict:
     names = [townships.get(code, code) for code in contract.township_codes]
     profile = plan.policy_profile
     if profile.entitlement_model is EntitlementModel.HOURS_PER_MONTH:
-        standard = (f"每人每月{profile.hours_per_month.normalize()}小时"
-                    f"{'（分次进行）' if profile.visits_must_be_split else ''}，"
-                    f"{'当月使用，不能滚存' if not profile.carry_over else '可滚存'}。")
+        standard = (
+            f"每人每月{profile.hours_per_month.normalize()}小时"
+            f"{'（分次进行）' if profile.visits_must_be_split else ''}，"
+            f"{'当月使用，不能滚存' if not profile.carry_over else '可滚存'}。"
+        )
     else:
         standard = f"每人每年不少于{profile.visits_per_year}次上门服务。"
     return {
-        "contract": {"number": contract.number, "version": version_number,
-                     "signed_date": contract.signed_on.isoformat() if contract.signed_on else ""},
+        "contract": {
+            "number": contract.number,
+            "version": version_number,
+            "signed_date": contract.signed_on.isoformat() if contract.signed_on else "",
+        },
         "buyer": {"name": buyer_name(plan), "region": plan.region.full_name},
-        "provider": {"name": provider.name, "credit_code": provider.credit_code,
-                     "address": provider.address, "contact_name": provider.contact_name,
-                     "legal_representative": provider.legal_representative,
-                     "contact_phone": provider.contact_phone},
-        "plan": {"title": plan.title, "year": plan.year,
-                 "purchase_method": plan.purchase_method.label,
-                 "policy_document": profile.source_document or profile.name},
-        "zone": {"name": zone.name, "townships_text": "、".join(names),
-                 "township_count": len(names)},
-        "service": {"recipients": contract.recipients, "standard": standard,
-                    "items_text": "、".join(link.service_item.name for link in plan.items),
-                    "quality_standard": plan.quality_standard or "按服务规范执行。"},
-        "period": {"start": contract.service_start.isoformat(),
-                   "end": contract.service_end.isoformat(),
-                   "months": months_in_period(contract.service_start, contract.service_end)},
-        "price": {"unit": contract.unit, "unit_price": f"{contract.unit_price:.2f}",
-                  "amount": format_amount(contract.amount),
-                  "amount_in_capitals": amount_in_capitals(contract.amount)},
+        "provider": {
+            "name": provider.name,
+            "credit_code": provider.credit_code,
+            "address": provider.address,
+            "contact_name": provider.contact_name,
+            "legal_representative": provider.legal_representative,
+            "contact_phone": provider.contact_phone,
+        },
+        "plan": {
+            "title": plan.title,
+            "year": plan.year,
+            "purchase_method": plan.purchase_method.label,
+            "policy_document": profile.source_document or profile.name,
+        },
+        "zone": {
+            "name": zone.name,
+            "townships_text": "、".join(names),
+            "township_count": len(names),
+        },
+        "service": {
+            "recipients": contract.recipients,
+            "standard": standard,
+            "items_text": "、".join(link.service_item.name for link in plan.items),
+            "quality_standard": plan.quality_standard or "按服务规范执行。",
+        },
+        "period": {
+            "start": contract.service_start.isoformat(),
+            "end": contract.service_end.isoformat(),
+            "months": months_in_period(contract.service_start, contract.service_end),
+        },
+        "price": {
+            "unit": contract.unit,
+            "unit_price": f"{contract.unit_price:.2f}",
+            "amount": format_amount(contract.amount),
+            "amount_in_capitals": amount_in_capitals(contract.amount),
+        },
         "settlement": SETTLEMENT_TEXT,
         "dispute_resolution": DISPUTE_TEXT,
         "clauses": {"sanctions": SANCTION_CLAUSES, "termination": TERMINATION_CLAUSES},
@@ -189,15 +238,23 @@ def _new_version(contract: Contract, *, reason: str, actor: User | None) -> Cont
     with stored_language():
         document = templating.render(template_bytes, context(contract, number))
     version = ContractVersion(
-        contract_id=contract.id, region_code=contract.region_code, number=number,
-        reason=reason, amount=contract.amount,
-        terms={"recipients": contract.recipients, "township_codes": contract.township_codes,
-               "service_start": contract.service_start.isoformat(),
-               "service_end": contract.service_end.isoformat(),
-               "unit_price": f"{contract.unit_price:.2f}", "amount": f"{contract.amount:.2f}"},
+        contract_id=contract.id,
+        region_code=contract.region_code,
+        number=number,
+        reason=reason,
+        amount=contract.amount,
+        terms={
+            "recipients": contract.recipients,
+            "township_codes": contract.township_codes,
+            "service_start": contract.service_start.isoformat(),
+            "service_end": contract.service_end.isoformat(),
+            "unit_price": f"{contract.unit_price:.2f}",
+            "amount": f"{contract.amount:.2f}",
+        },
         template_id=template.id if template else None,
         template_sha256=template.sha256 if template else "default",
-        sha256=store_blob(document), created_by_id=actor.id if actor else None,
+        sha256=store_blob(document),
+        created_by_id=actor.id if actor else None,
         created_at=utcnow(),
     )
     contract.versions.append(version)
@@ -218,14 +275,24 @@ def generate_contract(zone: PlanZone, *, actor: User | None) -> Contract:
         raise Conflict(_("%(zone)s has no award yet.", zone=zone.name), code="not_awarded")
     if contract_of(zone) is not None:
         raise Conflict(_("%(zone)s already has a contract.", zone=zone.name), code="exists")
-    amount, unit = contract_amount(plan, award.bid.unit_price, zone.expected_recipients,
-                                   plan.service_start, plan.service_end)
+    amount, unit = contract_amount(
+        plan, award.bid.unit_price, zone.expected_recipients, plan.service_start, plan.service_end
+    )
     contract = Contract(
-        number=_number(plan, zone), plan_id=plan.id, zone_id=zone.id, award_id=award.id,
-        provider_id=award.provider_id, region_code=plan.region_code,
-        status=ContractStatus.DRAFT, unit_price=award.bid.unit_price, unit=unit,
-        recipients=zone.expected_recipients, township_codes=zone.township_codes,
-        service_start=plan.service_start, service_end=plan.service_end, amount=amount,
+        number=_number(plan, zone),
+        plan_id=plan.id,
+        zone_id=zone.id,
+        award_id=award.id,
+        provider_id=award.provider_id,
+        region_code=plan.region_code,
+        status=ContractStatus.DRAFT,
+        unit_price=award.bid.unit_price,
+        unit=unit,
+        recipients=zone.expected_recipients,
+        township_codes=zone.township_codes,
+        service_start=plan.service_start,
+        service_end=plan.service_end,
+        amount=amount,
     )
     contract.plan, contract.zone = plan, zone
     _check_budget(contract, amount)
@@ -247,8 +314,11 @@ def generate_all(plan: PurchasePlan, *, actor: User | None) -> list[Contract]:
 
 
 def document_bytes(contract: Contract, number: int | None = None) -> bytes:
-    version = contract.document if number is None else next(
-        (v for v in contract.versions if v.number == number), None)
+    version = (
+        contract.document
+        if number is None
+        else next((v for v in contract.versions if v.number == number), None)
+    )
     if version is None:
         raise NotFound(_("Version %(n)s was not found.", n=number))
     return read_blob(version.sha256)
@@ -257,9 +327,14 @@ def document_bytes(contract: Contract, number: int | None = None) -> bytes:
 def _transition(contract: Contract, action: str) -> None:
     allowed, target = TRANSITIONS[action]
     if contract.status not in allowed:
-        raise Conflict(_("A %(status)s contract cannot be %(action)s.",
-                         status=contract.status.label, action=_ACTION_WORDS[action]()),
-                       code="invalid_state")
+        raise Conflict(
+            _(
+                "A %(status)s contract cannot be %(action)s.",
+                status=contract.status.label,
+                action=_ACTION_WORDS[action](),
+            ),
+            code="invalid_state",
+        )
     if target is not None:
         contract.status = target
 
@@ -273,8 +348,9 @@ _ACTION_WORDS = {
 }
 
 
-def sign_contract(contract: Contract, *, signed_on: Any, filename: str, stream: IO[bytes],
-                  actor: User | None) -> Contract:
+def sign_contract(
+    contract: Contract, *, signed_on: Any, filename: str, stream: IO[bytes], actor: User | None
+) -> Contract:
     """Record the signature: the signed scan (PDF or image) and the date are required."""
     errors = FieldErrors()
     data = stream.read(20 * 1024 * 1024 + 1) if stream else b""
@@ -292,8 +368,9 @@ def sign_contract(contract: Contract, *, signed_on: Any, filename: str, stream: 
             errors.add("signed_on", _("Must be a date such as 2026-01-31."))
             signed_on = None
     if isinstance(signed_on, date) and signed_on > today():
-        errors.add("signed_on", _("The date %(date)s lies in the future.",
-                                  date=signed_on.isoformat()))
+        errors.add(
+            "signed_on", _("The date %(date)s lies in the future.", date=signed_on.isoformat())
+        )
     errors.raise_if_any()
     _transition(contract, "sign")
     contract.signed_on = signed_on
@@ -338,9 +415,16 @@ def terminate_contract(contract: Contract, *, reason: str, note: str, on: Any) -
     return contract
 
 
-def amend_contract(contract: Contract, *, reason: str, recipients: Any = None,
-                   service_end: Any = None, township_codes: list[str] | None = None,
-                   amount: Any = None, actor: User | None) -> ContractVersion:
+def amend_contract(
+    contract: Contract,
+    *,
+    reason: str,
+    recipients: Any = None,
+    service_end: Any = None,
+    township_codes: list[str] | None = None,
+    amount: Any = None,
+    actor: User | None,
+) -> ContractVersion:
     """Change amount, period, townships or recipients with a reason; a new document version."""
     _transition(contract, "amend")
     errors = FieldErrors()
@@ -349,14 +433,18 @@ def amend_contract(contract: Contract, *, reason: str, recipients: Any = None,
         errors.add("reason", _("Give the reason for the amendment."))
     if recipients not in (None, ""):
         if not str(recipients).isdigit() or not 1 <= int(recipients) <= 100000:
-            errors.add("recipients", _("Expected recipients must be between 1 and %(n)d.",
-                                       n=100000))
+            errors.add(
+                "recipients", _("Expected recipients must be between 1 and %(n)d.", n=100000)
+            )
         else:
             contract.recipients = int(recipients)
     if service_end not in (None, ""):
         try:
-            end = service_end if isinstance(service_end, date) else date.fromisoformat(
-                str(service_end))
+            end = (
+                service_end
+                if isinstance(service_end, date)
+                else date.fromisoformat(str(service_end))
+            )
             if end < contract.service_start:
                 errors.add("service_end", _("The service period ends before it starts."))
             else:
@@ -367,20 +455,27 @@ def amend_contract(contract: Contract, *, reason: str, recipients: Any = None,
         county = {t.code for t in townships_of(contract.plan.region)}
         unknown = [code for code in township_codes if code not in county]
         if unknown or not township_codes:
-            errors.add("township_codes", _("Townships must belong to %(county)s.",
-                                           county=contract.plan.region.name))
+            errors.add(
+                "township_codes",
+                _("Townships must belong to %(county)s.", county=contract.plan.region.name),
+            )
         else:
             contract.township_codes = sorted(set(township_codes))
     if amount not in (None, ""):
         try:
             contract.amount = parse_amount(amount)
         except ValueError:
-            errors.add("amount", _("Must be an amount in yuan with at most two decimals, such "
-                                   "as 1234.50."))
+            errors.add(
+                "amount", _("Must be an amount in yuan with at most two decimals, such as 1234.50.")
+            )
     else:
-        contract.amount, _unit = contract_amount(contract.plan, contract.unit_price,
-                                                 contract.recipients, contract.service_start,
-                                                 contract.service_end)
+        contract.amount, _unit = contract_amount(
+            contract.plan,
+            contract.unit_price,
+            contract.recipients,
+            contract.service_start,
+            contract.service_end,
+        )
     errors.raise_if_any()
     _check_budget(contract, contract.amount)
     audit.label(contract, "amend", note=reason[:200])
@@ -404,7 +499,10 @@ def to_pdf(docx: bytes) -> bytes:
         source.write_bytes(docx)
         subprocess.run(  # noqa: S603 - fixed arguments, our own file
             [converter, "--headless", "--convert-to", "pdf", "--outdir", folder, str(source)],
-            check=True, capture_output=True, timeout=120)
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         return (Path(folder) / "contract.pdf").read_bytes()
 
 
@@ -423,14 +521,19 @@ def plan_archive(plan: PurchasePlan, contracts: list[Contract], *, with_pdf: boo
 
 
 def contracts_of(plan: PurchasePlan) -> list[Contract]:
-    return list(db.session.scalars(select(Contract).where(Contract.plan_id == plan.id)
-                                   .order_by(Contract.number)))
+    return list(
+        db.session.scalars(
+            select(Contract).where(Contract.plan_id == plan.id).order_by(Contract.number)
+        )
+    )
 
 
 @register_commitments
 def committed_by_zone(plan: PurchasePlan) -> dict[int | None, Decimal]:
     """Signed, in-force and completed contracts commit their amount (budget execution)."""
     rows = db.session.execute(
-        select(Contract.zone_id, Contract.amount).where(Contract.plan_id == plan.id,
-                                                        Contract.status.in_(COMMITTED)))
+        select(Contract.zone_id, Contract.amount).where(
+            Contract.plan_id == plan.id, Contract.status.in_(COMMITTED)
+        )
+    )
     return {zone_id: amount for zone_id, amount in rows}

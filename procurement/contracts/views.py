@@ -30,8 +30,7 @@ bp = Blueprint("contracts", __name__)
 
 class SignForm(FlaskForm):
     signed_on = DateField(_l("Signed on"), validators=[InputRequired()])
-    scan = FileField(_l("Scan of the signed contract (PDF or image)"),
-                     validators=[FileRequired()])
+    scan = FileField(_l("Scan of the signed contract (PDF or image)"), validators=[FileRequired()])
 
 
 class AmendForm(FlaskForm):
@@ -42,8 +41,10 @@ class AmendForm(FlaskForm):
 
 
 class TerminateForm(FlaskForm):
-    reason = SelectField(_l("Ground (seed 001 §8(2)2)"),
-                         choices=lambda: choices([("", "—"), *TERMINATION_REASONS.items()]))
+    reason = SelectField(
+        _l("Ground (seed 001 §8(2)2)"),
+        choices=lambda: choices([("", "—"), *TERMINATION_REASONS.items()]),
+    )
     on = DateField(_l("Terminated on"), validators=[InputRequired()])
     note = TextAreaField(_l("Findings"))
 
@@ -55,12 +56,14 @@ class TemplateForm(FlaskForm):
 
 def _page(contract: Contract, status: int = 200, **forms):
     return render_template(
-        "contracts/show.html", contract=contract,
+        "contracts/show.html",
+        contract=contract,
         sign_form=forms.get("sign_form") or SignForm(),
         amend_form=forms.get("amend_form") or AmendForm(),
         terminate_form=forms.get("terminate_form") or TerminateForm(),
         budget=services._zone_budget(contract.plan, contract.zone),
-        reasons=TERMINATION_REASONS, pdf=services.pdf_converter() is not None,
+        reasons=TERMINATION_REASONS,
+        pdf=services.pdf_converter() is not None,
     ), status
 
 
@@ -121,11 +124,15 @@ def plan_zip(plan_id: int):
         return redirect(url_for("awards.index", plan_id=plan.id))
     with_pdf = services.pdf_converter() is not None
     if not with_pdf:
-        flash(_("PDF copies need LibreOffice on the server; the archive holds .docx files."),
-              "info")
-    return send_file(services.plan_archive(plan, contracts, with_pdf=with_pdf),
-                     as_attachment=True, mimetype="application/zip",
-                     download_name=f"{plan.region.name}{plan.year}年购买服务合同.zip")
+        flash(
+            _("PDF copies need LibreOffice on the server; the archive holds .docx files."), "info"
+        )
+    return send_file(
+        services.plan_archive(plan, contracts, with_pdf=with_pdf),
+        as_attachment=True,
+        mimetype="application/zip",
+        download_name=f"{plan.region.name}{plan.year}年购买服务合同.zip",
+    )
 
 
 @bp.route("/contracts/<int:contract_id>/document.docx")
@@ -137,8 +144,12 @@ def document(contract_id: int):
     number = request.args.get("version", type=int)
     data = services.document_bytes(contract, number)
     suffix = f"-v{number}" if number else ""
-    return send_file(BytesIO(data), as_attachment=True, mimetype=DOCX,
-                     download_name=f"{contract.number}{suffix}.docx")
+    return send_file(
+        BytesIO(data),
+        as_attachment=True,
+        mimetype=DOCX,
+        download_name=f"{contract.number}{suffix}.docx",
+    )
 
 
 @bp.route("/contracts/<int:contract_id>/document.pdf")
@@ -150,8 +161,12 @@ def document_pdf(contract_id: int):
     except DomainError as error:
         flash(error.message, "info")
         return redirect(url_for("contracts.show", contract_id=contract.id))
-    return send_file(BytesIO(data), as_attachment=True, mimetype="application/pdf",
-                     download_name=f"{contract.number}.pdf")
+    return send_file(
+        BytesIO(data),
+        as_attachment=True,
+        mimetype="application/pdf",
+        download_name=f"{contract.number}.pdf",
+    )
 
 
 @bp.route("/contracts/<int:contract_id>/scan")
@@ -160,11 +175,13 @@ def scan(contract_id: int):
     contract = db.get_or_404(Contract, contract_id)
     if not contract.signed_scan_sha256:
         abort(404)
-    extension = {"application/pdf": "pdf", "image/png": "png"}.get(contract.signed_scan_type,
-                                                                   "jpg")
-    return send_file(BytesIO(read_blob(contract.signed_scan_sha256)), as_attachment=True,
-                     mimetype=contract.signed_scan_type,
-                     download_name=f"{contract.number}-signed.{extension}")
+    extension = {"application/pdf": "pdf", "image/png": "png"}.get(contract.signed_scan_type, "jpg")
+    return send_file(
+        BytesIO(read_blob(contract.signed_scan_sha256)),
+        as_attachment=True,
+        mimetype=contract.signed_scan_type,
+        download_name=f"{contract.number}-signed.{extension}",
+    )
 
 
 def _act(contract: Contract, action, message: str, form=None, form_name=None):
@@ -174,8 +191,7 @@ def _act(contract: Contract, action, message: str, form=None, form_name=None):
         db.session.rollback()
         if form is not None:
             show_domain_error(form, error)
-            return _page(db.session.get(Contract, contract.id), error.status,
-                         **{form_name: form})
+            return _page(db.session.get(Contract, contract.id), error.status, **{form_name: form})
         flash(error.message, "error")
         return redirect(url_for("contracts.show", contract_id=contract.id))
     db.session.commit()
@@ -190,10 +206,19 @@ def sign(contract_id: int):
     form = SignForm()
     if not form.validate_on_submit():
         return _page(contract, 422, sign_form=form)
-    return _act(contract, lambda: services.sign_contract(
-        contract, signed_on=form.signed_on.data, filename=form.scan.data.filename,
-        stream=form.scan.data.stream, actor=g.user), _("The signature was recorded."),
-        form, "sign_form")
+    return _act(
+        contract,
+        lambda: services.sign_contract(
+            contract,
+            signed_on=form.signed_on.data,
+            filename=form.scan.data.filename,
+            stream=form.scan.data.stream,
+            actor=g.user,
+        ),
+        _("The signature was recorded."),
+        form,
+        "sign_form",
+    )
 
 
 @bp.post("/contracts/<int:contract_id>/amend")
@@ -203,10 +228,20 @@ def amend(contract_id: int):
     form = AmendForm()
     if not form.validate_on_submit():
         return _page(contract, 422, amend_form=form)
-    return _act(contract, lambda: services.amend_contract(
-        contract, reason=form.reason.data, recipients=form.recipients.data,
-        service_end=form.service_end.data, amount=form.amount.data, actor=g.user),
-        _("The amendment was recorded and a new document version made."), form, "amend_form")
+    return _act(
+        contract,
+        lambda: services.amend_contract(
+            contract,
+            reason=form.reason.data,
+            recipients=form.recipients.data,
+            service_end=form.service_end.data,
+            amount=form.amount.data,
+            actor=g.user,
+        ),
+        _("The amendment was recorded and a new document version made."),
+        form,
+        "amend_form",
+    )
 
 
 @bp.post("/contracts/<int:contract_id>/terminate")
@@ -216,9 +251,15 @@ def terminate(contract_id: int):
     form = TerminateForm()
     if not form.validate_on_submit():
         return _page(contract, 422, terminate_form=form)
-    return _act(contract, lambda: services.terminate_contract(
-        contract, reason=form.reason.data, note=form.note.data, on=form.on.data),
-        _("The contract was terminated."), form, "terminate_form")
+    return _act(
+        contract,
+        lambda: services.terminate_contract(
+            contract, reason=form.reason.data, note=form.note.data, on=form.on.data
+        ),
+        _("The contract was terminated."),
+        form,
+        "terminate_form",
+    )
 
 
 @bp.post("/contracts/<int:contract_id>/<any(start, complete):action>")
@@ -228,8 +269,9 @@ def transition(contract_id: int, action: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     run = services.start_contract if action == "start" else services.complete_contract
-    message = _("The contract is in force.") if action == "start" else _(
-        "The contract is completed.")
+    message = (
+        _("The contract is in force.") if action == "start" else _("The contract is completed.")
+    )
     return _act(contract, lambda: run(contract), message)
 
 
@@ -241,35 +283,50 @@ def templates():
     if form.validate_on_submit():
         try:
             template = services.upload_template(
-                region_code=g.user.region_code, name=form.name.data,
-                filename=form.file.data.filename, stream=form.file.data.stream, actor=g.user)
+                region_code=g.user.region_code,
+                name=form.name.data,
+                filename=form.file.data.filename,
+                stream=form.file.data.stream,
+                actor=g.user,
+            )
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
             status = 422
         else:
             db.session.commit()
-            flash(_("Version %(n)d of the template is now in use.", n=template.version),
-                  "success")
+            flash(_("Version %(n)d of the template is now in use.", n=template.version), "success")
             return redirect(url_for("contracts.templates"))
     elif form.is_submitted():
         status = 422
-    versions = db.session.scalars(select(ContractTemplate).order_by(
-        ContractTemplate.region_code, ContractTemplate.version.desc())).all()
-    return render_template("contracts/templates.html", form=form, versions=versions,
-                           fields=templating.FIELDS), status
+    versions = db.session.scalars(
+        select(ContractTemplate).order_by(
+            ContractTemplate.region_code, ContractTemplate.version.desc()
+        )
+    ).all()
+    return render_template(
+        "contracts/templates.html", form=form, versions=versions, fields=templating.FIELDS
+    ), status
 
 
 @bp.route("/contract-templates/default.docx")
 @permission_required("templates.manage")
 def default_template():
-    return send_file(BytesIO(templating.default_template_bytes()), as_attachment=True,
-                     mimetype=DOCX, download_name="home_care_contract.docx")
+    return send_file(
+        BytesIO(templating.default_template_bytes()),
+        as_attachment=True,
+        mimetype=DOCX,
+        download_name="home_care_contract.docx",
+    )
 
 
 @bp.route("/contract-templates/<int:template_id>.docx")
 @permission_required("templates.manage")
 def template_file(template_id: int):
     template = db.get_or_404(ContractTemplate, template_id)
-    return send_file(BytesIO(read_blob(template.sha256)), as_attachment=True, mimetype=DOCX,
-                     download_name=template.filename)
+    return send_file(
+        BytesIO(read_blob(template.sha256)),
+        as_attachment=True,
+        mimetype=DOCX,
+        download_name=template.filename,
+    )

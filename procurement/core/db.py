@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, DateTime, ForeignKey, MetaData, Numeric, String, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, MetaData, Numeric, String, event, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -106,3 +106,22 @@ def str_enum(enum_cls, length: int = 24):
     return db.Enum(
         enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
     )
+
+
+def use_real_sqlite_transactions(engine) -> None:
+    """Make SQLite transactional like PostgreSQL.
+
+    The sqlite3 driver opens a transaction only before data changes, so a SAVEPOINT
+    issued first starts one of its own and its RELEASE commits: a "dry run" inside
+    savepoints would write. SQLAlchemy's documented recipe: let SQLAlchemy emit BEGIN.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _autocommit_driver(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")

@@ -215,14 +215,25 @@ PROVIDERS = [
         "qualifications": [("营业执照（护理服务）", "2020-06-30", None)],
     },
     {
-        "name": "阳城县颐养居家养老服务中心", "credit_code": "52140522MJ0C3D4E5X",
-        "registration_authority": "civil_affairs", "registration_date": "2017-05-09",
-        "township_code": "140522106", "legal_representative": "冯颐",
-        "address": "阳城县横河镇横河村", "contact_name": "冯芳", "contact_phone": "0356-4870112",
-        "staff": {"nursing": 18, "barber": 2, "foot_care": 1, "plumber_electrician": 2,
-                  "appliance_repair": 1},
+        "name": "阳城县颐养居家养老服务中心",
+        "credit_code": "52140522MJ0C3D4E5X",
+        "registration_authority": "civil_affairs",
+        "registration_date": "2017-05-09",
+        "township_code": "140522106",
+        "legal_representative": "冯颐",
+        "address": "阳城县横河镇横河村",
+        "contact_name": "冯芳",
+        "contact_phone": "0356-4870112",
+        "staff": {
+            "nursing": 18,
+            "barber": 2,
+            "foot_care": 1,
+            "plumber_electrician": 2,
+            "appliance_repair": 1,
+        },
         "premises": "横河镇服务中心，服务用房260平方米。",
-        "records": _clean_history(True), "prices": PRICES,
+        "records": _clean_history(True),
+        "prices": PRICES,
         "qualifications": [("养老机构备案回执", "2017-08-01", None)],
     },
     {
@@ -292,11 +303,14 @@ def load_demo_providers(officer: User, plan: PurchasePlan | None) -> int:
 
 # (zone position, provider credit code, unit price, technical score)
 BIDS = [
-    (0, "52140522MJ0A1B2C37", "33.00", "88"), (0, "91140522MA0K3L4M58", "34.50", "85"),
+    (0, "52140522MJ0A1B2C37", "33.00", "88"),
+    (0, "91140522MA0K3L4M58", "34.50", "85"),
     (0, "92140522MA0T8U9W1P", "30.00", "70"),
-    (1, "91140522MA0K3L4M58", "33.50", "90"), (1, "52140522MJ0A1B2C37", "34.00", "82"),
+    (1, "91140522MA0K3L4M58", "33.50", "90"),
+    (1, "52140522MJ0A1B2C37", "34.00", "82"),
     (1, "91140500MA0P6Q7R89", "31.00", "75"),
-    (2, "52140522MJ0C3D4E5X", "33.00", "86"), (2, "91140522MA0X2Y3D4H", "32.00", "78"),
+    (2, "52140522MJ0C3D4E5X", "33.00", "86"),
+    (2, "91140522MA0X2Y3D4H", "32.00", "78"),
     (2, "91140522MA0K3L4M58", "35.00", "80"),
 ]
 
@@ -310,10 +324,19 @@ def load_demo_awards(officer: User, plan: PurchasePlan | None) -> int:
     if plan is None:
         return 0
     selection = awards.selection_for(plan)
-    awards.set_scoring(selection, bid_deadline=CHECK_DATE, price_weight=30,
-                       technical_weight=50, performance_weight=20)
-    providers = {p.credit_code: p for p in db.session.scalars(
-        select(Provider).where(Provider.region_code == plan.region_code))}
+    awards.set_scoring(
+        selection,
+        bid_deadline=CHECK_DATE,
+        price_weight=30,
+        technical_weight=50,
+        performance_weight=20,
+    )
+    providers = {
+        p.credit_code: p
+        for p in db.session.scalars(
+            select(Provider).where(Provider.region_code == plan.region_code)
+        )
+    }
     awarded = 0
     for zone in plan.zones:
         if awards.award_of(zone) is not None:
@@ -322,8 +345,12 @@ def load_demo_awards(officer: User, plan: PurchasePlan | None) -> int:
             if position == zone.position:
                 awards.save_bid(zone, providers[code], unit_price=price, technical_score=score)
         best = next(row for row in awards.candidates(zone) if row.rank == 1)
-        awards.award_zone(zone, best.provider, actor=officer,
-                          rationale="综合得分第一，办公场所位于本片区，资格审查合格。")
+        awards.award_zone(
+            zone,
+            best.provider,
+            actor=officer,
+            rationale="综合得分第一，办公场所位于本片区，资格审查合格。",
+        )
         awarded += 1
     contracts.generate_all(plan, actor=officer)
     return awarded

@@ -1,0 +1,27 @@
+"""An approved Yangcheng plan with the demo providers, checked for it (no awards yet)."""
+
+import pytest
+from sqlalchemy import select
+
+from procurement.accounts.models import User
+from procurement.core.audit import Actor, set_actor
+from procurement.core.db import db
+from procurement.demo.cli import load_demo_plan, load_demo_users
+from procurement.demo.providers import load_demo_providers
+from procurement.plans.catalogue import load_yangcheng_catalogue
+from procurement.plans.models import PurchasePlan
+from procurement.policies.presets import load_presets
+
+
+@pytest.fixture
+def world(ctx):
+    set_actor(Actor(None, "test-setup", "system"))
+    load_presets()
+    load_yangcheng_catalogue()
+    load_demo_users()
+    load_demo_plan()
+    officer = db.session.scalar(select(User).where(User.username == "yc_officer"))
+    plan = db.session.scalar(select(PurchasePlan))
+    load_demo_providers(officer, plan)
+    db.session.flush()
+    return {"officer": officer, "plan": plan}
