@@ -120,12 +120,17 @@ class RecordForm(FlaskForm):
 
     period_start = StringField(_l("Period from"))
     period_end = StringField(_l("Period to"))
-    payment_status = SelectField(_l("Payment"), choices=_enum_choices(PaymentStatus))
+    # The page shows only the chosen kind's fields; the service checks the values.
+    payment_status = SelectField(
+        _l("Payment"), choices=_enum_choices(PaymentStatus), validate_choice=False
+    )
     settled_on = StringField(_l("Arrears settled on"))
     decision_date = StringField(_l("Decision date"))
     authority = StringField(_l("Authority"), validators=[Length(max=120)])
     violation_kind = SelectField(
-        _l("Kind of violation"), choices=_enum_choices(ViolationKind, blank=True)
+        _l("Kind of violation"),
+        choices=_enum_choices(ViolationKind, blank=True),
+        validate_choice=False,
     )
     fine_amount = StringField(_l("Fine (yuan)"))
     major_override = SelectField(
@@ -137,6 +142,7 @@ class RecordForm(FlaskForm):
                 ("minor", _l("Not major (override)")),
             ]
         ),
+        validate_choice=False,
     )
     major_override_reason = StringField(_l("Reason for the override"))
     report_year = StringField(_l("Report year"))

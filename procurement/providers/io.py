@@ -8,9 +8,11 @@ silent half. Knows nothing of HTTP.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import secrets
+import time
 import zipfile
 from dataclasses import asdict, dataclass, field
 from io import BytesIO
@@ -25,6 +27,7 @@ from openpyxl.styles import Font
 from sqlalchemy import select
 
 from procurement.accounts.models import User
+from procurement.core import audit
 from procurement.core.db import db
 from procurement.core.errors import DomainError, NotFound, ValidationError
 from procurement.providers import services
@@ -209,21 +212,19 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
                 k.split(".", 1)[1]: values.pop(k) for k in list(values) if k.startswith("staff.")
             }
             township = values.pop("township", None)
-            data = services.ProviderInput(
-                **{k: v for k, v in values.items() if v is not None},
-                staff=staff,
-                township_code=townships.get(township, township),
-            )
-            rows.append(
-                _try(
-                    PROVIDER_SHEET,
-                    index,
-                    values.get("name") or "",
-                    lambda data=data: services.register_provider(
-                        region_code=region_code, data=data
-                    ),
+
+            def register(values=values, staff=staff, township=township) -> None:
+                values["acknowledge_check_failure"] = _confirmation(
+                    values.get("acknowledge_check_failure")
                 )
-            )
+                data = services.ProviderInput(
+                    **{k: v for k, v in values.items() if v is not None},
+                    staff=staff,
+                    township_code=townships.get(township, township),
+                )
+                services.register_provider(region_code=region_code, data=data)
+
+            rows.append(_try(PROVIDER_SHEET, index, values.get("name") or "", register))
     if RECORD_SHEET in sheets:
         frame = sheets[RECORD_SHEET]
         _check_columns(frame, RECORD_SHEET, RECORD_REQUIRED)
@@ -264,7 +265,11 @@ def _add_record(region_code: str, code: str, kind: Any, values: dict) -> None:
     services.add_record(provider, kind or "", values)
 
 
+COLUMN_OF = {field: column for column, field in {**RECORD_COLUMNS, **PROVIDER_COLUMNS}.items()}
+
+
 def _try(sheet: str, index: int, label: str, action) -> RowReport:
+    """Run one row in its own savepoint; a refusal becomes the row's messages."""
     row = RowReport(sheet=sheet, row=index + 2, label=label, ok=True)  # row 1 holds headers
     savepoint = db.session.begin_nested()
     try:
@@ -274,11 +279,21 @@ def _try(sheet: str, index: int, label: str, action) -> RowReport:
         savepoint.rollback()
         row.ok = False
         row.messages = [
-            f"{field}: {message}" if field not in {"body", ""} else message
+            f"{COLUMN_OF.get(field, field)}：{message}" if field not in {"body", ""} else message
             for field, messages in (error.fields or {"": [error.message]}).items()
             for message in messages
         ]
+    except Exception:  # noqa: BLE001 - a cell the services could not even read
+        savepoint.rollback()
+        row.ok, row.messages = False, [_("The row could not be read.")]
     return row
+
+
+def _confirmation(value: Any) -> bool:
+    """确认早期代码 must say 是 or 否 (or be empty)."""
+    if value in (None, True, False):
+        return bool(value)
+    raise ValidationError(_("Write 是 or 否."), field="acknowledge_check_failure")
 
 
 def stage_import(
@@ -293,8 +308,15 @@ def stage_import(
         db.session.rollback()
     token = secrets.token_urlsafe(16)
     staging = _staging_dir()
+    _forget_old(staging)
     (staging / f"{token}.xlsx").write_bytes(data)
-    meta = {"region_code": region_code, "user_id": actor.id, "filename": filename}
+    meta = {
+        "region_code": region_code,
+        "user_id": actor.id,
+        "filename": filename,
+        "outcome": [[r.sheet, r.row, r.ok] for r in rows],
+        "staged_at": time.time(),
+    }
     (staging / f"{token}.json").write_text(json.dumps(meta))
     return ImportReport(token=token, filename=filename, rows=rows)
 
@@ -312,13 +334,42 @@ def apply_import(token: str, *, region_code: str, actor: User) -> ImportReport:
     meta = json.loads(meta_path.read_text())
     if meta["user_id"] != actor.id or meta["region_code"] != region_code:
         raise ValidationError(_("Unknown import."))
-    rows = _apply(_read(data_path.read_bytes()), region_code)
+    data = data_path.read_bytes()
+    rows = _apply(_read(data), region_code)
+    if [[r.sheet, r.row, r.ok] for r in rows] != meta["outcome"]:
+        db.session.rollback()
+        raise ValidationError(
+            _("The register changed since the file was checked: check it again before importing.")
+        )
+    audit.record(
+        "import",
+        entity_type="provider_imports",
+        entity_id=token,
+        region_code=region_code,
+        after={
+            "filename": meta["filename"],
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "imported_rows": sum(r.ok for r in rows),
+            "refused_rows": sum(not r.ok for r in rows),
+        },
+    )
     db.session.commit()
     meta_path.unlink()
     data_path.unlink()
     report = ImportReport(token=token, filename=meta["filename"], rows=rows)
     report.imported = report.good
     return report
+
+
+STAGING_SECONDS = 24 * 3600
+
+
+def _forget_old(staging: Path) -> None:
+    """Staged files are kept a day at most."""
+    limit = time.time() - STAGING_SECONDS
+    for path in staging.iterdir():
+        if path.stat().st_mtime < limit:
+            path.unlink(missing_ok=True)
 
 
 def report_dict(report: ImportReport) -> dict:

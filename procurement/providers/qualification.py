@@ -3,8 +3,10 @@
 The look-back window of a check made as of day D with N years is [D − N years, D],
 both ends included: an event dated exactly N years before D still counts, one dated a
 day earlier does not, and events after D are not considered (they had not happened on
-the day). Listings and arrears count on D when they had started by D and had not ended
-before D (an end date equal to D still counts).
+the day). Listings count on D when they had started by D and had not ended before D
+(an end date equal to D still counts). Tax and social security fail on arrears still
+unpaid on D (however old), and on any arrears of a period in the window even if since
+settled: the law asks for a good payment record, not only for no debt today.
 """
 
 from __future__ import annotations
@@ -74,11 +76,7 @@ def is_major(record, threshold: Decimal) -> bool:
         ViolationKind.LICENCE_REVOCATION,
     }:
         return True
-    return (
-        record.violation_kind is ViolationKind.FINE
-        and record.fine_amount is not None
-        and record.fine_amount >= threshold
-    )
+    return record.fine_amount is not None and record.fine_amount >= threshold
 
 
 def _evidence(record) -> list[str]:
@@ -124,12 +122,27 @@ def _registration(provider: Provider, day: date) -> Criterion:
 
 
 def _qualifications(provider: Provider, day: date) -> Criterion:
+    """Each required qualification (by name) must have one record valid on the day: a
+    renewed licence replaces the expired one."""
     held = [q for q in provider.qualifications if q.issued_on <= day]
-    required = [q for q in held if q.required]
-    if not held:
-        return Criterion("qualifications", MISSING, _("No professional qualification is recorded."))
-    expired = [q for q in required if q.expires_on is not None and q.expires_on < day]
-    evidence = [f"qualification:{q.id}" for q in required]
+    required: dict[str, list] = {}
+    for item in held:
+        if item.required:
+            required.setdefault(item.name, []).append(item)
+    if not required:
+        return Criterion(
+            "qualifications", MISSING, _("No required professional qualification is recorded.")
+        )
+    valid = {
+        name: [q for q in items if q.expires_on is None or q.expires_on >= day]
+        for name, items in required.items()
+    }
+    expired = [
+        max(items, key=lambda q: q.expires_on)
+        for name, items in required.items()
+        if not valid[name]
+    ]
+    evidence = [f"qualification:{q.id}" for items in valid.values() for q in items]
     if expired:
         names = "、".join(f"{q.name}（{q.expires_on}）" for q in expired)
         return Criterion(
@@ -152,7 +165,14 @@ def _payments(provider: Provider, kind: RecordKind, day: date, start: date) -> C
         r for r in provider.records_of(kind) if r.period_start is not None and r.period_start <= day
     ]
     in_window = [r for r in records if r.period_end is None or r.period_end >= start]
-    if not in_window:
+    # Arrears still unpaid on the day count however old they are.
+    unsettled = [
+        r
+        for r in records
+        if r.payment_status is PaymentStatus.ARREARS
+        and (r.settled_on is None or r.settled_on > day)
+    ]
+    if not in_window and not unsettled:
         return Criterion(
             code,
             MISSING,
@@ -164,7 +184,6 @@ def _payments(provider: Provider, kind: RecordKind, day: date, start: date) -> C
             ),
         )
     arrears = [r for r in in_window if r.payment_status is PaymentStatus.ARREARS]
-    unsettled = [r for r in arrears if r.settled_on is None or r.settled_on > day]
     evidence = [e for r in in_window for e in _evidence(r)] + [f"record:{r.id}" for r in in_window]
     if unsettled:
         first = unsettled[0]
@@ -223,6 +242,8 @@ def _major_violation(provider: Provider, day: date, start: date, threshold: Deci
             ),
             evidence=[f"record:{r.id}" for r in major],
         )
+    # The upload time is when it was filed here, not when it was made: any declaration on
+    # file counts (the bid's declaration is often scanned in after the deadline).
     declarations = [d for d in provider.documents if d.kind is DocumentKind.DECLARATION]
     if not declarations:
         return Criterion(

@@ -279,7 +279,16 @@ def register_provider(*, region_code: str, data: ProviderInput) -> Provider:
 
 
 def update_provider(provider: Provider, data: ProviderInput) -> Provider:
-    """Change a provider's register entry (the audit trail keeps the old values)."""
+    """Change a provider's register entry (the audit trail keeps the old values).
+
+    An early code confirmed before stays confirmed while it is not changed."""
+    if (
+        provider.credit_code_warning
+        and (data.credit_code or "").strip().upper() == provider.credit_code
+        and not data.acknowledgement_reason
+    ):
+        data.acknowledge_check_failure = True
+        data.acknowledgement_reason = provider.credit_code_warning.rsplit("：", 1)[-1]
     errors = FieldErrors()
     values = _clean_provider(data, provider.region_code, errors)
     errors.raise_if_any()
@@ -386,10 +395,11 @@ def add_record(provider: Provider, kind: str, values: dict[str, Any]) -> Complia
                 )
     elif kind is RecordKind.ANNUAL_REPORT:
         year = values.get("report_year")
-        if not str(year or "").isdigit() or not 1990 <= int(year) < today().year:
+        text = str(year or "").strip()
+        if not (text.isascii() and text.isdecimal()) or not 1990 <= int(text) < today().year:
             errors.add("report_year", _("Must be a past year."))
         else:
-            record.report_year = int(year)
+            record.report_year = int(text)
         record.filed_on = _past_date(values.get("filed_on"), "filed_on", errors, required=True)
         if record.report_year and record.filed_on and record.filed_on.year <= record.report_year:
             errors.add("filed_on", _("A year's report is filed in a later year."))
@@ -406,9 +416,30 @@ def add_record(provider: Provider, kind: str, values: dict[str, Any]) -> Complia
         if record.listed_from and record.listed_until and record.listed_until < record.listed_from:
             errors.add("listed_until", _("The listing ends before it starts."))
     errors.raise_if_any()
+    if any(_same_record(existing, record) for existing in provider.records):
+        raise Conflict(
+            _("The same %(kind)s record is already in the register.", kind=kind.label),
+            code="duplicate",
+        )
     provider.records.append(record)
     db.session.flush()
     return record
+
+
+SAME_RECORD_KEYS = {
+    RecordKind.TAX: ("period_start", "period_end", "payment_status", "settled_on"),
+    RecordKind.SOCIAL_SECURITY: ("period_start", "period_end", "payment_status", "settled_on"),
+    RecordKind.VIOLATION: ("decision_date", "violation_kind", "fine_amount", "authority"),
+    RecordKind.ANNUAL_REPORT: ("report_year",),  # one report per year
+    RecordKind.CREDIT_LISTING: ("listed_from", "listed_until", "authority"),
+}
+
+
+def _same_record(existing: ComplianceRecord, new: ComplianceRecord) -> bool:
+    """Whether two records state the same fact (importing a file twice adds nothing)."""
+    return existing.kind is new.kind and all(
+        getattr(existing, key) == getattr(new, key) for key in SAME_RECORD_KEYS[new.kind]
+    )
 
 
 def add_qualification(provider: Provider, values: dict[str, Any]) -> ProviderQualification:

@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
+from procurement.core import audit
 from procurement.core.db import db
 from procurement.core.errors import DomainError
 from procurement.core.files import blob_path
@@ -366,6 +367,13 @@ def download(provider_id: int, document_id: int):
     path = blob_path(document.sha256)
     if not path.exists():
         abort(404)
+    audit.record(
+        "download",
+        entity_type="evidence_documents",
+        entity_id=document.id,
+        region_code=document.region_code,
+    )
+    db.session.commit()
     return send_file(
         path, mimetype=document.content_type, as_attachment=True, download_name=document.filename
     )

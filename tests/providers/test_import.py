@@ -59,8 +59,8 @@ def test_the_report_names_rows_and_nothing_is_written_before_confirmation(office
         ("合规记录", 2, True),
         ("合规记录", 3, False),
     ]
-    assert "credit_code" in report.rows[1].messages[0]
-    assert "registration_date" in report.rows[2].messages[0]
+    assert report.rows[1].messages[0].startswith("统一社会信用代码：")  # the column, not the field
+    assert report.rows[2].messages[0].startswith("登记日期：")
     assert _count(Provider) == 0 and _count(ComplianceRecord) == 0
 
     applied = provider_io.apply_import(report.token, region_code="140522", actor=officer)
@@ -117,3 +117,41 @@ def test_a_corrupted_workbook_is_refused(officer):
     out.seek(0)
     with pytest.raises(ValidationError):
         provider_io.stage_import(out, "broken.xlsx", region_code="140522", actor=officer)
+
+
+def test_importing_the_same_records_again_adds_nothing(officer):
+    first = provider_io.stage_import(workbook(ROWS[:1], RECORDS[:1]), "a.xlsx",
+                                     region_code="140522", actor=officer)
+    provider_io.apply_import(first.token, region_code="140522", actor=officer)
+    again = provider_io.stage_import(workbook([], RECORDS[:1]), "b.xlsx", region_code="140522",
+                                     actor=officer)
+    assert [r.ok for r in again.rows] == [False]
+    assert _count(ComplianceRecord) == 1
+
+
+def test_the_confirmation_must_say_yes_or_no(officer):
+    row = ["早期代码养老服务部", "91350211M0000XUF46", "市场监管", "2015-01-01", "凤城镇", 3]
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "承接主体"
+    sheet.append([*HEADERS, "确认早期代码", "确认理由"])
+    sheet.append([*row, "不确认", "试点赋码"])
+    sheet.append([*row[:1], "91350211M0000XUF46", *row[2:], "是", "试点赋码，原件已核验"])
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    report = provider_io.stage_import(out, "c.xlsx", region_code="140522", actor=officer)
+    assert [r.ok for r in report.rows] == [False, True]
+    assert "是" in report.rows[0].messages[0]
+
+
+def test_a_confirmation_is_refused_when_the_register_changed_meanwhile(officer):
+    from procurement.providers import services
+
+    report = provider_io.stage_import(workbook(ROWS[:1]), "a.xlsx", region_code="140522",
+                                      actor=officer)
+    services.register_provider(region_code="140522", data=services.ProviderInput(
+        name="抢先登记", credit_code="91140522MA0K3L4M58",
+        registration_authority="market_regulation", registration_date="2016-08-25"))
+    with pytest.raises(ValidationError):
+        provider_io.apply_import(report.token, region_code="140522", actor=officer)

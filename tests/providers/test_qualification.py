@@ -226,3 +226,46 @@ def test_checks_are_kept_unchanged_and_a_rerun_makes_a_new_one(officer):
     first.qualified = False
     with pytest.raises(RuntimeError, match="never changed"):
         db.session.flush()
+
+
+def test_a_renewed_qualification_replaces_the_expired_one(officer):
+    provider = make_provider(officer)
+    services.add_qualification(
+        provider, {"name": "食品经营许可证", "issued_on": "2019-01-01", "expires_on": "2024-01-01"}
+    )
+    assert results(check(provider, officer))["qualifications"] == "fail"
+    services.add_qualification(
+        provider, {"name": "食品经营许可证", "issued_on": "2024-01-01", "expires_on": "2029-01-01"}
+    )
+    assert results(check(provider, officer))["qualifications"] == "pass"
+
+
+def test_only_optional_qualifications_is_missing(officer):
+    from procurement.providers.models import ProviderQualification
+
+    provider = make_provider(officer)
+    for item in provider.qualifications:
+        item.required = False
+    assert all(not q.required for q in provider.qualifications)
+    assert isinstance(provider.qualifications[0], ProviderQualification)
+    assert results(check(provider, officer))["qualifications"] == "missing"
+
+
+def test_old_arrears_still_unpaid_fail(officer):
+    provider = make_provider(officer)
+    services.add_record(
+        provider,
+        "tax",
+        {"period_start": "2019-01-01", "period_end": "2020-12-31", "payment_status": "arrears"},
+    )
+    assert results(check(provider, officer))["tax"] == "fail"
+
+
+def test_a_large_fine_is_major_whatever_its_recorded_kind(officer):
+    provider = make_provider(officer)
+    services.add_record(
+        provider,
+        "violation",
+        {"decision_date": "2025-03-01", "violation_kind": "other", "fine_amount": "5000000"},
+    )
+    assert results(check(provider, officer))["major_violation"] == "fail"

@@ -164,3 +164,65 @@ def test_register_changes_are_audited(officer):
         )
     ).all()
     assert events[-1].after["name"].endswith("（更名）")
+
+
+def test_records_are_added_through_the_pages(client, app, yangcheng, make_user):
+    make_user("officer")
+    with app.app_context():
+        from procurement.core.audit import Actor, set_actor
+
+        set_actor(Actor(None, "test-setup", "system"))
+        provider = services.register_provider(
+            region_code="140522",
+            data=services.ProviderInput(
+                name="阳城县福寿养老服务有限公司",
+                credit_code=GOOD_CODE,
+                registration_authority="market_regulation",
+                registration_date="2016-08-25",
+            ),
+        )
+        db.session.commit()
+        provider_id = provider.id
+    client.login("officer")
+    base = f"/providers/{provider_id}/records"
+    for kind, data in [
+        (
+            "tax",
+            {"period_start": "2025-01-01", "period_end": "2025-12-31", "payment_status": "arrears"},
+        ),
+        (
+            "violation",
+            {
+                "decision_date": "2025-03-01",
+                "violation_kind": "fine",
+                "fine_amount": "3000",
+                "major_override": "",
+            },
+        ),
+        ("annual_report", {"report_year": "2024", "filed_on": "2025-05-01"}),
+        ("credit_listing", {"listed_from": "2025-01-01", "listed_until": ""}),
+    ]:
+        response = client.post(f"{base}/{kind}", data)
+        assert response.status_code == 302, (kind, response.get_data(as_text=True)[-1500:])
+    refused = client.post(f"{base}/tax", {"period_start": "2025-05-01", "period_end": "2025-04-01"})
+    assert refused.status_code == 422 and "所属期止早于所属期起" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert len(services.get_provider(provider_id).records) == 4
+
+
+def test_an_early_code_provider_can_be_edited_without_confirming_again(officer):
+    provider = make_provider(
+        officer,
+        credit_code="91350211M0000XUF46",
+        acknowledge_check_failure=True,
+        acknowledgement_reason="试点赋码",
+    )
+    data = services.ProviderInput(
+        name=provider.name,
+        credit_code="91350211M0000XUF46",
+        registration_authority="market_regulation",
+        registration_date="2016-08-25",
+        address="新地址",
+    )
+    services.update_provider(provider, data)
+    assert provider.address == "新地址" and "试点赋码" in provider.credit_code_warning
