@@ -116,8 +116,11 @@ def upload_template(
     return template
 
 
-def _template_bytes(template: ContractTemplate | None) -> bytes:
-    return read_blob(template.sha256) if template else templating.default_template_bytes()
+def _template_in_force(region_code: str) -> tuple[ContractTemplate | None, bytes]:
+    """The template used now, and its bytes (the shipped default when none was uploaded)."""
+    template = active_template(region_code)
+    data = read_blob(template.sha256) if template else templating.default_template_bytes()
+    return template, data
 
 
 # ------------------------------------------------------------------ terms
@@ -168,11 +171,16 @@ def _check_budget(contract: Contract, amount: Decimal) -> None:
         )
 
 
+def township_names(contract: Contract) -> list[str]:
+    """The names of the townships the contract covers now (amendments may change them)."""
+    names = {t.code: t.name for t in townships_of(contract.plan.region)}
+    return [names.get(code, code) for code in contract.township_codes]
+
+
 def context(contract: Contract, version_number: int) -> dict:
     """The documented template fields of one contract version."""
     plan, zone, provider = contract.plan, contract.zone, contract.provider
-    townships = {t.code: t.name for t in townships_of(plan.region)}
-    names = [townships.get(code, code) for code in contract.township_codes]
+    names = township_names(contract)
     profile = plan.policy_profile
     if profile.entitlement_model is EntitlementModel.HOURS_PER_MONTH:
         standard = (
@@ -231,10 +239,16 @@ def context(contract: Contract, version_number: int) -> dict:
     }
 
 
-def _new_version(contract: Contract, *, reason: str, actor: User | None) -> ContractVersion:
+def _new_version(
+    contract: Contract,
+    *,
+    reason: str,
+    actor: User | None,
+    template: tuple[ContractTemplate | None, bytes] | None = None,
+) -> ContractVersion:
+    """Render and keep the next document version (``template`` saves a look-up in batches)."""
     number = len(contract.versions) + 1
-    template = active_template(contract.region_code)
-    template_bytes = _template_bytes(template)
+    template, template_bytes = template or _template_in_force(contract.region_code)
     with stored_language():
         document = templating.render(template_bytes, context(contract, number))
     version = ContractVersion(
@@ -267,7 +281,12 @@ def _number(plan: PurchasePlan, zone: PlanZone) -> str:
     return f"{plan.region_code}-{plan.year}-{zone.position + 1:02d}"
 
 
-def generate_contract(zone: PlanZone, *, actor: User | None) -> Contract:
+def generate_contract(
+    zone: PlanZone,
+    *,
+    actor: User | None,
+    template: tuple[ContractTemplate | None, bytes] | None = None,
+) -> Contract:
     """The zone's contract from its award and the template in force (a draft)."""
     plan = zone.plan
     award = award_of(zone)
@@ -300,16 +319,17 @@ def generate_contract(zone: PlanZone, *, actor: User | None) -> Contract:
     db.session.flush()
     with stored_language():
         reason = _("Generated from the award")
-    _new_version(contract, reason=reason, actor=actor)
+    _new_version(contract, reason=reason, actor=actor, template=template)
     return contract
 
 
 def generate_all(plan: PurchasePlan, *, actor: User | None) -> list[Contract]:
     """Every awarded zone of the plan that has no contract yet gets one."""
+    template = _template_in_force(plan.region_code)
     made = []
     for zone in plan.zones:
         if award_of(zone) is not None and contract_of(zone) is None:
-            made.append(generate_contract(zone, actor=actor))
+            made.append(generate_contract(zone, actor=actor, template=template))
     return made
 
 

@@ -120,11 +120,13 @@ def test_a_corrupted_workbook_is_refused(officer):
 
 
 def test_importing_the_same_records_again_adds_nothing(officer):
-    first = provider_io.stage_import(workbook(ROWS[:1], RECORDS[:1]), "a.xlsx",
-                                     region_code="140522", actor=officer)
+    first = provider_io.stage_import(
+        workbook(ROWS[:1], RECORDS[:1]), "a.xlsx", region_code="140522", actor=officer
+    )
     provider_io.apply_import(first.token, region_code="140522", actor=officer)
-    again = provider_io.stage_import(workbook([], RECORDS[:1]), "b.xlsx", region_code="140522",
-                                     actor=officer)
+    again = provider_io.stage_import(
+        workbook([], RECORDS[:1]), "b.xlsx", region_code="140522", actor=officer
+    )
     assert [r.ok for r in again.rows] == [False]
     assert _count(ComplianceRecord) == 1
 
@@ -148,10 +150,17 @@ def test_the_confirmation_must_say_yes_or_no(officer):
 def test_a_confirmation_is_refused_when_the_register_changed_meanwhile(officer):
     from procurement.providers import services
 
-    report = provider_io.stage_import(workbook(ROWS[:1]), "a.xlsx", region_code="140522",
-                                      actor=officer)
-    services.register_provider(region_code="140522", data=services.ProviderInput(
-        name="抢先登记", credit_code="91140522MA0K3L4M58",
-        registration_authority="market_regulation", registration_date="2016-08-25"))
+    report = provider_io.stage_import(
+        workbook(ROWS[:1]), "a.xlsx", region_code="140522", actor=officer
+    )
+    services.register_provider(
+        region_code="140522",
+        data=services.ProviderInput(
+            name="抢先登记",
+            credit_code="91140522MA0K3L4M58",
+            registration_authority="market_regulation",
+            registration_date="2016-08-25",
+        ),
+    )
     with pytest.raises(ValidationError):
         provider_io.apply_import(report.token, region_code="140522", actor=officer)

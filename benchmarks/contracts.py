@@ -1,0 +1,193 @@
+"""Generating the contracts of 100 zones against rendering the template 100 times with bare
+docxtpl, side by side in one run (issue: at most 1.5 times).
+
+Run: .venv/bin/python benchmarks/contracts.py
+It builds its own data in a temporary SQLite database: a county with 100 townships, an
+approved plan with 100 zones, one qualified provider awarded every zone.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from io import BytesIO
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from docxtpl import DocxTemplate
+from flask_migrate import upgrade
+
+from procurement import create_app
+from procurement.accounts import services as accounts
+from procurement.awards import services as awards
+from procurement.contracts import services as contracts
+from procurement.contracts import templating
+from procurement.core.audit import Actor, set_actor
+from procurement.core.db import db
+from procurement.demo.providers import _clean_history, _pdf
+from procurement.plans import services as plans
+from procurement.plans.models import ServiceItem
+from procurement.policies.presets import PRESETS
+from procurement.policies.services import create_profile
+from procurement.providers import services as providers
+from procurement.regions.models import Region, RegionLevel
+from procurement.regions.services import load_reference_regions
+
+ZONES = 100
+COUNTY = "149901"
+
+
+def build_world():
+    load_reference_regions()
+    db.session.add(
+        Region(code="149900", name="测试市", level=RegionLevel.PREFECTURE, parent_code="140000")
+    )
+    db.session.add(
+        Region(code=COUNTY, name="测试县", level=RegionLevel.COUNTY, parent_code="149900")
+    )
+    db.session.flush()
+    for n in range(ZONES):
+        db.session.add(
+            Region(
+                code=f"{COUNTY}{n + 100:03d}",
+                name=f"测试{n + 1}镇",
+                level=RegionLevel.TOWNSHIP,
+                parent_code=COUNTY,
+            )
+        )
+    db.session.add(
+        ServiceItem(
+            region_code=COUNTY,
+            code="life-meal",
+            category="生活照料服务",
+            name="助餐服务",
+            description="上门做饭或送餐。",
+        )
+    )
+    db.session.flush()
+    create_profile(region_code=COUNTY, year=2026, values=PRESETS[0]["values"])
+    officer = accounts.create_user(
+        username="officer",
+        display_name="经办人",
+        role="officer",
+        region_code=COUNTY,
+        password="Bench-2026",
+    )
+    finance = accounts.create_user(
+        username="finance",
+        display_name="财政",
+        role="finance",
+        region_code=COUNTY,
+        password="Bench-2026",
+    )
+    zones = [
+        plans.ZoneInput(f"第{n + 1}片区", [f"{COUNTY}{n + 100:03d}"], 100) for n in range(ZONES)
+    ]
+    plan = plans.create_plan(
+        actor=officer,
+        region_code=COUNTY,
+        data=plans.PlanInput(
+            title="基准测试计划",
+            year=2026,
+            purchase_method="open_tender",
+            service_start=date(2026, 7, 1),
+            service_end=date(2026, 12, 31),
+            zones=zones,
+            item_codes=["life-meal"],
+        ),
+    )
+    plans.submit_plan(plan, actor=officer, note=None, lock_version=None)
+    plans.approve_plan(plan, actor=finance, version_number=1)
+    provider = providers.register_provider(
+        region_code=COUNTY,
+        data=providers.ProviderInput(
+            name="基准养老服务有限公司",
+            credit_code="91149901MA0K3L4M5X"[:17] + "0",
+            registration_authority="market_regulation",
+            registration_date="2016-08-25",
+            acknowledge_check_failure=True,
+            acknowledgement_reason="benchmark",
+        ),
+    )
+    providers.store_document(
+        provider,
+        actor=officer,
+        kind="declaration",
+        title="声明",
+        filename="d.pdf",
+        stream=BytesIO(_pdf("d")),
+    )
+    providers.add_qualification(provider, {"name": "营业执照", "issued_on": "2016-08-25"})
+    for kind, values in _clean_history(False):
+        providers.add_record(provider, kind, values)
+    providers.add_price(provider, {"service": "助洁", "unit": "小时", "price": "35"})
+    providers.run_check(provider, actor=officer, as_of=date(2026, 6, 15), plan=plan)
+    for zone in plan.zones:
+        awards.save_bid(zone, provider, unit_price="33.00", technical_score="90")
+        awards.award_zone(zone, provider, actor=officer, rationale="基准")
+    db.session.commit()
+    return plan, officer
+
+
+def bare_docxtpl(template_bytes: bytes, context: dict, count: int) -> float:
+    started = time.perf_counter()
+    for _ in range(count):
+        template = DocxTemplate(BytesIO(template_bytes))
+        template.render(context, templating.environment(), autoescape=True)
+        template.save(BytesIO())
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="contracts-bench-"))
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
+            "INSTANCE_PATH": str(folder),
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
+    with app.app_context():
+        upgrade()
+        set_actor(Actor(None, "benchmark", "cli"))
+        plan, officer = build_world()
+        template_bytes = templating.default_template_bytes()
+        # One contract made first gives the real context for the bare renders.
+        first = contracts.generate_contract(plan.zones[0], actor=officer)
+        sample = contracts.context(first, 1)
+        db.session.commit()
+        ours, bare = [], []
+        for _round in range(3):
+            bare.append(bare_docxtpl(template_bytes, sample, ZONES))
+            started = time.perf_counter()
+            made = contracts.generate_all(plan, actor=officer)
+            db.session.commit()
+            ours.append(time.perf_counter() - started)
+            assert len(made) == ZONES - 1, len(made)
+            # Undo, so that the next round generates again.
+            from procurement.contracts.models import ContractVersion
+
+            for contract in made:
+                db.session.query(ContractVersion).filter_by(contract_id=contract.id).delete()
+                db.session.delete(contract)
+            db.session.commit()
+        ours_per = statistics.median(ours) / (ZONES - 1)
+        bare_per = statistics.median(bare) / ZONES
+        print(f"contracts generated per round: {ZONES - 1} (plus 1 made before timing)")
+        print(
+            f"generate_all, median of 3: {statistics.median(ours):.2f} s "
+            f"= {ours_per * 1000:.1f} ms per contract"
+        )
+        print(
+            f"bare docxtpl, median of 3: {statistics.median(bare):.2f} s "
+            f"= {bare_per * 1000:.1f} ms per render"
+        )
+        print(f"ratio: {ours_per / bare_per:.2f} (target at most 1.5)")
+
+
+if __name__ == "__main__":
+    main()

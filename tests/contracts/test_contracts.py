@@ -1,0 +1,201 @@
+"""Zoned contracts: the generated documents, the sandbox, and the lifecycle."""
+
+import io
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import docx
+import pytest
+from docxtpl import DocxTemplate
+
+from procurement.contracts import services, templating
+from procurement.contracts.models import ContractStatus
+from procurement.core.errors import Conflict, ValidationError
+from procurement.demo.providers import _pdf, load_demo_awards
+from procurement.plans.execution import execution
+
+ZONES = {
+    "第一片区": ("凤城镇", "蟒河镇", "158,400.00", "壹拾伍万捌仟肆佰元整"),  # 33 x 4 x 200 x 6
+    # 33.5 x 4 x 240 x 6
+    "第二片区": ("北留镇", "白桑镇", "192,960.00", "壹拾玖万贰仟玖佰陆拾元整"),
+    "第三片区": ("西河乡", "演礼镇", "126,720.00", "壹拾贰万陆仟柒佰贰拾元整"),  # 33 x 4 x 160 x 6
+}
+
+
+@pytest.fixture
+def contracts(world):
+    load_demo_awards(world["officer"], world["plan"])
+    return services.contracts_of(world["plan"])
+
+
+def text_of(data: bytes) -> str:
+    document = docx.Document(io.BytesIO(data))
+    cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
+    return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+def test_each_zone_document_has_its_townships_number_amounts_and_capitals(contracts):
+    assert [c.number for c in contracts] == ["140522-2026-01", "140522-2026-02", "140522-2026-03"]
+    for contract in contracts:
+        first, last, amount, capitals = ZONES[contract.zone.name]
+        text = text_of(services.document_bytes(contract))
+        assert f"合同编号：{contract.number}" in text
+        assert first in text and last in text
+        assert f"合同总价人民币{amount}元" in text and f"大写：{capitals}" in text
+        assert contract.provider.name in text and contract.provider.credit_code in text
+        assert "服务期限内三次被服务对象投诉" in text  # seed 001 §8(2)1
+        assert "以各种方式记录虚假服务" in text  # seed 001 §8(2)2
+        assert "{{" not in text and "{%" not in text
+
+
+def test_the_amount_cannot_exceed_the_zone_budget(world, contracts):
+    contract = contracts[0]  # budget 168,000.00
+    with pytest.raises(ValidationError) as refused:
+        services.amend_contract(contract, reason="增加服务对象", recipients=250, actor=None)
+    assert refused.value.code == "over_budget"
+    version = services.amend_contract(
+        contract, reason="服务对象调整为210人", recipients=210, actor=None
+    )
+    assert version.number == 2 and contract.amount == Decimal("166320.00")
+    assert len(contract.versions) == 2 and contract.versions[0].amount == Decimal("158400.00")
+    assert "166,320.00" in text_of(services.document_bytes(contract))
+    assert "158,400.00" in text_of(services.document_bytes(contract, 1))
+    with pytest.raises(ValidationError):
+        services.amend_contract(contract, reason=" ", recipients=200, actor=None)
+
+
+def test_signing_needs_the_scan_and_a_real_date_then_commits_the_amount(world, contracts):
+    contract = contracts[0]
+    with pytest.raises(ValidationError) as refused:
+        services.sign_contract(
+            contract, signed_on=date(2026, 6, 20), filename="", stream=io.BytesIO(b""), actor=None
+        )
+    assert "scan" in refused.value.fields
+    with pytest.raises(ValidationError) as refused:
+        services.sign_contract(
+            contract,
+            signed_on=date(2099, 1, 1),
+            filename="s.pdf",
+            stream=io.BytesIO(_pdf("signed")),
+            actor=None,
+        )
+    assert "signed_on" in refused.value.fields
+    assert contract.status is ContractStatus.DRAFT
+    services.sign_contract(
+        contract,
+        signed_on=date(2026, 6, 20),
+        filename="s.pdf",
+        stream=io.BytesIO(_pdf("signed")),
+        actor=None,
+    )
+    assert contract.status is ContractStatus.SIGNED
+    rows = {row.label: row for row in execution(world["plan"], "片区外")}
+    assert rows["第一片区"].committed == Decimal("158400.00")
+    assert rows["第二片区"].committed == Decimal("0.00")  # still a draft
+
+
+def test_termination_needs_a_ground_of_seed_001(world, contracts):
+    contract = contracts[1]
+    with pytest.raises(Conflict):  # a draft is not terminated, it is simply not signed
+        services.terminate_contract(contract, reason="false_records", note="", on="2026-09-01")
+    services.sign_contract(
+        contract,
+        signed_on=date(2026, 6, 20),
+        filename="s.pdf",
+        stream=io.BytesIO(_pdf("signed")),
+        actor=None,
+    )
+    services.start_contract(contract)
+    with pytest.raises(ValidationError) as refused:
+        services.terminate_contract(contract, reason="", note="", on="2026-09-01")
+    assert "reason" in refused.value.fields
+    services.terminate_contract(
+        contract, reason="false_records", note="虚报服务记录120条", on="2026-09-01"
+    )
+    assert contract.status is ContractStatus.TERMINATED
+
+
+def test_one_contract_per_zone(world, contracts):
+    with pytest.raises(Conflict):
+        services.generate_contract(contracts[0].zone, actor=None)
+
+
+def test_all_contracts_of_a_plan_in_one_zip(world, contracts):
+    archive = zipfile.ZipFile(services.plan_archive(world["plan"], contracts, with_pdf=False))
+    names = archive.namelist()
+    assert len(names) == 3 and all(n.endswith(".docx") for n in names)
+    assert "第一片区" in names[0]
+
+
+# ------------------------------------------------------------------ the sandbox
+
+
+def template_with(text: str) -> bytes:
+    document = docx.Document()
+    document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "code"),
+        ("{{ provider.name.__class__ }}", "code"),
+        ("{{ provider.name }", "broken"),
+        ("{{ secrets }}", "unknown"),
+        ("{{ provider.favourite_colour }}", "filled"),
+    ],
+)
+def test_dangerous_or_broken_templates_are_refused(ctx, text, fragment):
+    messages = {
+        "code": "不允许",
+        "broken": "字段",
+        "unknown": "secrets",
+        "filled": "favourite_colour",
+    }
+    with pytest.raises(ValidationError) as refused:
+        templating.check_template(template_with(text))
+    assert messages[fragment] in refused.value.message
+
+
+def test_the_default_template_uses_only_documented_fields(ctx):
+    used = templating.check_template(templating.default_template_bytes())
+    assert set(used) <= set(templating.FIELDS)
+
+
+def test_markup_characters_in_data_cannot_corrupt_the_document(ctx):
+    context = templating.sample_context()
+    context["provider"]["name"] = '福寿<w:p>&"养老"</w:p>'
+    rendered = templating.render(templating.default_template_bytes(), context)
+    assert '福寿<w:p>&"养老"</w:p>' in text_of(rendered)
+    DocxTemplate(io.BytesIO(rendered))  # still a well-formed document
+
+
+def test_an_uploaded_template_version_is_used_for_new_contracts(world):
+    template = services.upload_template(
+        region_code="140522",
+        name="县局修订版",
+        filename="v2.docx",
+        actor=None,
+        stream=io.BytesIO(template_with("合同编号 {{ contract.number }} 乙方 {{ provider.name }}")),
+    )
+    assert template.version == 1 and template.fields == ["contract", "provider"]
+    load_demo_awards(world["officer"], world["plan"])
+    text = text_of(services.document_bytes(services.contracts_of(world["plan"])[0]))
+    assert text.startswith("合同编号 140522-2026-01 乙方")
+
+
+def test_generated_documents_open_in_libreoffice(world, contracts):
+    """Word and LibreOffice open the files without repair: LibreOffice converts them."""
+    if services.pdf_converter() is None:
+        import os
+
+        if os.environ.get("PROCUREMENT_REQUIRE_LIBREOFFICE"):
+            pytest.fail("LibreOffice is required here but not installed")
+        pytest.skip("LibreOffice is not installed")
+    archive = zipfile.ZipFile(services.plan_archive(world["plan"], contracts[:1], with_pdf=True))
+    pdf = next(name for name in archive.namelist() if name.endswith(".pdf"))
+    assert archive.read(pdf).startswith(b"%PDF-")
