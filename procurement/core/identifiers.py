@@ -131,8 +131,12 @@ def parse_id_number(raw: str) -> IdNumber:
     expected = id_check_character(number[:17])
     if number[17] != expected:
         raise InvalidIdentifier("check", expected)
-    return IdNumber(number=number, birth_date=birth,
-                    sex="male" if int(number[16]) % 2 else "female", address_code=number[:6])
+    return IdNumber(
+        number=number,
+        birth_date=birth,
+        sex="male" if int(number[16]) % 2 else "female",
+        address_code=number[:6],
+    )
 
 
 def mask_id_number(number: str) -> str:

@@ -29,6 +29,7 @@ from procurement.plans.models import (
     PlanStatus,
     PurchasePlan,
 )
+from procurement.regions.forms import requested_county
 from procurement.regions.models import Region, RegionLevel
 from procurement.regions.services import counties_in_scope, townships_of
 
@@ -67,19 +68,6 @@ def funding_label(value: str) -> str:
 def _lock(form) -> int | None:
     raw = form.lock_version.data
     return int(raw) if raw and str(raw).isdigit() else None
-
-
-def _county_for_new_plan() -> Region:
-    """Officers of a county plan for it; higher-level officers pick a county below them."""
-    code = request.values.get("region_code") or g.user.region_code
-    region = db.session.get(Region, code)
-    if (
-        region is None
-        or region.level is not RegionLevel.COUNTY
-        or not g.user.region.contains(region.code)
-    ):
-        abort(400)
-    return region
 
 
 @bp.route("/")
@@ -127,7 +115,7 @@ def _render_form(form, county, plan=None, leftover=(), status=200):
 @bp.route("/new", methods=["GET", "POST"])
 @permission_required("plans.edit")
 def new():
-    county = _county_for_new_plan()
+    county = requested_county()
     form = _plan_form(county)
     if request.method == "GET":
         from procurement.core.clock import today

@@ -46,6 +46,7 @@ from procurement.providers.models import (
     RecordKind,
 )
 from procurement.providers.qualification import CRITERIA
+from procurement.regions.forms import requested_county
 from procurement.regions.models import Region, RegionLevel
 from procurement.regions.services import townships_of
 
@@ -77,18 +78,6 @@ def result_label(result: str) -> str:
 @bp.app_template_global()
 def provider_label(value) -> str:
     return str(LABELS.get(value, value)) if value is not None else "—"
-
-
-def _county() -> Region:
-    code = request.values.get("region_code") or g.user.region_code
-    region = db.session.get(Region, code)
-    if (
-        region is None
-        or region.level is not RegionLevel.COUNTY
-        or not g.user.region.contains(region.code)
-    ):
-        abort(400)
-    return region
 
 
 def _latest_check_ids():
@@ -160,7 +149,7 @@ def _render_provider_form(form, county, provider=None, leftover=(), status=200):
 @bp.route("/new", methods=["GET", "POST"])
 @permission_required("providers.edit")
 def new():
-    county = _county()
+    county = requested_county()
     form = _provider_form(county)
     if form.validate_on_submit():
         try:
@@ -422,7 +411,7 @@ def check(provider_id: int, check_id: int):
 @bp.route("/import", methods=["GET", "POST"])
 @permission_required("providers.edit")
 def import_file():
-    county = _county()
+    county = requested_county()
     form = ImportForm()
     if form.validate_on_submit():
         try:
@@ -451,7 +440,7 @@ def import_file():
 @bp.post("/import/confirm")
 @permission_required("providers.edit")
 def confirm_import():
-    county = _county()
+    county = requested_county()
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         abort(400)

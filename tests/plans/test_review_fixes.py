@@ -16,19 +16,6 @@ from tests.conftest import PASSWORD
 from tests.plans.conftest import plan_input
 
 
-@pytest.fixture
-def officer(ctx, yangcheng):
-    user = accounts.create_user(
-        username="officer",
-        display_name="经办人",
-        role="officer",
-        region_code="140522",
-        password=PASSWORD,
-    )
-    db.session.flush()
-    return user
-
-
 def test_finance_above_the_county_cannot_decide_on_its_plan(officer):
     prefecture = accounts.create_user(
         username="jc_finance",

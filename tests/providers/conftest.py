@@ -3,29 +3,13 @@
 from datetime import date
 from io import BytesIO
 
-import pytest
-
-from procurement.accounts import services as accounts
-from procurement.core.db import db
 from procurement.demo.providers import _pdf
 from procurement.providers import services
-from tests.conftest import PASSWORD
 
 CHECK_DATE = date(2026, 6, 15)
 GOOD_CODE = "91140522MA0K3L4M58"
 
 
-@pytest.fixture
-def officer(ctx, yangcheng):
-    user = accounts.create_user(
-        username="officer",
-        display_name="经办人",
-        role="officer",
-        region_code="140522",
-        password=PASSWORD,
-    )
-    db.session.flush()
-    return user
 
 
 def make_provider(officer, *, records=True, declaration=True, prices=True, **overrides):
