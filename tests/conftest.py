@@ -246,7 +246,12 @@ def yangcheng(app):
 @pytest.fixture
 def officer(ctx, yangcheng):
     """A Yangcheng officer, in an application context, for calling services directly."""
-    user = accounts.create_user(username="officer", display_name="经办人", role="officer",
-                                region_code="140522", password=PASSWORD)
+    user = accounts.create_user(
+        username="officer",
+        display_name="经办人",
+        role="officer",
+        region_code="140522",
+        password=PASSWORD,
+    )
     db.session.flush()
     return user

@@ -38,6 +38,16 @@ ACTION_LABELS = {
     "approve": _l("Approved"),
     "return": _l("Returned"),
     "adjust": _l("Adjustment opened"),
+    "award": _l("Awarded"),
+    "sign": _l("Signed"),
+    "start": _l("Put in force"),
+    "complete": _l("Completed"),
+    "terminate": _l("Terminated"),
+    "amend": _l("Amended"),
+    "settle": _l("Settled"),
+    "download": _l("Downloaded"),
+    "import": _l("Imported"),
+    "qualification_check": _l("Qualification check"),
 }
 
 
@@ -54,7 +64,9 @@ class AuditFilterForm(FlaskForm):
     entity_id = StringField(_l("Record id"))
     action = StringField(_l("Action"))
     actor = StringField(_l("User"))
-    channel = SelectField(_l("Channel"), choices=lambda: choices(CHANNELS))
+    channel = SelectField(
+        _l("Channel"), choices=lambda: choices(CHANNELS), default="", validate_choice=False
+    )
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
 

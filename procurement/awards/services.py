@@ -29,6 +29,7 @@ from procurement.core.money import format_amount, parse_amount
 from procurement.plans.models import PlanStatus, PlanZone, PurchasePlan
 from procurement.policies.models import EntitlementModel
 from procurement.providers.models import Provider, QualificationCheck
+from procurement.providers.qualification import CRITERION_LABELS, evaluate
 
 POINT = Decimal("0.01")
 MIN_PRICE_WEIGHT = 10  # services: price weighs at least 10 % (财政部令第87号 art. 55)
@@ -266,7 +267,9 @@ def candidates(zone: PlanZone) -> list[Candidate]:
                 total=None,
             )
         )
-    qualified = [row for row in rows if row.qualified]
+    # Only complete, qualified offers compete: an offer the panel has not scored yet can
+    # neither be ranked nor set the price benchmark.
+    qualified = [row for row in rows if row.qualified and row.bid.technical_score is not None]
     if qualified:
         benchmark = min(row.bid.unit_price for row in qualified)
         for row in qualified:
@@ -305,7 +308,11 @@ def award_zone(zone: PlanZone, provider: Provider, *, actor: User | None, ration
             code="not_checked",
         )
     if not row.check.qualified:
-        failed = "、".join(c["code"] for c in row.check.criteria if c["result"] != "pass")
+        failed = "、".join(
+            str(CRITERION_LABELS.get(c["code"], c["code"]))
+            for c in row.check.criteria
+            if c["result"] != "pass"
+        )
         raise ValidationError(
             _(
                 "%(name)s is not qualified (check of %(date)s failed on: %(criteria)s).",
@@ -315,6 +322,25 @@ def award_zone(zone: PlanZone, provider: Provider, *, actor: User | None, ration
             ),
             field="provider_id",
             code="not_qualified",
+        )
+    if row.rank is None:
+        raise ValidationError(
+            _("%(name)s's offer has no technical score yet.", name=provider.name),
+            field="provider_id",
+            code="incomplete",
+        )
+    _qualified, _start, now = evaluate(
+        row.provider, row.check.as_of, row.check.lookback_years, row.check.major_fine_threshold
+    )
+    if [c["result"] for c in now] != [c["result"] for c in row.check.criteria]:
+        raise ValidationError(
+            _(
+                "%(name)s's records changed since its check of %(date)s: run a new check first.",
+                name=provider.name,
+                date=row.check.as_of,
+            ),
+            field="provider_id",
+            code="stale_check",
         )
     rationale = (rationale or "").strip()
     if not rationale:
@@ -346,9 +372,10 @@ def award_zone(zone: PlanZone, provider: Provider, *, actor: User | None, ration
 def _notice(plan: PurchasePlan, zone: PlanZone, row: Candidate) -> tuple[str, str]:
     """The award notice (中标/成交公告), written once and kept for publication."""
     title = _("Award notice: %(plan)s, %(zone)s", plan=plan.title, zone=zone.name)
+    hourly = plan.policy_profile.entitlement_model is EntitlementModel.HOURS_PER_MONTH
     text = _(
         "Project: %(plan)s (%(method)s). Lot: %(zone)s (%(townships)s). Awarded to %(name)s, "
-        "unified social credit code %(code)s, at %(price)s yuan per unit; comprehensive score "
+        "unified social credit code %(code)s, at %(price)s yuan per %(unit)s; comprehensive score "
         "%(score)s, ranked %(rank)s. Buyer: %(buyer)s.",
         plan=plan.title,
         method=plan.purchase_method.label,
@@ -357,6 +384,7 @@ def _notice(plan: PurchasePlan, zone: PlanZone, row: Candidate) -> tuple[str, st
         name=row.provider.name,
         code=row.provider.credit_code,
         price=format_amount(row.bid.unit_price),
+        unit=_("hour") if hourly else _("visit"),
         score=row.total,
         rank=row.rank,
         buyer=buyer_name(plan),

@@ -355,3 +355,42 @@ def terminate_contract(contract_id: int, body: TerminateIn):
     )
     db.session.commit()
     return _contract_out(contract)
+
+
+@api_route(
+    "/plans/<int:plan_id>/contracts",
+    summary="The contracts of a plan",
+    tag="contracts",
+    permission="plans.view",
+    response=ContractList,
+)
+def list_plan_contracts(plan_id: int):
+    return {"items": [_contract_out(c) for c in services.contracts_of(get_plan(plan_id))]}
+
+
+@api_route(
+    "/contracts/<int:contract_id>/start",
+    method="POST",
+    summary="Put in force",
+    tag="contracts",
+    permission="contracts.manage",
+    response=ContractOut,
+)
+def start_contract(contract_id: int):
+    contract = services.start_contract(services.get_contract(contract_id))
+    db.session.commit()
+    return _contract_out(contract)
+
+
+@api_route(
+    "/contracts/<int:contract_id>/complete",
+    method="POST",
+    summary="Mark completed",
+    tag="contracts",
+    permission="contracts.manage",
+    response=ContractOut,
+)
+def complete_contract(contract_id: int):
+    contract = services.complete_contract(services.get_contract(contract_id))
+    db.session.commit()
+    return _contract_out(contract)

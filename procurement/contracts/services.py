@@ -29,7 +29,7 @@ from procurement.contracts.models import (
     ContractVersion,
 )
 from procurement.core import audit
-from procurement.core.clock import today, utcnow
+from procurement.core.clock import CHINA, today, utcnow
 from procurement.core.db import db
 from procurement.core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from procurement.core.files import read_blob, sniff, store_blob
@@ -91,7 +91,11 @@ def upload_template(
         raise ValidationError(_("Upload a Word document (.docx)."), field="file")
     if len(data) > 10 * 1024 * 1024:
         raise ValidationError(_("The file is larger than %(mb)d MB.", mb=10), field="file")
-    fields = templating.check_template(data)
+    real = [
+        context(contract, len(contract.versions))
+        for contract in db.session.scalars(select(Contract).order_by(Contract.id.desc()).limit(3))
+    ]
+    fields = templating.check_template(data, real)
     version = (
         db.session.scalar(
             select(func.max(ContractTemplate.version)).where(
@@ -126,7 +130,7 @@ def _template_in_force(region_code: str) -> tuple[ContractTemplate | None, bytes
 # ------------------------------------------------------------------ terms
 
 
-def _zone_budget(plan: PurchasePlan, zone: PlanZone) -> Decimal | None:
+def zone_budget(plan: PurchasePlan, zone: PlanZone) -> Decimal | None:
     """The zone's service budget in the approved version (what a contract may commit)."""
     if plan.approved_version is None:
         return None
@@ -157,7 +161,7 @@ def contract_amount(
 
 
 def _check_budget(contract: Contract, amount: Decimal) -> None:
-    budget = _zone_budget(contract.plan, contract.zone)
+    budget = zone_budget(contract.plan, contract.zone)
     if budget is not None and amount > budget:
         raise ValidationError(
             _(
@@ -249,8 +253,18 @@ def _new_version(
     """Render and keep the next document version (``template`` saves a look-up in batches)."""
     number = len(contract.versions) + 1
     template, template_bytes = template or _template_in_force(contract.region_code)
-    with stored_language():
-        document = templating.render(template_bytes, context(contract, number))
+    try:
+        with stored_language():
+            document = templating.render(template_bytes, context(contract, number))
+    except (templating.RenderFailed, templating.SecurityError) as failure:
+        raise Conflict(
+            _(
+                "The contract template in force cannot be filled in (%(error)s): an "
+                "administrator must upload a corrected version.",
+                error=str(failure),
+            ),
+            code="template_failed",
+        ) from None
     version = ContractVersion(
         contract_id=contract.id,
         region_code=contract.region_code,
@@ -277,8 +291,13 @@ def _new_version(
 
 
 def _number(plan: PurchasePlan, zone: PlanZone) -> str:
-    """County-year-zone: 140522-2026-01."""
-    return f"{plan.region_code}-{plan.year}-{zone.position + 1:02d}"
+    """County-year-zone (140522-2026-01); a county's second plan of a year adds its id
+    (140522-2026-P7-01), so that numbers never clash."""
+    number = f"{plan.region_code}-{plan.year}-{zone.position + 1:02d}"
+    taken = db.session.scalar(select(Contract.plan_id).where(Contract.number == number))
+    if taken is not None and taken != plan.id:
+        number = f"{plan.region_code}-{plan.year}-P{plan.id}-{zone.position + 1:02d}"
+    return number
 
 
 def generate_contract(
@@ -391,6 +410,12 @@ def sign_contract(
         errors.add(
             "signed_on", _("The date %(date)s lies in the future.", date=signed_on.isoformat())
         )
+    awarded_on = contract.award.decided_at.astimezone(CHINA).date()
+    if isinstance(signed_on, date) and signed_on < awarded_on:
+        errors.add(
+            "signed_on",
+            _("A contract is signed after the award (%(date)s).", date=awarded_on.isoformat()),
+        )
     errors.raise_if_any()
     _transition(contract, "sign")
     contract.signed_on = signed_on
@@ -425,6 +450,17 @@ def terminate_contract(contract: Contract, *, reason: str, note: str, on: Any) -
             on = date.fromisoformat(str(on))
         except ValueError:
             errors.add("on", _("Must be a date such as 2026-01-31."))
+            on = None
+    if on is not None and contract.signed_on and on < contract.signed_on:
+        errors.add(
+            "on",
+            _(
+                "A contract ends after it was signed (%(date)s).",
+                date=contract.signed_on.isoformat(),
+            ),
+        )
+    if reason == "other_serious" and not (note or "").strip():
+        errors.add("note", _("Describe the findings for this ground."))
     errors.raise_if_any()
     _transition(contract, "terminate")
     contract.terminated_on = on
@@ -445,59 +481,91 @@ def amend_contract(
     amount: Any = None,
     actor: User | None,
 ) -> ContractVersion:
-    """Change amount, period, townships or recipients with a reason; a new document version."""
+    """Change amount, period, townships or recipients with a reason; a new document version.
+
+    Everything is checked before anything changes. The amount follows the new terms
+    unless it is given; it never exceeds the zone's approved budget."""
     _transition(contract, "amend")
     errors = FieldErrors()
     reason = (reason or "").strip()
     if not reason:
         errors.add("reason", _("Give the reason for the amendment."))
+    new_recipients, new_end, new_townships, new_amount = (
+        contract.recipients,
+        contract.service_end,
+        contract.township_codes,
+        None,
+    )
     if recipients not in (None, ""):
-        if not str(recipients).isdigit() or not 1 <= int(recipients) <= 100000:
+        text = str(recipients)
+        if not (text.isascii() and text.isdecimal()) or not 1 <= int(text) <= 100000:
             errors.add(
                 "recipients", _("Expected recipients must be between 1 and %(n)d.", n=100000)
             )
         else:
-            contract.recipients = int(recipients)
+            new_recipients = int(text)
     if service_end not in (None, ""):
         try:
-            end = (
+            new_end = (
                 service_end
                 if isinstance(service_end, date)
                 else date.fromisoformat(str(service_end))
             )
-            if end < contract.service_start:
-                errors.add("service_end", _("The service period ends before it starts."))
-            else:
-                contract.service_end = end
         except ValueError:
             errors.add("service_end", _("Must be a date such as 2026-01-31."))
+        else:
+            if new_end < contract.service_start:
+                errors.add("service_end", _("The service period ends before it starts."))
+            elif months_in_period(contract.service_start, new_end) > 36:
+                errors.add(
+                    "service_end",
+                    _("A purchase of services runs for at most three years (财政部令第102号)."),
+                )
     if township_codes is not None:
         county = {t.code for t in townships_of(contract.plan.region)}
-        unknown = [code for code in township_codes if code not in county]
-        if unknown or not township_codes:
+        elsewhere = {
+            code
+            for other in db.session.scalars(
+                select(Contract).where(
+                    Contract.plan_id == contract.plan_id,
+                    Contract.id != contract.id,
+                    Contract.status != ContractStatus.TERMINATED,
+                )
+            )
+            for code in other.township_codes
+        }
+        if not township_codes or any(code not in county for code in township_codes):
             errors.add(
                 "township_codes",
                 _("Townships must belong to %(county)s.", county=contract.plan.region.name),
             )
+        elif elsewhere & set(township_codes):
+            errors.add(
+                "township_codes",
+                _("A township is already served under another contract of this plan."),
+            )
         else:
-            contract.township_codes = sorted(set(township_codes))
+            new_townships = sorted(set(township_codes))
     if amount not in (None, ""):
         try:
-            contract.amount = parse_amount(amount)
+            new_amount = parse_amount(amount)
+            if new_amount <= 0:
+                raise ValueError
         except ValueError:
             errors.add(
                 "amount", _("Must be an amount in yuan with at most two decimals, such as 1234.50.")
             )
-    else:
-        contract.amount, _unit = contract_amount(
-            contract.plan,
-            contract.unit_price,
-            contract.recipients,
-            contract.service_start,
-            contract.service_end,
-        )
     errors.raise_if_any()
-    _check_budget(contract, contract.amount)
+    terms_changed = (new_recipients, new_end) != (contract.recipients, contract.service_end)
+    if new_amount is None:
+        new_amount = contract.amount
+        if terms_changed:
+            new_amount, _unit = contract_amount(
+                contract.plan, contract.unit_price, new_recipients, contract.service_start, new_end
+            )
+    _check_budget(contract, new_amount)
+    contract.recipients, contract.service_end = new_recipients, new_end
+    contract.township_codes, contract.amount = new_townships, new_amount
     audit.label(contract, "amend", note=reason[:200])
     return _new_version(contract, reason=reason, actor=actor)
 
@@ -548,12 +616,25 @@ def contracts_of(plan: PurchasePlan) -> list[Contract]:
     )
 
 
+def committed_amount(contract: Contract) -> Decimal:
+    """What a contract commits: its amount once signed; a terminated one, the share of its
+    months up to the termination."""
+    if contract.status in COMMITTED:
+        return contract.amount
+    if contract.status is ContractStatus.TERMINATED and contract.terminated_on:
+        served = months_in_period(contract.service_start, contract.terminated_on)
+        total = months_in_period(contract.service_start, contract.service_end)
+        share = Decimal(min(served, total)) / Decimal(total)
+        return (contract.amount * share).quantize(CENT, ROUND_HALF_UP)
+    return Decimal("0.00")
+
+
 @register_commitments
 def committed_by_zone(plan: PurchasePlan) -> dict[int | None, Decimal]:
-    """Signed, in-force and completed contracts commit their amount (budget execution)."""
-    rows = db.session.execute(
-        select(Contract.zone_id, Contract.amount).where(
-            Contract.plan_id == plan.id, Contract.status.in_(COMMITTED)
+    """Contract amounts committed per zone (budget execution)."""
+    totals: dict[int | None, Decimal] = {}
+    for contract in contracts_of(plan):
+        totals[contract.zone_id] = totals.get(contract.zone_id, Decimal("0.00")) + (
+            committed_amount(contract)
         )
-    )
-    return {zone_id: amount for zone_id, amount in rows}
+    return totals

@@ -7,13 +7,17 @@ name cannot corrupt the document. Only the fields documented in FIELDS exist.
 
 from __future__ import annotations
 
+import copy
+import operator
 from io import BytesIO
 from pathlib import Path
 
 from docxtpl import DocxTemplate
 from flask_babel import gettext as _
 from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+__all__ = ["RenderFailed", "SecurityError", "check_template", "environment", "render"]
 
 from procurement import PROJECT_ROOT
 from procurement.core.errors import ValidationError
@@ -69,12 +73,106 @@ FIELDS: dict[str, dict[str, str]] = {
 }
 
 
-def environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+# Filters a contract needs; none of them can blow a string up to any chosen size.
+SAFE_FILTERS = (
+    "default",
+    "d",
+    "e",
+    "escape",
+    "first",
+    "last",
+    "join",
+    "length",
+    "count",
+    "lower",
+    "upper",
+    "title",
+    "capitalize",
+    "trim",
+    "string",
+    "int",
+    "round",
+    "list",
+    "sort",
+    "unique",
+    "reverse",
+    "replace",
+    "truncate",
+    "wordcount",
+)
+MAX_REPEAT = 10_000  # characters a template may build by '*'
+
+
+class ContractSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with no globals (no range, lipsum, cycler, namespace...),
+    a short list of filters, no str.format, and bounded '*' and '**'."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def wrap_str_format(self, value):
+        return None  # str.format is refused below, not wrapped
+
+    def is_safe_attribute(self, obj, attr, value) -> bool:
+        if isinstance(obj, str) and attr in {
+            "format",
+            "format_map",
+            "center",
+            "ljust",
+            "rjust",
+            "zfill",
+            "expandtabs",
+        }:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+    def call_binop(self, context, operator_name, left, right):
+        if operator_name == "%":
+            raise SecurityError("the % operator is not available in contract templates")
+        if operator_name == "**" and (not isinstance(right, int) or abs(right) > 16):
+            raise SecurityError("exponent too large")
+        if operator_name == "*":
+            for text, times in ((left, right), (right, left)):
+                if (
+                    isinstance(text, str | list | tuple)
+                    and isinstance(times, int)
+                    and (len(text) * times > MAX_REPEAT)
+                ):
+                    raise SecurityError("repetition too large")
+        return {"*": operator.mul, "**": operator.pow}[operator_name](left, right)
+
+
+def environment() -> ContractSandbox:
+    env = ContractSandbox(autoescape=True, undefined=StrictUndefined)
+    env.globals.clear()
+    env.filters = {name: env.filters[name] for name in SAFE_FILTERS}
+    env.tests = {
+        name: env.tests[name]
+        for name in (
+            "defined",
+            "undefined",
+            "none",
+            "number",
+            "string",
+            "equalto",
+            "eq",
+            "ne",
+            "in",
+        )
+    }
+    return env
+
+
+NUMBERS = {
+    ("contract", "version"),
+    ("plan", "year"),
+    ("zone", "township_count"),
+    ("service", "recipients"),
+    ("period", "months"),
+}
 
 
 def sample_context() -> dict:
-    """A context with every documented field, for checking an uploaded template."""
+    """A context with every documented field (numbers as numbers), to check a template."""
     context: dict = {}
     for name, keys in FIELDS.items():
         if "" in keys:
@@ -82,21 +180,33 @@ def sample_context() -> dict:
         elif name == "clauses":
             context[name] = {"sanctions": ["示例一"], "termination": ["示例二"]}
         else:
-            context[name] = {key: "示例" for key in keys}
+            context[name] = {key: (1 if (name, key) in NUMBERS else "示例") for key in keys}
     return context
 
 
+class RenderFailed(Exception):
+    """The template could not be filled in with these data."""
+
+
 def render(template_bytes: bytes, context: dict) -> bytes:
-    """Render a template to .docx bytes in the sandbox."""
-    template = DocxTemplate(BytesIO(template_bytes))
-    template.render(context, environment(), autoescape=True)
-    output = BytesIO()
-    template.save(output)
+    """Render a template to .docx bytes in the sandbox, on a copy of the data."""
+    try:
+        template = DocxTemplate(BytesIO(template_bytes))
+        template.render(copy.deepcopy(context), environment(), autoescape=True)
+        output = BytesIO()
+        template.save(output)
+    except SecurityError:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever the template did, it failed
+        raise RenderFailed(str(error)) from error
     return output.getvalue()
 
 
-def check_template(data: bytes) -> list[str]:
-    """The fields an uploaded template uses; refuse broken Jinja, unknown fields, escapes."""
+def check_template(data: bytes, contexts: list[dict] = ()) -> list[str]:
+    """The fields an uploaded template uses; refuse broken Jinja, unknown fields, escapes.
+
+    Besides the sample data, it is tried on ``contexts`` (the region's real contracts),
+    so that a template cannot behave differently on real data."""
     try:
         template = DocxTemplate(BytesIO(data))
         used = sorted(template.get_undeclared_template_variables(environment()))
@@ -118,20 +228,19 @@ def check_template(data: bytes) -> list[str]:
             _("The template uses unknown fields: %(names)s.", names="、".join(unknown)),
             field="file",
         )
-    try:
-        render(data, sample_context())
-    except SecurityError:
-        raise ValidationError(
-            _("The template tries to reach code or files, which is not allowed."), field="file"
-        ) from None
-    except TemplateError as error:
-        raise ValidationError(
-            _(
-                "The template cannot be filled in: %(error)s",
-                error=getattr(error, "message", str(error)),
-            ),
-            field="file",
-        ) from None
+    for context in (sample_context(), *contexts):
+        try:
+            render(data, context)
+        except SecurityError:
+            raise ValidationError(
+                _("The template tries to reach code or files, which is not allowed."),
+                field="file",
+            ) from None
+        except RenderFailed as failure:
+            raise ValidationError(
+                _("The template cannot be filled in: %(error)s", error=str(failure)),
+                field="file",
+            ) from None
     return used
 
 

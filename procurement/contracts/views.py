@@ -18,6 +18,7 @@ from procurement.accounts.auth import permission_required
 from procurement.awards.services import get_zone
 from procurement.contracts import services, templating
 from procurement.contracts.models import TERMINATION_REASONS, Contract, ContractTemplate
+from procurement.core import audit
 from procurement.core.db import db
 from procurement.core.errors import DomainError
 from procurement.core.files import read_blob
@@ -61,7 +62,7 @@ def _page(contract: Contract, status: int = 200, **forms):
         sign_form=forms.get("sign_form") or SignForm(),
         amend_form=forms.get("amend_form") or AmendForm(),
         terminate_form=forms.get("terminate_form") or TerminateForm(),
-        budget=services._zone_budget(contract.plan, contract.zone),
+        budget=services.zone_budget(contract.plan, contract.zone),
         reasons=TERMINATION_REASONS,
         pdf=services.pdf_converter() is not None,
     ), status
@@ -143,6 +144,7 @@ def document(contract_id: int):
     contract = db.get_or_404(Contract, contract_id)
     number = request.args.get("version", type=int)
     data = services.document_bytes(contract, number)
+    _audit_download(contract, f"document v{number or len(contract.versions)}")
     suffix = f"-v{number}" if number else ""
     return send_file(
         BytesIO(data),
@@ -175,6 +177,7 @@ def scan(contract_id: int):
     contract = db.get_or_404(Contract, contract_id)
     if not contract.signed_scan_sha256:
         abort(404)
+    _audit_download(contract, "signed scan")
     extension = {"application/pdf": "pdf", "image/png": "png"}.get(contract.signed_scan_type, "jpg")
     return send_file(
         BytesIO(read_blob(contract.signed_scan_sha256)),
@@ -182,6 +185,17 @@ def scan(contract_id: int):
         mimetype=contract.signed_scan_type,
         download_name=f"{contract.number}-signed.{extension}",
     )
+
+
+def _audit_download(contract: Contract, what: str) -> None:
+    audit.record(
+        "download",
+        entity_type="contracts",
+        entity_id=contract.id,
+        region_code=contract.region_code,
+        note=what,
+    )
+    db.session.commit()
 
 
 def _act(contract: Contract, action, message: str, form=None, form_name=None):

@@ -372,9 +372,26 @@ def update_plan(plan: PurchasePlan, data: PlanInput, *, lock_version: int | None
     return plan
 
 
+def _awarded_zone_ids(plan: PurchasePlan) -> set[int]:
+    from procurement.awards.models import Award  # selection builds on plans, not the reverse
+
+    return set(db.session.scalars(select(Award.zone_id).where(Award.plan_id == plan.id)))
+
+
 def _sync_zones(plan: PurchasePlan, zones: list[ZoneInput]) -> None:
     existing = {zone.name: zone for zone in plan.zones}
     wanted = {zone.name for zone in zones}
+    awarded = [
+        z.name for z in plan.zones if z.id in _awarded_zone_ids(plan) and z.name not in wanted
+    ]
+    if awarded:
+        raise ValidationError(
+            _(
+                "Zone %(names)s is already awarded: it can be neither removed nor renamed.",
+                names="、".join(awarded),
+            ),
+            field="zones",
+        )
     for name, zone in existing.items():
         if name not in wanted:
             for line in [line for line in plan.budget_lines if line.zone_id == zone.id]:
@@ -793,7 +810,7 @@ def diff_snapshots(old: dict | None, new: dict) -> list[Change]:
     for line_id in dict.fromkeys([*old_lines, *new_lines]):
         before, after = old_lines.get(line_id), new_lines.get(line_id)
         label = _line_label(after or before)
-        for part in ("amount", "funding_source", "override_reason"):
+        for part in ("description", "amount", "funding_source", "override_reason"):
             b = _shown(part, before.get(part)) if before else None
             a = _shown(part, after.get(part)) if after else None
             if b != a:

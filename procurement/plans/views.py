@@ -45,6 +45,7 @@ DIFF_FIELDS = {
     "items": _l("Service items"),
     "recipients": _l("Expected recipients"),
     "townships": _l("Townships"),
+    "description": _l("Description"),
     "amount": _l("Amount (yuan)"),
     "funding_source": _l("Funding source"),
     "override_reason": _l("Reason for override"),

@@ -14,7 +14,12 @@ from wtforms import (
 from wtforms.validators import InputRequired, Optional
 
 from procurement.core.forms import SubForm, choices
-from procurement.policies.models import EntitlementModel, EvaluationParty, RecipientCategory
+from procurement.policies.models import (
+    PARTY_LABELS,
+    EntitlementModel,
+    EvaluationParty,
+    RecipientCategory,
+)
 
 RULE_ROWS = 5
 
@@ -53,10 +58,10 @@ class PolicyProfileForm(FlaskForm):
     eligibility_rules = FieldList(FormField(EligibilityRuleForm), min_entries=RULE_ROWS)
     qualification_lookback_years = StringField(_l("Qualification look-back (years)"))
     major_fine_threshold = StringField(_l("Fine that counts as a major violation (yuan)"))
-    weight_buyer = StringField(EvaluationParty.BUYER.label)
-    weight_finance = StringField(EvaluationParty.FINANCE.label)
-    weight_recipients = StringField(EvaluationParty.RECIPIENTS.label)
-    weight_third_party = StringField(EvaluationParty.THIRD_PARTY.label)
+    weight_buyer = StringField(PARTY_LABELS[EvaluationParty.BUYER])
+    weight_finance = StringField(PARTY_LABELS[EvaluationParty.FINANCE])
+    weight_recipients = StringField(PARTY_LABELS[EvaluationParty.RECIPIENTS])
+    weight_third_party = StringField(PARTY_LABELS[EvaluationParty.THIRD_PARTY])
     grade_excellent = StringField(_l("Excellent from"))
     grade_good = StringField(_l("Good from"))
     grade_pass = StringField(_l("Pass from"))

@@ -401,3 +401,23 @@ def get_check(provider_id: int, check_id: int):
 )
 def describe_credit_code(code: str):
     return services.describe_credit_code(code)
+
+
+class SettleIn(Schema):
+    settled_on: date
+
+
+@api_route(
+    "/providers/<int:provider_id>/records/<int:record_id>/settle",
+    method="POST",
+    summary="Mark arrears settled",
+    tag="providers",
+    permission="providers.edit",
+    body=SettleIn,
+    response=RecordOut,
+)
+def settle_record(provider_id: int, record_id: int, body: SettleIn):
+    provider = services.get_provider(provider_id)
+    record = services.settle_arrears(services.get_record(provider, record_id), body.settled_on)
+    db.session.commit()
+    return RecordOut.model_validate(record)

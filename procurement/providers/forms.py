@@ -29,8 +29,13 @@ from procurement.providers.services import ProviderInput
 
 
 def _enum_choices(enum_cls, blank=False):
-    pairs = [(m.value, m.label) for m in enum_cls]
-    return lambda: choices([("", "—"), *pairs] if blank else pairs)
+    """Choices built when the form is made, so that labels follow the user's language."""
+
+    def make():
+        pairs = [(m.value, m.label) for m in enum_cls]
+        return choices([("", "—"), *pairs] if blank else pairs)
+
+    return make
 
 
 class ProviderForm(FlaskForm):

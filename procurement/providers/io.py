@@ -83,6 +83,9 @@ VALUE_NAMES = {
         "市场监管": "market_regulation",
         "行政审批局": "administrative_approval",
         "行政审批": "administrative_approval",
+        "民政局": "civil_affairs",
+        "市场监督管理局": "market_regulation",
+        "行政审批服务管理局": "administrative_approval",
     },
     "status": {"存续": "active", "在业": "active", "注销": "deregistered", "吊销": "revoked"},
     "kind": {
@@ -92,7 +95,7 @@ VALUE_NAMES = {
         "年报": "annual_report",
         "失信": "credit_listing",
     },
-    "payment_status": {"正常": "normal", "欠缴": "arrears"},
+    "payment_status": {"正常": "normal", "正常缴纳": "normal", "欠缴": "arrears"},
     "violation_kind": {
         "刑事处罚": "criminal_penalty",
         "责令停产停业": "suspension",
@@ -265,7 +268,10 @@ def _add_record(region_code: str, code: str, kind: Any, values: dict) -> None:
     services.add_record(provider, kind or "", values)
 
 
-COLUMN_OF = {field: column for column, field in {**RECORD_COLUMNS, **PROVIDER_COLUMNS}.items()}
+COLUMN_OF = {
+    **{field: column for column, field in {**RECORD_COLUMNS, **PROVIDER_COLUMNS}.items()},
+    "township_code": "所在乡镇",
+}
 
 
 def _try(sheet: str, index: int, label: str, action) -> RowReport:

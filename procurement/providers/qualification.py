@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from procurement.providers.models import (
     DocumentKind,
@@ -38,6 +39,18 @@ CRITERIA = (
     "credit",
     "price_list",
 )
+
+
+CRITERION_LABELS = {
+    "registration": _l("Legal registration"),
+    "qualifications": _l("Professional qualifications"),
+    "tax": _l("Tax payment"),
+    "social_security": _l("Social-security contributions"),
+    "major_violation": _l("No major violation"),
+    "annual_reports": _l("Annual reports"),
+    "credit": _l("Credit"),
+    "price_list": _l("Price list"),
+}
 
 
 @dataclass

@@ -426,6 +426,28 @@ def add_record(provider: Provider, kind: str, values: dict[str, Any]) -> Complia
     return record
 
 
+def settle_arrears(record: ComplianceRecord, settled_on: Any) -> ComplianceRecord:
+    """Record that arrears were paid (the record keeps its period; the audit trail the change)."""
+    if record.payment_status is not PaymentStatus.ARREARS or record.settled_on is not None:
+        raise Conflict(_("Only unsettled arrears can be settled."), code="not_arrears")
+    errors = FieldErrors()
+    day = _past_date(settled_on, "settled_on", errors, required=True)
+    if day and record.period_start and day < record.period_start:
+        errors.add("settled_on", _("Arrears cannot be settled before the period starts."))
+    errors.raise_if_any()
+    record.settled_on = day
+    audit.label(record, "settle")
+    db.session.flush()
+    return record
+
+
+def get_record(provider: Provider, record_id: int) -> ComplianceRecord:
+    record = db.session.get(ComplianceRecord, record_id)
+    if record is None or record.provider_id != provider.id:
+        raise NotFound(_("Record %(id)s was not found.", id=record_id))
+    return record
+
+
 SAME_RECORD_KEYS = {
     RecordKind.TAX: ("period_start", "period_end", "payment_status", "settled_on"),
     RecordKind.SOCIAL_SECURITY: ("period_start", "period_end", "payment_status", "settled_on"),

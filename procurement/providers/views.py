@@ -23,7 +23,7 @@ from procurement.core import audit
 from procurement.core.db import db
 from procurement.core.errors import DomainError
 from procurement.core.files import blob_path
-from procurement.core.forms import choices, filter_args, show_domain_error
+from procurement.core.forms import ActionForm, choices, filter_args, show_domain_error
 from procurement.plans.models import PlanStatus, PurchasePlan
 from procurement.providers import io, services
 from procurement.providers.forms import (
@@ -45,23 +45,13 @@ from procurement.providers.models import (
     QualificationCheck,
     RecordKind,
 )
-from procurement.providers.qualification import CRITERIA
+from procurement.providers.qualification import CRITERIA, CRITERION_LABELS
 from procurement.regions.forms import requested_county
 from procurement.regions.models import Region, RegionLevel
 from procurement.regions.services import townships_of
 
 bp = Blueprint("providers", __name__, url_prefix="/providers")
 
-CRITERION_LABELS = {
-    "registration": _l("Legal registration"),
-    "qualifications": _l("Professional qualifications"),
-    "tax": _l("Tax payment"),
-    "social_security": _l("Social-security contributions"),
-    "major_violation": _l("No major violation"),
-    "annual_reports": _l("Annual reports"),
-    "credit": _l("Credit"),
-    "price_list": _l("Price list"),
-}
 RESULT_LABELS = {"pass": _l("Passed"), "fail": _l("Failed"), "missing": _l("Missing evidence")}
 
 
@@ -259,6 +249,29 @@ def new_record(provider_id: int, kind: str):
         kind=RecordKind(kind),
         fields=RecordForm.FIELDS[kind],
     ), status
+
+
+@bp.post("/<int:provider_id>/records/<int:record_id>/settle")
+@permission_required("providers.edit")
+def settle(provider_id: int, record_id: int):
+    provider = db.get_or_404(Provider, provider_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.settle_arrears(
+            services.get_record(provider, record_id), request.form.get("settled_on")
+        )
+    except DomainError as error:
+        db.session.rollback()
+        for messages in error.fields.values() or [[error.message]]:
+            for message in messages:
+                flash(message, "error")
+        if not error.fields:
+            flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("The arrears were marked settled."), "success")
+    return redirect(url_for("providers.show", provider_id=provider.id, _anchor="records"))
 
 
 @bp.route("/<int:provider_id>/qualifications/new", methods=["GET", "POST"])

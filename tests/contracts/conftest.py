@@ -25,3 +25,15 @@ def world(ctx):
     load_demo_providers(officer, plan)
     db.session.flush()
     return {"officer": officer, "plan": plan}
+
+
+@pytest.fixture(autouse=True)
+def bid_season():
+    """These tests live on 20 June 2026: bids closed on the 15th, service starts 1 July."""
+    from datetime import datetime
+
+    from procurement.core import clock
+
+    clock.pin(datetime(2026, 6, 20, 2, 0, tzinfo=clock.CHINA).astimezone(clock.UTC))
+    yield
+    clock.pin(None)

@@ -4,6 +4,7 @@ import base64
 
 from sqlalchemy import select
 
+from procurement.core.clock import today
 from procurement.core.db import db
 from procurement.demo.providers import _pdf
 from procurement.providers.models import Provider
@@ -63,7 +64,7 @@ def test_bid_award_generate_sign_through_the_api(app, api, world, make_user, mak
         f"/api/v1/contracts/{body['id']}/sign",
         token=token,
         json={
-            "signed_on": "2026-06-20",
+            "signed_on": today().isoformat(),
             "scan_filename": "s.pdf",
             "scan_base64": base64.b64encode(b"not a pdf").decode(),
         },
@@ -73,7 +74,7 @@ def test_bid_award_generate_sign_through_the_api(app, api, world, make_user, mak
         f"/api/v1/contracts/{body['id']}/sign",
         token=token,
         json={
-            "signed_on": "2026-06-20",
+            "signed_on": today().isoformat(),
             "scan_filename": "s.pdf",
             "scan_base64": base64.b64encode(_pdf("signed")).decode(),
         },

@@ -91,7 +91,7 @@ def test_only_a_qualified_provider_is_awarded_and_only_once(world):
     services.save_bid(zone, provider(KANGLE), unit_price="33.00", technical_score="88")
     with pytest.raises(ValidationError) as refused:
         services.award_zone(zone, provider(XIYANGHONG), actor=world["officer"], rationale="x")
-    assert refused.value.code == "not_qualified" and "major_violation" in refused.value.message
+    assert refused.value.code == "not_qualified" and "无重大违法记录" in refused.value.message
     with pytest.raises(ValidationError):
         services.award_zone(zone, provider(KANGLE), actor=world["officer"], rationale=" ")
     award = services.award_zone(
@@ -116,3 +116,26 @@ def test_a_provider_without_a_check_for_this_plan_cannot_be_awarded(world, ctx):
     with pytest.raises(ValidationError) as refused:
         services.award_zone(zone, newcomer, actor=world["officer"], rationale="x")
     assert refused.value.code == "not_checked"
+
+
+def test_an_award_on_a_check_overtaken_by_new_records_is_refused(world):
+    zone = world["plan"].zones[0]
+    services.save_bid(zone, provider(KANGLE), unit_price="33.00", technical_score="88")
+    from procurement.providers import services as providers
+
+    providers.add_record(
+        provider(KANGLE),
+        "violation",
+        {"decision_date": "2025-03-01", "violation_kind": "licence_revocation"},
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.award_zone(zone, provider(KANGLE), actor=world["officer"], rationale="x")
+    assert refused.value.code == "stale_check"
+
+
+def test_an_unscored_offer_is_not_ranked_and_sets_no_benchmark(world):
+    zone = world["plan"].zones[0]
+    services.save_bid(zone, provider(KANGLE), unit_price="33.00", technical_score="88")
+    services.save_bid(zone, provider(FUSHOU), unit_price="10.00")
+    rows = {row.provider.credit_code: row for row in services.candidates(zone)}
+    assert rows[FUSHOU].rank is None and rows[KANGLE].price_score == Decimal("30.00")

@@ -10,6 +10,7 @@ import pytest
 from docxtpl import DocxTemplate
 
 from procurement.contracts import services, templating
+from procurement.core.clock import today
 from procurement.contracts.models import ContractStatus
 from procurement.core.errors import Conflict, ValidationError
 from procurement.demo.providers import _pdf, load_demo_awards
@@ -69,7 +70,7 @@ def test_signing_needs_the_scan_and_a_real_date_then_commits_the_amount(world, c
     contract = contracts[0]
     with pytest.raises(ValidationError) as refused:
         services.sign_contract(
-            contract, signed_on=date(2026, 6, 20), filename="", stream=io.BytesIO(b""), actor=None
+            contract, signed_on=today(), filename="", stream=io.BytesIO(b""), actor=None
         )
     assert "scan" in refused.value.fields
     with pytest.raises(ValidationError) as refused:
@@ -84,7 +85,7 @@ def test_signing_needs_the_scan_and_a_real_date_then_commits_the_amount(world, c
     assert contract.status is ContractStatus.DRAFT
     services.sign_contract(
         contract,
-        signed_on=date(2026, 6, 20),
+        signed_on=today(),
         filename="s.pdf",
         stream=io.BytesIO(_pdf("signed")),
         actor=None,
@@ -98,10 +99,10 @@ def test_signing_needs_the_scan_and_a_real_date_then_commits_the_amount(world, c
 def test_termination_needs_a_ground_of_seed_001(world, contracts):
     contract = contracts[1]
     with pytest.raises(Conflict):  # a draft is not terminated, it is simply not signed
-        services.terminate_contract(contract, reason="false_records", note="", on="2026-09-01")
+        services.terminate_contract(contract, reason="false_records", note="", on=today())
     services.sign_contract(
         contract,
-        signed_on=date(2026, 6, 20),
+        signed_on=today(),
         filename="s.pdf",
         stream=io.BytesIO(_pdf("signed")),
         actor=None,
@@ -199,3 +200,98 @@ def test_generated_documents_open_in_libreoffice(world, contracts):
     archive = zipfile.ZipFile(services.plan_archive(world["plan"], contracts[:1], with_pdf=True))
     pdf = next(name for name in archive.namelist() if name.endswith(".pdf"))
     assert archive.read(pdf).startswith(b"%PDF-")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{% if clauses.termination.clear() %}{% endif %}",
+        "{{ clauses.sanctions.append('乙方可随时解除') }}",
+        "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+        "{{ provider.name * 300000000 }}",
+        "{{ '%0999999999d' % 1 }}",
+        "{{ '{:>999999999}'.format(1) }}",
+        "{{ provider.name|center(999999999) }}",
+        "{{ lipsum(1000) }}{{ cycler }}{{ namespace }}",
+        "{{ 9 ** 99999999 }}",
+    ],
+)
+def test_templates_cannot_change_shared_data_or_exhaust_the_server(ctx, text):
+    with pytest.raises(ValidationError):
+        templating.check_template(template_with(text))
+
+
+def test_clause_lists_survive_any_render(ctx):
+    from procurement.contracts.models import SANCTION_CLAUSES, TERMINATION_CLAUSES
+
+    before = (list(SANCTION_CLAUSES), list(TERMINATION_CLAUSES))
+    context = templating.sample_context()
+    context["clauses"] = {"sanctions": SANCTION_CLAUSES, "termination": TERMINATION_CLAUSES}
+    templating.render(templating.default_template_bytes(), context)
+    assert before == (SANCTION_CLAUSES, TERMINATION_CLAUSES)
+
+
+def test_amendments_and_dates_are_checked_before_anything_changes(world, contracts):
+    contract = contracts[0]
+    for values, field in (
+        ({"amount": "-100"}, "amount"),
+        ({"amount": "0"}, "amount"),
+        ({"amount": "1.234"}, "amount"),
+        ({"service_end": "2029-12-31"}, "service_end"),
+        ({"township_codes": ["140522101"]}, "township_codes"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            services.amend_contract(contract, reason="调整", actor=None, **values)
+        assert field in refused.value.fields
+        assert contract.amount == Decimal("158400.00") and len(contract.versions) == 1
+    services.amend_contract(contract, reason="手工核定", amount="150000.00", actor=None)
+    services.amend_contract(contract, reason="仅修改说明", actor=None)
+    assert contract.amount == Decimal("150000.00")  # kept: the terms did not change
+    with pytest.raises(ValidationError) as refused:
+        services.sign_contract(
+            contract,
+            signed_on=date(2020, 1, 1),
+            filename="s.pdf",
+            stream=io.BytesIO(_pdf("signed")),
+            actor=None,
+        )
+    assert "signed_on" in refused.value.fields
+
+
+def test_a_terminated_contract_commits_the_months_it_ran(world, contracts):
+    contract = contracts[0]
+    services.sign_contract(
+        contract, signed_on=today(), filename="s.pdf", stream=io.BytesIO(_pdf("signed")), actor=None
+    )
+    with pytest.raises(ValidationError):
+        services.terminate_contract(contract, reason="other_serious", note="", on=today())
+    with pytest.raises(ValidationError):
+        services.terminate_contract(contract, reason="false_records", note="", on=date(2026, 1, 1))
+    services.terminate_contract(
+        contract, reason="false_records", note="虚报", on=date(2026, 12, 1)
+    )  # ran July to December: 6 of 6 months
+    assert services.committed_amount(contract) == Decimal("158400.00")
+    contract.terminated_on = date(2026, 9, 15)  # July to September: 3 of 6 months
+    assert services.committed_amount(contract) == Decimal("79200.00")
+
+
+def test_a_second_plan_of_the_year_gets_its_own_contract_numbers(world, contracts):
+    from procurement.contracts.services import _number
+
+    number = _number(world["plan"], world["plan"].zones[0])
+    assert number == "140522-2026-01"  # its own plan keeps the plain number
+
+
+def test_an_awarded_zone_can_be_neither_removed_nor_renamed(world, contracts):
+    from procurement.core import clock
+    from procurement.plans import services as plans
+    from tests.plans.conftest import plan_input
+
+    plan = world["plan"]
+    plans.adjust_plan(plan, lock_version=None)
+    zones = plan_input().zones
+    zones[0].name = "凤城片区"
+    with pytest.raises(ValidationError) as refused:
+        plans.update_plan(plan, plan_input(zones=zones, title=plan.title), lock_version=None)
+    assert "第一片区" in refused.value.message
+    assert clock.today().year == 2026

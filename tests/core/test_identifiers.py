@@ -60,23 +60,31 @@ from datetime import date  # noqa: E402
 from procurement.core.identifiers import mask_id_number, parse_id_number  # noqa: E402
 
 
-@pytest.mark.parametrize(("number", "sex", "birth"), [
-    ("11010519491231002X", "female", date(1949, 12, 31)),
-    ("440524188001010014", "male", date(1880, 1, 1)),
-    ("360426199101010071", "male", date(1991, 1, 1)),
-    ("11010219840406970X", "female", date(1984, 4, 6)),
-    ("140522194506150028", "female", date(1945, 6, 15)),
-])
+@pytest.mark.parametrize(
+    ("number", "sex", "birth"),
+    [
+        ("11010519491231002X", "female", date(1949, 12, 31)),
+        ("440524188001010014", "male", date(1880, 1, 1)),
+        ("360426199101010071", "male", date(1991, 1, 1)),
+        ("11010219840406970X", "female", date(1984, 4, 6)),
+        ("140522194506150028", "female", date(1945, 6, 15)),
+    ],
+)
 def test_valid_id_numbers_give_sex_and_birth_date(number, sex, birth):
     parsed = parse_id_number(number)
     assert (parsed.sex, parsed.birth_date) == (sex, birth)
 
 
-@pytest.mark.parametrize(("number", "reason"), [
-    ("140522194506150027", "check"), ("14052219450615002", "length"),
-    ("1405221945061500A8", "characters"), ("140522194502300028", "birth_date"),
-    ("11010519491231002x", None),  # lower-case x is accepted
-])
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        ("140522194506150027", "check"),
+        ("14052219450615002", "length"),
+        ("1405221945061500A8", "characters"),
+        ("140522194502300028", "birth_date"),
+        ("11010519491231002x", None),  # lower-case x is accepted
+    ],
+)
 def test_invalid_id_numbers_name_the_reason(number, reason):
     if reason is None:
         assert parse_id_number(number).number.endswith("X")

@@ -10,8 +10,6 @@ CHECK_DATE = date(2026, 6, 15)
 GOOD_CODE = "91140522MA0K3L4M58"
 
 
-
-
 def make_provider(officer, *, records=True, declaration=True, prices=True, **overrides):
     values = {
         "name": "阳城县福寿养老服务有限公司",

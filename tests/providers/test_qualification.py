@@ -269,3 +269,17 @@ def test_a_large_fine_is_major_whatever_its_recorded_kind(officer):
         {"decision_date": "2025-03-01", "violation_kind": "other", "fine_amount": "5000000"},
     )
     assert results(check(provider, officer))["major_violation"] == "fail"
+
+
+def test_settling_arrears_clears_the_unsettled_failure(officer):
+    provider = make_provider(officer)
+    record = services.add_record(
+        provider,
+        "tax",
+        {"period_start": "2019-01-01", "period_end": "2019-12-31", "payment_status": "arrears"},
+    )
+    assert results(check(provider, officer))["tax"] == "fail"
+    with pytest.raises(ValidationError):
+        services.settle_arrears(record, "2018-12-31")  # before the period
+    services.settle_arrears(record, "2020-03-01")
+    assert results(check(provider, officer))["tax"] == "pass"  # settled before the window
