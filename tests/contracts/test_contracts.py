@@ -10,8 +10,8 @@ import pytest
 from docxtpl import DocxTemplate
 
 from procurement.contracts import services, templating
-from procurement.core.clock import today
 from procurement.contracts.models import ContractStatus
+from procurement.core.clock import today
 from procurement.core.errors import Conflict, ValidationError
 from procurement.demo.providers import _pdf, load_demo_awards
 from procurement.plans.execution import execution
