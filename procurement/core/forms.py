@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import flash
+from flask import flash, redirect
 from flask_wtf import FlaskForm, i18n
 from wtforms import Form
 from wtforms.fields.choices import SelectChoice
 
+from procurement.core.db import db
 from procurement.core.errors import DomainError
 
 
@@ -46,3 +47,19 @@ def filter_args(form: FlaskForm) -> dict[str, str]:
         for name, field in form._fields.items()
         if field.data not in (None, "", False) and name != "csrf_token"
     }
+
+
+def save_form(form: FlaskForm, action, *, success: str, next_url: str):
+    """Run the service behind a submitted form: commit, flash and redirect; or put the
+    service's refusal next to the fields and answer 422. Returns (redirect or None, status)."""
+    if not form.validate_on_submit():
+        return None, 422 if form.is_submitted() else 200
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(form, error)
+        return None, 422
+    db.session.commit()
+    flash(success, "success")
+    return redirect(next_url), 302

@@ -23,7 +23,12 @@ from procurement.core import audit
 from procurement.core.db import db
 from procurement.core.errors import DomainError
 from procurement.core.files import blob_path
-from procurement.core.forms import ActionForm, choices, filter_args, show_domain_error
+from procurement.core.forms import (
+    ActionForm,
+    choices,
+    filter_args,
+    save_form,
+)
 from procurement.plans.models import PlanStatus, PurchasePlan
 from procurement.providers import io, services
 from procurement.providers.forms import (
@@ -230,18 +235,14 @@ def new_record(provider_id: int, kind: str):
         abort(404)
     form = RecordForm()
     form.evidence_id.choices = _documents(provider)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.add_record(provider, kind, form.values(kind))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The record was added."), "success")
-            return redirect(url_for("providers.show", provider_id=provider.id, _anchor="records"))
+    done, status = save_form(
+        form,
+        lambda: services.add_record(provider, kind, form.values(kind)),
+        success=_("The record was added."),
+        next_url=url_for("providers.show", provider_id=provider.id, _anchor="records"),
+    )
+    if done:
+        return done
     return render_template(
         "providers/record_form.html",
         provider=provider,
@@ -280,28 +281,17 @@ def new_qualification(provider_id: int):
     provider = db.get_or_404(Provider, provider_id)
     form = QualificationForm()
     form.evidence_id.choices = _documents(provider)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.add_qualification(
-                provider,
-                {
-                    "name": form.name.data,
-                    "number": form.number.data,
-                    "issued_on": form.issued_on.data,
-                    "expires_on": form.expires_on.data,
-                    "required": form.required.data,
-                    "evidence_id": form.evidence_id.data,
-                },
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The qualification was added."), "success")
-            return redirect(url_for("providers.show", provider_id=provider.id))
+    fields = ("name", "number", "issued_on", "expires_on", "required", "evidence_id")
+    done, status = save_form(
+        form,
+        lambda: services.add_qualification(
+            provider, {name: getattr(form, name).data for name in fields}
+        ),
+        success=_("The qualification was added."),
+        next_url=url_for("providers.show", provider_id=provider.id),
+    )
+    if done:
+        return done
     return render_template(
         "providers/simple_form.html", provider=provider, form=form, title=_("Add a qualification")
     ), status
@@ -312,21 +302,16 @@ def new_qualification(provider_id: int):
 def new_price(provider_id: int):
     provider = db.get_or_404(Provider, provider_id)
     form = PriceForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.add_price(
-                provider,
-                {"service": form.service.data, "unit": form.unit.data, "price": form.price.data},
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("The price was added."), "success")
-            return redirect(url_for("providers.show", provider_id=provider.id))
+    done, status = save_form(
+        form,
+        lambda: services.add_price(
+            provider, {name: getattr(form, name).data for name in ("service", "unit", "price")}
+        ),
+        success=_("The price was added."),
+        next_url=url_for("providers.show", provider_id=provider.id),
+    )
+    if done:
+        return done
     return render_template(
         "providers/simple_form.html", provider=provider, form=form, title=_("Add a price")
     ), status
