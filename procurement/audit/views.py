@@ -51,9 +51,48 @@ ACTION_LABELS = {
 }
 
 
+ENTITY_LABELS = {
+    "users": _l("Users"),
+    "api_tokens": _l("API tokens"),
+    "regions": _l("Regions"),
+    "policy_profiles": _l("Policy profiles"),
+    "purchase_plans": _l("Purchase plans"),
+    "plan_zones": _l("Zones"),
+    "zone_townships": _l("Townships"),
+    "plan_items": _l("Service items"),
+    "budget_lines": _l("Budget"),
+    "plan_versions": _l("Versions"),
+    "service_items": _l("Service catalogue"),
+    "providers": _l("Providers"),
+    "compliance_records": _l("Compliance records"),
+    "provider_qualifications": _l("Professional qualifications"),
+    "price_items": _l("Price list"),
+    "evidence_documents": _l("Evidence documents"),
+    "qualification_checks": _l("Qualification checks"),
+    "provider_imports": _l("Imports"),
+    "selections": _l("Scoring rules"),
+    "bids": _l("Offers"),
+    "awards": _l("Award"),
+    "contracts": _l("Contracts"),
+    "contract_versions": _l("Document versions"),
+    "contract_templates": _l("Contract templates"),
+}
+CHANNEL_LABELS = dict(CHANNELS)
+
+
 @bp.app_template_global()
 def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action, action))
+
+
+@bp.app_template_global()
+def entity_label(entity_type: str) -> str:
+    return str(ENTITY_LABELS.get(entity_type, entity_type))
+
+
+@bp.app_template_global()
+def channel_label(channel: str) -> str:
+    return str(CHANNEL_LABELS.get(channel, channel))
 
 
 class AuditFilterForm(FlaskForm):
@@ -76,7 +115,7 @@ class AuditFilterForm(FlaskForm):
 def index():
     form = AuditFilterForm(request.args)
     form.entity_type.choices = choices(
-        [("", _l("All record types")), *[(t, t) for t in entity_types()]]
+        [("", _l("All record types")), *[(t, entity_label(t)) for t in entity_types()]]
     )
     form.validate()
     filters = AuditFilter(

@@ -88,7 +88,7 @@ def test_admin_and_auditor_browse_and_filter_the_trail(client, make_user):
     make_user("target", role="officer")
     client.login("root")
     page = client.get("/audit/?entity_type=users&action=create").get_data(as_text=True)
-    assert "users #" in page
+    assert "用户管理 #" in page
     client.logout()
     client.login("watcher")
     response = client.get("/audit/?actor=test-setup")
@@ -99,7 +99,7 @@ def test_admin_and_auditor_browse_and_filter_the_trail(client, make_user):
         above = db.session.scalar(sa.select(AuditEvent.id).where(AuditEvent.entity_id == "140000"))
     detail = client.get(f"/audit/{own}")
     assert detail.status_code == 200
-    assert "regions #140522" in detail.get_data(as_text=True)
+    assert "行政区划 #140522" in detail.get_data(as_text=True)
     # The province's own events lie outside a county auditor's region.
     assert client.get(f"/audit/{above}").status_code == 404
 
