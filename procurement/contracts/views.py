@@ -132,7 +132,7 @@ def plan_zip(plan_id: int):
         services.plan_archive(plan, contracts, with_pdf=with_pdf),
         as_attachment=True,
         mimetype="application/zip",
-        download_name=f"{plan.region.name}{plan.year}年购买服务合同.zip",
+        download_name=f"{plan.region.name}{plan.year}年购买服务合同-计划{plan.id}.zip",
     )
 
 
