@@ -35,7 +35,6 @@ from procurement.core.errors import Conflict, FieldErrors, NotFound, ValidationE
 from procurement.core.files import read_blob, sniff, store_blob
 from procurement.core.i18n import stored_language
 from procurement.core.money import amount_in_capitals, format_amount, parse_amount
-from procurement.core.scoping import ancestor_codes
 from procurement.plans.budget import months_in_period
 from procurement.plans.execution import register_commitments
 from procurement.plans.models import LineKind, PlanZone, PurchasePlan
@@ -69,7 +68,7 @@ def contract_of(zone: PlanZone) -> Contract | None:
 def active_template(region_code: str) -> ContractTemplate | None:
     """The newest uploaded contract template of the region or the nearest above it."""
     region = get_region(region_code)
-    candidates = [region.code, *reversed(ancestor_codes(region.code, region.level.value))]
+    candidates = region.lineage
     templates = db.session.scalars(
         select(ContractTemplate)
         .where(ContractTemplate.kind == "contract", ContractTemplate.region_code.in_(candidates))

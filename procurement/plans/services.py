@@ -23,7 +23,7 @@ from procurement.core.errors import (
 )
 from procurement.core.i18n import stored_language
 from procurement.core.money import format_amount, parse_amount
-from procurement.core.scoping import ancestor_codes, ensure_visible
+from procurement.core.scoping import ensure_visible
 from procurement.plans.budget import months_in_period, service_budget
 from procurement.plans.models import (
     TRANSITIONS,
@@ -103,7 +103,7 @@ def catalogue(region_code: str) -> list[ServiceItem]:
     """The service catalogue in force for a county: its own, else the nearest above it."""
     region = get_region(region_code)
     ensure_visible(region.code)
-    candidates = [region.code, *reversed(ancestor_codes(region.code, region.level.value))]
+    candidates = region.lineage
     items = db.session.scalars(
         select(ServiceItem)
         .where(ServiceItem.active.is_(True), ServiceItem.region_code.in_(candidates))
@@ -218,8 +218,7 @@ def _profile(county: Region, data: PlanInput, errors: FieldErrors):
     except NotFound as missing:
         errors.add("policy_profile_id", missing.message)
         return None
-    above = ancestor_codes(county.code, county.level.value)
-    if profile.year != data.year or profile.region_code not in (county.code, *above):
+    if profile.year != data.year or profile.region_code not in county.lineage:
         errors.add(
             "policy_profile_id",
             _(

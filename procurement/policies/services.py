@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from procurement.core.db import db
 from procurement.core.errors import Conflict, FieldErrors, NotFound, ValidationError
-from procurement.core.scoping import ancestor_codes, ensure_visible
+from procurement.core.scoping import ensure_visible
 from procurement.policies.models import (
     GRADES,
     EntitlementModel,
@@ -286,7 +286,7 @@ def profile_for(region_code: str, year: int) -> PolicyProfile | None:
     """The profile in force for a region and year: its own, else the nearest above it."""
     region = get_region(region_code)
     ensure_visible(region.code)  # another county's rules are not the caller's business
-    candidates = [region.code, *reversed(ancestor_codes(region.code, region.level.value))]
+    candidates = region.lineage
     found = {
         p.region_code: p
         for p in db.session.scalars(

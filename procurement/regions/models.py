@@ -61,6 +61,12 @@ class Region(Audited, TimestampMixin, db.Model):
             ancestors=ancestor_codes(self.code, self.level.value),
         )
 
+    @property
+    def lineage(self) -> list[str]:
+        """This region's code, then the codes above it, nearest first: the order in which
+        a setting of the region's own wins over the ones above it."""
+        return [self.code, *reversed(ancestor_codes(self.code, self.level.value))]
+
     def contains(self, code: str) -> bool:
         return code.startswith(self.scope.prefix)
 
