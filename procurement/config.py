@@ -81,14 +81,17 @@ def load_config(app, overrides: dict | None) -> None:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'procurement.sqlite3'}"
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret_key(instance)
+        app.config["SECRET_KEY"] = _instance_secret(instance, "secret_key")
+    if not app.config.get("DATA_KEY"):
+        # Encrypts recipients' ID numbers: back it up with the database (README, backup).
+        app.config["DATA_KEY"] = _instance_secret(instance, "data_key")
     app.config.setdefault("UPLOAD_FOLDER", str(instance / "uploads"))
 
 
-def _instance_secret_key(instance: Path) -> str:
-    """Read the secret key from the instance folder, generating it on first run."""
+def _instance_secret(instance: Path, name: str) -> str:
+    """Read a key from the instance folder, generating it on first run."""
     instance.mkdir(parents=True, exist_ok=True)
-    path = instance / "secret_key"
+    path = instance / name
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -101,4 +104,4 @@ def _instance_secret_key(instance: Path) -> str:
         if key:
             return key
         time.sleep(0.05)  # another worker is still writing it
-    raise RuntimeError(f"{path} is empty: delete it to generate a new secret key")
+    raise RuntimeError(f"{path} is empty: delete it to generate a new key")

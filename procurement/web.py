@@ -22,6 +22,9 @@ NAVIGATION = [
     (_l("Purchase plans"), "plans.index", "plans.view"),
     (_l("Providers"), "providers.index", "providers.view"),
     (_l("Contracts"), "contracts.index", "plans.view"),
+    (_l("Recipients"), "recipients.index", "recipients.view"),
+    (_l("Settlement"), "settlements.index", "settlements.view"),
+    (_l("Supervision"), "supervision.index", "supervision.view"),
     (_l("Policy profiles"), "policies.index", "policies.view"),
     (_l("Regions"), "regions.index", "regions.view"),
     (_l("Users"), "accounts.users", "users.view"),
@@ -73,8 +76,14 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.policies.views import bp as policies
     from procurement.providers import api as _providers_api  # noqa: F401
     from procurement.providers.views import bp as providers
+    from procurement.recipients import api as _recipients_api  # noqa: F401
+    from procurement.recipients.views import bp as recipients
     from procurement.regions import api as _regions_api  # noqa: F401
     from procurement.regions.views import bp as regions
+    from procurement.settlements import api as _settlements_api  # noqa: F401
+    from procurement.settlements.views import bp as settlements
+    from procurement.supervision import api as _supervision_api  # noqa: F401
+    from procurement.supervision.views import bp as supervision
 
     for blueprint in (
         accounts,
@@ -85,7 +94,10 @@ def _register_blueprints(app: Flask) -> None:
         plans,
         policies,
         providers,
+        recipients,
         regions,
+        settlements,
+        supervision,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api)

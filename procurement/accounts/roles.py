@@ -47,6 +47,17 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "awards.manage": frozenset({Role.OFFICER}),
     "contracts.manage": frozenset({Role.OFFICER}),
     "templates.manage": frozenset({Role.ADMIN}),
+    "recipients.view": EVERYONE,
+    "recipients.edit": frozenset({Role.OFFICER}),
+    # the full ID number (each view is audited); everyone else sees it masked
+    "recipients.view_id": frozenset({Role.OFFICER}),
+    "calendar.manage": frozenset({Role.ADMIN, Role.OFFICER}),
+    "records.import": frozenset({Role.OFFICER}),
+    "records.review": frozenset({Role.OFFICER}),
+    "settlements.view": EVERYONE,
+    "settlements.confirm": frozenset({Role.FINANCE}),
+    "supervision.view": EVERYONE,
+    "supervision.manage": frozenset({Role.OFFICER}),
 }
 
 

@@ -1,0 +1,3 @@
+"""The supervision API under /api/v1."""
+
+from __future__ import annotations
