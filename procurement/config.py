@@ -44,6 +44,8 @@ class DefaultConfig:
     # Evidence documents (PDF, PNG, JPEG) and spreadsheet imports.
     EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
     IMPORT_MAX_BYTES = 20 * 1024 * 1024
+    # Service records from the platform: a province's month is about 120 MB of CSV.
+    RECORD_IMPORT_MAX_BYTES = 256 * 1024 * 1024
 
     API_PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 500

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
 from docx.shared import Pt
 from flask_babel import gettext as _
 from openpyxl import Workbook
@@ -14,12 +12,9 @@ from openpyxl.styles import Alignment, Font
 
 from procurement.core.clock import today
 from procurement.core.money import amount_in_capitals, format_amount
+from procurement.core.office import DOCX, MONEY_FORMAT, XLSX, append_row, cjk_document  # noqa: F401
 from procurement.plans.budget import months_in_period
 from procurement.plans.models import PurchasePlan
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-MONEY_FORMAT = "#,##0.00"
 
 
 def filename(plan: PurchasePlan, extension: str) -> str:
@@ -65,14 +60,6 @@ def _line_rows(plan: PurchasePlan) -> list[tuple]:
     ]
 
 
-def _append(sheet, values: list) -> None:
-    """Append a row; text is always text, so a name such as '=HYPERLINK(...)' stays inert."""
-    sheet.append(values)
-    for cell in sheet[sheet.max_row]:
-        if cell.data_type == "f":
-            cell.data_type = "s"
-
-
 def plan_workbook(plan: PurchasePlan) -> BytesIO:
     """Two sheets: the plan with its zones, and the budget breakdown with totals."""
     book = Workbook()
@@ -80,14 +67,14 @@ def plan_workbook(plan: PurchasePlan) -> BytesIO:
     sheet.title = _("Plan")
     bold = Font(bold=True)
     for row in _header_rows(plan):
-        _append(sheet, list(row))
+        append_row(sheet, list(row))
         sheet.cell(sheet.max_row, 1).font = bold
     sheet.append([])
     sheet.append([_("Zone"), _("Townships"), _("Expected recipients")])
     for cell in sheet[sheet.max_row]:
         cell.font = bold
     for zone in plan.zones:
-        _append(sheet, [zone.name, "、".join(zone.township_names), zone.expected_recipients])
+        append_row(sheet, [zone.name, "、".join(zone.township_names), zone.expected_recipients])
     sheet.column_dimensions["A"].width = 18
     sheet.column_dimensions["B"].width = 70
     for row in sheet.iter_rows():
@@ -109,7 +96,7 @@ def plan_workbook(plan: PurchasePlan) -> BytesIO:
     for cell in budget[1]:
         cell.font = bold
     for row in _line_rows(plan):
-        _append(budget, list(row))
+        append_row(budget, list(row))
         for column in (5, 6):
             budget.cell(budget.max_row, column).number_format = MONEY_FORMAT
     budget.append([_("Total"), "", "", "", None, plan.total, amount_in_capitals(plan.total)])
@@ -125,17 +112,9 @@ def plan_workbook(plan: PurchasePlan) -> BytesIO:
     return output
 
 
-def _cjk(document: Document) -> None:
-    style = document.styles["Normal"]
-    style.font.name = "宋体"
-    style.font.size = Pt(11)
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
-
-
 def plan_document(plan: PurchasePlan) -> BytesIO:
     """A plan document fit to hand to finance: plan, zones, budget, total in capitals."""
-    document = Document()
-    _cjk(document)
+    document = cjk_document()
     heading = document.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = heading.add_run(plan.title)

@@ -30,11 +30,11 @@ from procurement.accounts.models import User
 from procurement.core import audit
 from procurement.core.db import db
 from procurement.core.errors import DomainError, NotFound, ValidationError
+from procurement.core.office import XLSX  # noqa: F401 - used by the views
 from procurement.providers import services
 from procurement.providers.models import Provider
 from procurement.regions.services import get_region, townships_of
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PROVIDER_SHEET, RECORD_SHEET = "承接主体", "合规记录"
 MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a larger inflated workbook is refused (zip bomb)
 

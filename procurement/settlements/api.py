@@ -1,3 +1,418 @@
-"""The settlements API under /api/v1."""
+"""Service records, their imports and flags, and monthly statements under /api/v1.
+
+A platform pushes records as JSON (``POST /service-records``) or sends its export file
+as the request body (``POST /service-records/file``); both answer with the import's
+report, and importing the same records again never counts them twice.
+"""
 
 from __future__ import annotations
+
+from datetime import date, datetime
+from io import BytesIO
+from typing import Literal
+
+from flask import g, request
+from pydantic import Field
+from sqlalchemy import select
+
+from procurement.contracts.models import Contract
+from procurement.core.api import MoneyString, Page, PageQuery, Schema, api_route, paginate
+from procurement.core.db import db
+from procurement.settlements import services
+from procurement.settlements.models import (
+    ImportRejection,
+    RecordImport,
+    ServiceRecord,
+    Settlement,
+    SettlementStatus,
+)
+
+MONTH = r"^\d{4}-\d{2}$"
+
+
+class RecordIn(Schema):
+    """One visit as the smart elderly-care platform records it."""
+
+    record_id: str = Field(max_length=64)
+    id_number: str = Field(max_length=18, description="The recipient's ID number.")
+    credit_code: str = Field(max_length=18, description="The provider's credit code.")
+    worker_id: str = Field(max_length=64)
+    item: str = Field(max_length=60, description="Service item code or name.")
+    start: str = Field(max_length=19, examples=["2026-07-03 09:00:00"])
+    end: str = Field(max_length=19, examples=["2026-07-03 10:20:00"])
+    township: str = Field(max_length=60, description="Township code or name.")
+
+
+class RecordsIn(Schema):
+    records: list[RecordIn] = Field(min_length=1, max_length=10000)
+
+
+class ImportOut(Schema):
+    id: int
+    source: str
+    filename: str
+    sha256: str
+    rows: int
+    accepted: int
+    already_imported: int
+    rejected: int
+    flagged: int
+    reasons: dict[str, int]
+    months: list[str]
+    imported_at: datetime
+    seconds: float | None = None
+
+
+class RejectionOut(Schema):
+    row: int
+    record_id: str
+    reason: str
+    detail: str
+
+
+class RecordOut(Schema):
+    id: int
+    record_id: str
+    contract_id: int
+    provider_id: int
+    recipient_id: int
+    worker_id: str
+    item_code: str
+    township_code: str
+    started_at: datetime
+    ended_at: datetime
+    minutes: int
+    month: date
+    flags: int
+    flag_labels: list[str]
+    review: str | None = None
+    paid_minutes: int
+    unpaid_reason: str | None = None
+
+
+class RecordQuery(PageQuery):
+    contract_id: int | None = None
+    provider_id: int | None = None
+    recipient_id: int | None = None
+    month: str | None = Field(None, pattern=MONTH)
+    flagged: bool | None = None
+
+
+class ReviewIn(Schema):
+    record_ids: list[int] = Field(min_length=1, max_length=5000)
+    decision: Literal["cleared", "confirmed"]
+    note: str = Field(min_length=1, max_length=500)
+
+
+class ReviewOut(Schema):
+    reviewed: int
+
+
+class SettlementOut(Schema):
+    id: int
+    contract_id: int
+    month: date
+    status: SettlementStatus
+    unit: str
+    rate: MoneyString
+    records: int
+    flagged: int
+    recipients: int
+    minutes: int
+    paid_minutes: int
+    paid_visits: int
+    amount: MoneyString
+    computed_at: datetime
+    confirmed_at: datetime | None = None
+    note: str
+
+
+class UnpaidOut(Schema):
+    reason: str
+    records: int
+    minutes: int
+
+
+class SettlementDetail(SettlementOut):
+    held: bool
+    pending_reviews: int
+    unpaid: list[UnpaidOut]
+
+
+class SettlementQuery(PageQuery):
+    plan_id: int | None = None
+    contract_id: int | None = None
+    month: str | None = Field(None, pattern=MONTH)
+    status: SettlementStatus | None = None
+
+
+class LineOut(Schema):
+    recipient_id: int
+    name: str
+    id_masked: str
+    township_code: str
+    visits: int
+    minutes: int
+    paid_minutes: int
+    paid_visits: int
+    amount: MoneyString
+    unpaid: dict[str, int]
+
+
+class LineQuery(Schema):
+    offset: int = Field(0, ge=0)
+    limit: int = Field(500, ge=1, le=5000)
+
+
+class LinePage(Schema):
+    items: list[LineOut]
+    offset: int
+    limit: int
+
+
+class ConfirmIn(Schema):
+    amount_seen: str = Field(
+        max_length=20, description="The amount the reviewer read; refused if it changed."
+    )
+    note: str = Field("", max_length=500)
+
+
+class FlagSummaryOut(Schema):
+    provider_id: int
+    month: date
+    flagged: int
+    awaiting_review: int
+
+
+class FlagQuery(Schema):
+    month: str | None = Field(None, pattern=MONTH)
+
+
+@api_route(
+    "/service-records",
+    method="POST",
+    summary="Push service records from the platform",
+    tag="service records",
+    permission="records.import",
+    body=RecordsIn,
+    response=ImportOut,
+    status=201,
+)
+def push_records(body: RecordsIn):
+    batch = services.import_pushed(
+        [r.model_dump() for r in body.records], region_code=g.user.region_code, actor=g.user
+    )
+    db.session.commit()
+    return ImportOut.model_validate(batch), 201
+
+
+@api_route(
+    "/service-records/file",
+    method="POST",
+    summary="Import the platform's export file (CSV or .xlsx as the request body)",
+    tag="service records",
+    permission="records.import",
+    response=ImportOut,
+    status=201,
+)
+def upload_records():
+    """Send the file itself as the body (Content-Type text/csv or the .xlsx type), with
+    ``?filename=`` to name it in the report."""
+    request.max_content_length = services.upload_limit()
+    filename = request.args.get("filename", "upload.csv")[:200]
+    batch = services.import_upload(
+        BytesIO(request.get_data()), filename, region_code=g.user.region_code, actor=g.user
+    )
+    db.session.commit()
+    return ImportOut.model_validate(batch), 201
+
+
+@api_route(
+    "/record-imports",
+    summary="Imports of service records, newest first",
+    tag="service records",
+    permission="settlements.view",
+    query=PageQuery,
+    response=Page[ImportOut],
+)
+def list_imports(query: PageQuery):
+    return paginate(select(RecordImport).order_by(RecordImport.id.desc()), query, ImportOut)
+
+
+@api_route(
+    "/record-imports/<int:import_id>",
+    summary="One import's report",
+    tag="service records",
+    permission="settlements.view",
+    response=ImportOut,
+)
+def get_import(import_id: int):
+    return ImportOut.model_validate(services.get_import(import_id))
+
+
+@api_route(
+    "/record-imports/<int:import_id>/rejections",
+    summary="The rows an import rejected, with the reasons",
+    tag="service records",
+    permission="settlements.view",
+    query=PageQuery,
+    response=Page[RejectionOut],
+)
+def list_rejections(import_id: int, query: PageQuery):
+    batch = services.get_import(import_id)
+    stmt = (
+        select(ImportRejection)
+        .where(ImportRejection.import_id == batch.id)
+        .order_by(ImportRejection.row)
+    )
+    return paginate(stmt, query, RejectionOut)
+
+
+@api_route(
+    "/service-records",
+    summary="Stored service records, with flags and pay",
+    tag="service records",
+    permission="settlements.view",
+    query=RecordQuery,
+    response=Page[RecordOut],
+)
+def list_records(query: RecordQuery):
+    stmt = select(ServiceRecord).order_by(ServiceRecord.started_at, ServiceRecord.id)
+    for column in ("contract_id", "provider_id", "recipient_id"):
+        value = getattr(query, column)
+        if value is not None:
+            stmt = stmt.where(getattr(ServiceRecord, column) == value)
+    if query.month:
+        stmt = stmt.where(ServiceRecord.month == services.parse_month(query.month))
+    if query.flagged is not None:
+        stmt = stmt.where(
+            (ServiceRecord.flags != 0) if query.flagged else (ServiceRecord.flags == 0)
+        )
+    return paginate(stmt, query, RecordOut)
+
+
+@api_route(
+    "/service-records/review",
+    method="POST",
+    summary="Clear or confirm flagged records (the months are computed again)",
+    tag="service records",
+    permission="records.review",
+    body=ReviewIn,
+    response=ReviewOut,
+)
+def review_records(body: ReviewIn):
+    count = services.review(body.record_ids, decision=body.decision, note=body.note, actor=g.user)
+    db.session.commit()
+    return ReviewOut(reviewed=count)
+
+
+@api_route(
+    "/flags",
+    summary="Flagged records per provider and month",
+    tag="service records",
+    permission="settlements.view",
+    query=FlagQuery,
+    response=list[FlagSummaryOut],
+)
+def flag_summary(query: FlagQuery):
+    month = services.parse_month(query.month) if query.month else None
+    return [
+        FlagSummaryOut(provider_id=p, month=m, flagged=n, awaiting_review=w)
+        for p, m, n, w in services.flag_summary(month)
+    ]
+
+
+def _detail(settlement: Settlement) -> SettlementDetail:
+    return SettlementDetail(
+        **SettlementOut.model_validate(settlement).model_dump(),
+        held=services.held_by(settlement) is not None,
+        pending_reviews=services.pending_reviews(settlement),
+        unpaid=[
+            UnpaidOut(reason=r, records=n, minutes=m)
+            for r, n, m in services.unpaid_summary(settlement)
+        ],
+    )
+
+
+@api_route(
+    "/settlements",
+    summary="Monthly statements",
+    tag="settlement",
+    permission="settlements.view",
+    query=SettlementQuery,
+    response=Page[SettlementOut],
+)
+def list_settlements(query: SettlementQuery):
+    stmt = (
+        select(Settlement)
+        .join(Contract, Contract.id == Settlement.contract_id)
+        .order_by(Settlement.month.desc(), Settlement.id)
+    )
+    if query.plan_id is not None:
+        stmt = stmt.where(Contract.plan_id == query.plan_id)
+    if query.contract_id is not None:
+        stmt = stmt.where(Settlement.contract_id == query.contract_id)
+    if query.month:
+        stmt = stmt.where(Settlement.month == services.parse_month(query.month))
+    if query.status is not None:
+        stmt = stmt.where(Settlement.status == query.status)
+    return paginate(stmt, query, SettlementOut)
+
+
+@api_route(
+    "/settlements/<int:settlement_id>",
+    summary="One statement with its unpaid time by reason",
+    tag="settlement",
+    permission="settlements.view",
+    response=SettlementDetail,
+)
+def get_settlement(settlement_id: int):
+    return _detail(services.get_settlement(settlement_id))
+
+
+@api_route(
+    "/settlements/<int:settlement_id>/lines",
+    summary="The statement's lines, one per recipient (ID numbers masked)",
+    tag="settlement",
+    permission="settlements.view",
+    query=LineQuery,
+    response=LinePage,
+)
+def list_lines(settlement_id: int, query: LineQuery):
+    settlement = services.get_settlement(settlement_id)
+    lines = services.lines(settlement, offset=query.offset, limit=query.limit)
+    return LinePage(
+        items=[LineOut.model_validate(line) for line in lines],
+        offset=query.offset,
+        limit=query.limit,
+    )
+
+
+@api_route(
+    "/settlements/<int:settlement_id>/recompute",
+    method="POST",
+    summary="Apply the rules again to a draft statement",
+    tag="settlement",
+    permission="records.review",
+    response=SettlementDetail,
+)
+def recompute_settlement(settlement_id: int):
+    settlement = services.recompute(services.get_settlement(settlement_id))
+    db.session.commit()
+    return _detail(settlement)
+
+
+@api_route(
+    "/settlements/<int:settlement_id>/confirm",
+    method="POST",
+    summary="Finance confirms the statement it read",
+    tag="settlement",
+    permission="settlements.confirm",
+    body=ConfirmIn,
+    response=SettlementDetail,
+)
+def confirm_settlement(settlement_id: int, body: ConfirmIn):
+    settlement = services.get_settlement(settlement_id)
+    services.confirm(settlement, actor=g.user, amount_seen=body.amount_seen, note=body.note)
+    db.session.commit()
+    return _detail(settlement)

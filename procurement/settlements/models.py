@@ -189,6 +189,10 @@ class ServiceRecord(RegionOwned, db.Model):
     recipient: Mapped[Recipient] = relationship()
     contract: Mapped[Contract] = relationship()
 
+    @property
+    def flag_labels(self) -> list[str]:
+        return flag_labels(self.flags)
+
 
 class SettlementStatus(StrEnum):
     DRAFT = "draft"

@@ -2,15 +2,345 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from procurement.accounts.auth import permission_required
+from procurement.contracts.models import Contract
+from procurement.core.db import db
+from procurement.core.errors import DomainError
+from procurement.core.forms import ActionForm, choices, filter_args
+from procurement.plans.models import PurchasePlan
+from procurement.providers.models import Provider
+from procurement.settlements import exports, importer, services
+from procurement.settlements.models import (
+    REVIEW_LABELS,
+    UNPAID_LABELS,
+    Flag,
+    ImportRejection,
+    RecordImport,
+    Settlement,
+    SettlementStatus,
+    flag_labels,
+)
 
 bp = Blueprint("settlements", __name__, url_prefix="/settlements")
+COLUMNS_TEXT = "、".join(importer.COLUMNS)
 
-from procurement.settlements import models as _models  # noqa: E402, F401
+
+@bp.app_template_global()
+def unpaid_label(reason: str | None) -> str:
+    return str(UNPAID_LABELS.get(reason, reason or ""))
+
+
+@bp.app_template_global()
+def record_flags(flags: int) -> list[str]:
+    return flag_labels(flags)
+
+
+@bp.app_template_global()
+def rejection_label(code: str) -> str:
+    return importer.rejection_label(code)
+
+
+@bp.app_template_filter()
+def hours(minutes: int | None) -> str:
+    """Minutes as hours with two decimals: 250 -> 4.17."""
+    return f"{(minutes or 0) / 60:,.2f}"
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Platform export (.csv or .xlsx)"), validators=[FileRequired()])
+
+
+class StatementFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    plan = SelectField(_l("Plan"), validators=[Optional()])
+    month = StringField(_l("Month"), validators=[Optional(), Length(max=7)])
+    status = SelectField(_l("Status"), validators=[Optional()])
+
+
+class ConfirmForm(FlaskForm):
+    amount_seen = HiddenField(validators=[InputRequired()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
+
+
+class ReviewForm(FlaskForm):
+    decision = SelectField(
+        _l("Decision"), choices=[(k.value, str(v)) for k, v in REVIEW_LABELS.items()]
+    )
+    note = TextAreaField(_l("What the review found"), validators=[InputRequired(), Length(max=500)])
+
+
+# Statements ----------------------------------------------------------------------------
 
 
 @bp.get("/")
-def index():  # replaced by the real list
-    from flask import render_template_string
+@permission_required("settlements.view")
+def index():
+    form = StatementFilterForm(request.args)
+    plans = db.session.scalars(select(PurchasePlan).order_by(PurchasePlan.year.desc())).all()
+    form.plan.choices = choices([("", _("All plans"))] + [(p.id, p.title) for p in plans])
+    form.status.choices = choices([("", _("All"))] + [(s.value, s.label) for s in SettlementStatus])
+    stmt = (
+        select(Settlement)
+        .join(Contract, Contract.id == Settlement.contract_id)
+        .order_by(Settlement.month.desc(), Contract.number)
+    )
+    if form.plan.data:
+        stmt = stmt.where(Contract.plan_id == int(form.plan.data))
+    if form.month.data:
+        try:
+            stmt = stmt.where(Settlement.month == services.parse_month(form.month.data))
+        except DomainError as error:
+            form.month.errors = [error.message]
+    if form.status.data:
+        stmt = stmt.where(Settlement.status == form.status.data)
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    held = {s.id: services.held_by(s) for s in page.items}
+    return render_template(
+        "settlements/index.html", form=form, page=page, held=held, args=filter_args(form)
+    )
 
-    return render_template_string("{% extends 'base.html' %}")
+
+@bp.get("/<int:settlement_id>")
+@permission_required("settlements.view")
+def show(settlement_id: int):
+    settlement = db.get_or_404(Settlement, settlement_id)
+    page_number = max(request.args.get("page", 1, type=int), 1)
+    per_page = 100
+    lines = services.lines(settlement, offset=(page_number - 1) * per_page, limit=per_page)
+    return render_template(
+        "settlements/show.html",
+        settlement=settlement,
+        lines=lines,
+        page_number=page_number,
+        has_next=len(lines) == per_page and settlement.recipients > page_number * per_page,
+        unpaid=services.unpaid_summary(settlement),
+        held=services.held_by(settlement),
+        pending=services.pending_reviews(settlement),
+        confirm_form=ConfirmForm(amount_seen=str(settlement.amount)),
+        action=ActionForm(),
+    )
+
+
+@bp.post("/<int:settlement_id>/recompute")
+@permission_required("records.review")
+def recompute(settlement_id: int):
+    settlement = db.get_or_404(Settlement, settlement_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.recompute(settlement)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("The statement was computed again."), "success")
+    return redirect(url_for("settlements.show", settlement_id=settlement_id))
+
+
+@bp.post("/<int:settlement_id>/confirm")
+@permission_required("settlements.confirm")
+def confirm(settlement_id: int):
+    settlement = db.get_or_404(Settlement, settlement_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.confirm(
+            settlement, actor=g.user, amount_seen=form.amount_seen.data, note=form.note.data
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("The statement is confirmed."), "success")
+    return redirect(url_for("settlements.show", settlement_id=settlement_id))
+
+
+@bp.get("/<int:settlement_id>/statement.<any(xlsx, docx):kind>")
+@permission_required("settlements.view")
+def export(settlement_id: int, kind: str):
+    settlement = db.get_or_404(Settlement, settlement_id)
+    build = exports.statement_xlsx if kind == "xlsx" else exports.statement_docx
+    return send_file(
+        build(settlement),
+        as_attachment=True,
+        download_name=exports.filename(settlement, kind),
+        mimetype=exports.XLSX if kind == "xlsx" else exports.DOCX,
+    )
+
+
+# Imports -------------------------------------------------------------------------------
+
+
+@bp.get("/imports")
+@permission_required("settlements.view")
+def imports():
+    page = db.paginate(
+        select(RecordImport).order_by(RecordImport.imported_at.desc()),
+        per_page=50,
+        error_out=False,
+    )
+    return render_template("settlements/imports.html", page=page)
+
+
+@bp.route("/imports/new", methods=["GET", "POST"])
+@permission_required("records.import")
+def import_file():
+    request.max_content_length = services.upload_limit()
+    form = ImportForm()
+    if form.validate_on_submit():
+        try:
+            batch = services.import_upload(
+                form.file.data.stream,
+                form.file.data.filename or "",
+                region_code=g.user.region_code,
+                actor=g.user,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form.file.errors = [error.message]
+            return render_template("settlements/import.html", form=form, columns=COLUMNS_TEXT), 422
+        db.session.commit()
+        flash(
+            _(
+                "%(accepted)d records imported, %(rejected)d rejected.",
+                accepted=batch.accepted,
+                rejected=batch.rejected,
+            ),
+            "success",
+        )
+        return redirect(url_for("settlements.import_report", import_id=batch.id))
+    return render_template(
+        "settlements/import.html", form=form
+    ), 422 if form.is_submitted() else 200
+
+
+@bp.get("/imports/<int:import_id>")
+@permission_required("settlements.view")
+def import_report(import_id: int):
+    batch = db.get_or_404(RecordImport, import_id)
+    page = db.paginate(
+        select(ImportRejection)
+        .where(ImportRejection.import_id == batch.id)
+        .order_by(ImportRejection.row),
+        per_page=100,
+        error_out=False,
+    )
+    statements = db.session.scalars(
+        select(Settlement)
+        .join(Contract, Contract.id == Settlement.contract_id)
+        .where(Settlement.month.in_([services.parse_month(m) for m in batch.months]))
+        .order_by(Settlement.month, Contract.number)
+    ).all()
+    return render_template(
+        "settlements/import_report.html", batch=batch, page=page, statements=statements
+    )
+
+
+@bp.get("/imports/<int:import_id>/rejections.csv")
+@permission_required("settlements.view")
+def rejections(import_id: int):
+    from io import BytesIO
+
+    batch = db.get_or_404(RecordImport, import_id)
+    return send_file(
+        BytesIO(importer.rejections_csv(batch)),
+        as_attachment=True,
+        download_name=f"服务记录导入-{batch.id}-未导入行.csv",
+        mimetype="text/csv",
+    )
+
+
+@bp.get("/imports/template.csv")
+@permission_required("records.import")
+def import_template():
+    from io import BytesIO
+
+    return send_file(
+        BytesIO(("\ufeff" + ",".join(importer.COLUMNS) + "\n").encode()),
+        as_attachment=True,
+        download_name="智慧养老平台服务记录模板.csv",
+        mimetype="text/csv",
+    )
+
+
+# Flags ---------------------------------------------------------------------------------
+
+
+@bp.get("/flags")
+@permission_required("settlements.view")
+def flags():
+    rows = services.flag_summary()
+    providers = {
+        p.id: p
+        for p in db.session.scalars(select(Provider).where(Provider.id.in_({r[0] for r in rows})))
+    }
+    return render_template("settlements/flags.html", rows=rows, providers=providers)
+
+
+@bp.route("/flags/<int:provider_id>/<month>", methods=["GET", "POST"])
+@permission_required("settlements.view")
+def flagged(provider_id: int, month: str):
+    provider = db.get_or_404(Provider, provider_id)
+    try:
+        first = services.parse_month(month)
+    except DomainError:
+        abort(404)
+    form = ReviewForm()
+    status = 200
+    if request.method == "POST":
+        if not g.user.can("records.review"):
+            abort(403)
+        if form.validate_on_submit():
+            ids = [int(i) for i in request.form.getlist("record") if i.isdigit()]
+            try:
+                count = services.review(
+                    ids, decision=form.decision.data, note=form.note.data, actor=g.user
+                )
+            except DomainError as error:
+                db.session.rollback()
+                flash(error.message, "error")
+                status = 422
+            else:
+                db.session.commit()
+                flash(_("%(n)d records reviewed.", n=count), "success")
+                return redirect(request.url)
+        else:
+            status = 422
+    kind = request.args.get("flag", type=int)
+    page = db.paginate(
+        services.flagged_records(provider.id, first, kind), per_page=100, error_out=False
+    )
+    return render_template(
+        "settlements/flagged.html",
+        provider=provider,
+        month=first,
+        page=page,
+        form=form,
+        flags=list(Flag),
+        kind=kind,
+        args={"provider_id": provider.id, "month": month, **({"flag": kind} if kind else {})},
+    ), status

@@ -1,0 +1,177 @@
+"""A monthly statement as a workbook (.xlsx) and as a document for finance (.docx).
+
+Recipients appear by name and masked ID number only.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Pt
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import select
+
+from procurement.core.clock import today
+from procurement.core.db import db
+from procurement.core.money import amount_in_capitals, format_amount
+from procurement.core.office import DOCX, MONEY_FORMAT, XLSX, append_row, cjk_document, saved
+from procurement.regions.models import Region
+from procurement.settlements import services
+from procurement.settlements.models import UNPAID_LABELS, Settlement
+
+__all__ = ["DOCX", "XLSX", "filename", "statement_docx", "statement_xlsx"]
+
+
+def filename(settlement: Settlement, extension: str) -> str:
+    return f"结算单-{settlement.contract.number}-{settlement.month:%Y%m}.{extension}"
+
+
+def _title(settlement: Settlement) -> str:
+    return _(
+        "Settlement statement %(month)s, %(zone)s",
+        month=f"{settlement.month:%Y-%m}",
+        zone=settlement.contract.zone.name,
+    )
+
+
+def _header(settlement: Settlement) -> list[tuple[str, str]]:
+    contract = settlement.contract
+    unit = _("hour") if settlement.unit == "hour" else _("visit")
+    return [
+        (_("Contract"), contract.number),
+        (_("Provider"), contract.provider.name),
+        (_("Zone"), contract.zone.name),
+        (_("Month"), f"{settlement.month:%Y-%m}"),
+        (
+            _("Rate"),
+            _("%(rate)s yuan per %(unit)s", rate=format_amount(settlement.rate), unit=unit),
+        ),
+        (_("Status"), settlement.status.label),
+        (_("Records"), str(settlement.records)),
+        (_("Recipients"), str(settlement.recipients)),
+        (_("Paid hours"), f"{settlement.paid_minutes / 60:.2f}"),
+        (_("Paid visits"), str(settlement.paid_visits)),
+        (
+            _("Amount"),
+            _(
+                "%(amount)s yuan (RMB %(capitals)s)",
+                amount=format_amount(settlement.amount),
+                capitals=amount_in_capitals(settlement.amount),
+            ),
+        ),
+    ]
+
+
+def _reasons(unpaid: dict[str, int]) -> str:
+    return "；".join(
+        f"{UNPAID_LABELS.get(reason, reason)} {minutes / 60:.2f}h"
+        for reason, minutes in sorted(unpaid.items())
+    )
+
+
+COLUMNS = (
+    "Name",
+    "ID number (masked)",
+    "Township",
+    "Visits",
+    "Hours",
+    "Paid hours",
+    "Amount (yuan)",
+    "Not paid, and why",
+)
+
+
+def statement_xlsx(settlement: Settlement) -> BytesIO:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("Statement")
+    append_row(sheet, [_title(settlement)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for label, value in _header(settlement):
+        append_row(sheet, [label, value])
+    append_row(sheet, [])
+    append_row(sheet, [_(c) for c in COLUMNS])
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    townships = _township_names(settlement)
+    for line in services.lines(settlement):
+        append_row(
+            sheet,
+            [
+                line.name,
+                line.id_masked,
+                townships.get(line.township_code, line.township_code),
+                line.visits,
+                round(line.minutes / 60, 2),
+                round(line.paid_minutes / 60, 2),
+                line.amount,
+                _reasons(line.unpaid),
+            ],
+        )
+        sheet.cell(sheet.max_row, 7).number_format = MONEY_FORMAT
+    for column, width in zip("ABCDEFGH", (14, 22, 12, 8, 10, 10, 14, 60), strict=True):
+        sheet.column_dimensions[column].width = width
+    return saved(book)
+
+
+def _township_names(settlement: Settlement) -> dict[str, str]:
+    codes = settlement.contract.township_codes
+    query = select(Region.code, Region.name).where(Region.code.in_(codes))
+    return dict(db.session.execute(query).all())
+
+
+def statement_docx(settlement: Settlement) -> BytesIO:
+    document = cjk_document()
+    heading = document.add_paragraph()
+    heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = heading.add_run(_title(settlement))
+    run.bold, run.font.size = True, Pt(16)
+    table = document.add_table(rows=0, cols=2)
+    table.style = "Table Grid"
+    for label, value in _header(settlement):
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text = label, value
+
+    document.add_paragraph()
+    unpaid = services.unpaid_summary(settlement)
+    if unpaid:
+        document.add_paragraph(_("Time not paid, by reason")).runs[0].bold = True
+        reasons = document.add_table(rows=1, cols=3)
+        reasons.style = "Table Grid"
+        for cell, text in zip(
+            reasons.rows[0].cells, (_("Reason"), _("Records"), _("Hours")), strict=True
+        ):
+            cell.text = text
+        for reason, count, minutes in unpaid:
+            cells = reasons.add_row().cells
+            cells[0].text = str(UNPAID_LABELS.get(reason, reason))
+            cells[1].text, cells[2].text = str(count), f"{minutes / 60:.2f}"
+        document.add_paragraph()
+
+    document.add_paragraph(_("Recipients")).runs[0].bold = True
+    lines = document.add_table(rows=1, cols=7)
+    lines.style = "Table Grid"
+    for cell, text in zip(lines.rows[0].cells, [_(c) for c in COLUMNS[:7]], strict=True):
+        cell.text = text
+    townships = _township_names(settlement)
+    for line in services.lines(settlement):
+        cells = lines.add_row().cells
+        cells[0].text, cells[1].text = line.name, line.id_masked
+        cells[2].text = townships.get(line.township_code, line.township_code)
+        cells[3].text, cells[4].text = str(line.visits), f"{line.minutes / 60:.2f}"
+        cells[5].text, cells[6].text = f"{line.paid_minutes / 60:.2f}", format_amount(line.amount)
+    document.add_paragraph()
+    document.add_paragraph(
+        _(
+            "Total payable: %(amount)s yuan (RMB %(capitals)s)",
+            amount=format_amount(settlement.amount),
+            capitals=amount_in_capitals(settlement.amount),
+        )
+    ).runs[0].bold = True
+    document.add_paragraph(_("Prepared by (civil affairs): ____________    Date: ____________"))
+    document.add_paragraph(_("Confirmed by (finance): ____________    Date: ____________"))
+    document.add_paragraph(_("Printed on %(date)s", date=today().isoformat()))
+    return saved(document)

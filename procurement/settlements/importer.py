@@ -1,0 +1,725 @@
+"""Import of service records from the smart elderly-care platform (CSV, .xlsx, API push).
+
+A province sends about a million rows a month, so the hot path is vectorised pandas and
+the raw database driver (sqlite3 ``executemany``; PostgreSQL ``COPY``), all inside the
+request's one transaction: either every accepted row, its flags, and the statements of
+the months it touches are written, or nothing is. Every row is accepted or rejected
+with a reason; a record already imported (same record id for the same provider) is
+counted once and reported as such.
+
+Lookups go through the ORM, so they are region-scoped: a user can only import records
+of providers, contracts and recipients of their own region.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import time
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from io import BytesIO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, select, tuple_, update
+
+from procurement.accounts.models import User
+from procurement.contracts.models import Contract, ContractStatus
+from procurement.core.clock import utcnow
+from procurement.core.db import db
+from procurement.core.errors import ValidationError
+from procurement.core.identifiers import InvalidIdentifier, parse_id_number
+from procurement.plans.models import ServiceItem
+from procurement.recipients.identity import lookup_hasher
+from procurement.recipients.models import Recipient
+from procurement.regions.models import Region, RegionLevel
+from procurement.settlements import rules
+from procurement.settlements.models import (
+    ImportRejection,
+    RecordImport,
+    ServiceRecord,
+    Settlement,
+    SettlementStatus,
+)
+
+# The platform's export: column -> field. English names are accepted too (API, tools).
+COLUMNS = {
+    "记录编号": "record_id",
+    "服务对象身份证号": "id_number",
+    "服务机构统一社会信用代码": "credit_code",
+    "服务人员编号": "worker_id",
+    "服务项目": "item",
+    "开始时间": "start",
+    "结束时间": "end",
+    "服务乡镇": "township",
+}
+FIELDS = tuple(COLUMNS.values())
+COLUMN_OF = {field: column for column, field in COLUMNS.items()}
+MAX_UNCOMPRESSED = 400 * 1024 * 1024
+SIGNED = (
+    ContractStatus.SIGNED,
+    ContractStatus.IN_FORCE,
+    ContractStatus.COMPLETED,
+    ContractStatus.TERMINATED,
+)
+
+REJECTIONS = {
+    "missing_field": _l("A required cell is empty"),
+    "bad_record_id": _l("The record id is longer than 64 characters"),
+    "bad_id_number": _l("Not a valid ID number"),
+    "unknown_recipient": _l("Not on the recipient roster"),
+    "unknown_provider": _l("No provider with this credit code in your region"),
+    "bad_start": _l("The start time is not a valid date and time"),
+    "bad_end": _l("The end time is not a valid date and time"),
+    "end_before_start": _l("The visit ends before it starts"),
+    "no_contract": _l("No signed contract of this provider covers the visit's date"),
+    "unknown_township": _l("Not a township of the contract's county"),
+    "unknown_item": _l("Not an item of the service catalogue"),
+    "duplicate_in_file": _l("The same record id appears earlier in this file"),
+    "month_confirmed": _l("The month's statement was already confirmed by finance"),
+}
+DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
+
+
+def rejection_label(code: str) -> str:
+    return str(REJECTIONS.get(code, code))
+
+
+# Reading -----------------------------------------------------------------------------
+
+
+def _limit(data: bytes) -> None:
+    if not data:
+        raise ValidationError(_("The file is empty."), field="file")
+    limit = current_app.config["RECORD_IMPORT_MAX_BYTES"]
+    if len(data) > limit:
+        raise ValidationError(
+            _("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024)), field="file"
+        )
+
+
+def read_csv(data: bytes) -> pd.DataFrame:
+    """The platform's CSV export (UTF-8, with or without BOM, or GB18030) as text."""
+    _limit(data)
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        break
+    else:
+        raise ValidationError(_("The file is neither UTF-8 nor GB18030 text."), field="file")
+    try:
+        frame = pd.read_csv(
+            BytesIO(data),
+            engine="pyarrow",
+            dtype=str,
+            encoding="utf-8" if encoding == "utf-8-sig" else encoding,
+            keep_default_na=False,
+        )
+    except Exception:  # noqa: BLE001 - any parser failure is an unreadable file
+        raise ValidationError(_("The CSV file could not be read."), field="file") from None
+    frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
+    return frame
+
+
+def read_xlsx(data: bytes) -> pd.DataFrame:
+    """The first sheet of an .xlsx export as text; zip bombs and broken files refused."""
+    _limit(data)
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED:
+                raise ValidationError(
+                    _("The workbook inflates to an implausible size and was refused."), field="file"
+                )
+    except zipfile.BadZipFile:
+        raise ValidationError(_("The file is not an .xlsx workbook."), field="file") from None
+    try:
+        frame = pd.read_excel(BytesIO(data), dtype=str, engine="calamine", keep_default_na=False)
+    except Exception:  # noqa: BLE001 - any parser failure is an unreadable file
+        raise ValidationError(_("The workbook could not be read."), field="file") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def read_upload(data: bytes, filename: str) -> tuple[pd.DataFrame, str]:
+    """Pick the reader by content: an .xlsx is a zip; anything else is read as CSV."""
+    if data[:4] == b"PK\x03\x04":
+        return read_xlsx(data), "xlsx"
+    if filename.lower().endswith((".xlsx", ".xls")):
+        raise ValidationError(_("The file is not an .xlsx workbook."), field="file")
+    return read_csv(data), "csv"
+
+
+def frame_from_rows(rows: Iterable[dict]) -> pd.DataFrame:
+    """Records pushed through the API, as the same frame a file gives."""
+    frame = pd.DataFrame(list(rows), columns=list(FIELDS), dtype=object)
+    return frame.fillna("").astype(str)
+
+
+def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename the platform's columns to fields; refuse a file without them."""
+    renamed = frame.rename(columns=COLUMNS)
+    missing = [COLUMN_OF[f] for f in FIELDS if f not in renamed.columns]
+    if missing:
+        raise ValidationError(
+            _("The file lacks the columns: %(columns)s.", columns="、".join(missing)),
+            field="file",
+        )
+    if len(renamed) == 0:
+        raise ValidationError(_("The file has no rows."), field="file")
+    return pd.DataFrame(
+        {f: renamed[f].astype("string").fillna("").str.strip() for f in FIELDS}
+    ).reset_index(drop=True)
+
+
+def _parse_times(values: pd.Series) -> pd.Series:
+    parsed = pd.to_datetime(values, format=DATETIME_FORMATS[0], errors="coerce")
+    for fmt in DATETIME_FORMATS[1:]:
+        todo = parsed.isna() & (values != "")
+        if not todo.any():
+            break
+        parsed[todo] = pd.to_datetime(values[todo], format=fmt, errors="coerce")
+    return parsed.astype("datetime64[s]")
+
+
+# The import ---------------------------------------------------------------------------
+
+
+@dataclass
+class Lookups:
+    """What a row is checked against, read once through the scoped ORM."""
+
+    recipients: dict[str, int]  # id hash -> recipient id
+    providers: dict[str, int]  # credit code -> provider id
+    contracts: pd.DataFrame  # contract_id, provider_id, start, end
+    terms: dict[int, rules.Terms]
+    townships: dict[str, dict[str, str]]  # county code -> {name or code: code}
+    items: dict[str, dict[str, str]]  # county code -> {name or code: code}
+
+
+def _lookups() -> Lookups:
+    contracts = list(db.session.scalars(select(Contract).where(Contract.status.in_(SIGNED))))
+    terms = {c.id: rules.Terms.of(c) for c in contracts}
+    providers = {c.provider.credit_code: c.provider_id for c in contracts}
+    counties = {c.region_code for c in contracts}
+    townships: dict[str, dict[str, str]] = {code: {} for code in counties}
+    for region in db.session.scalars(
+        select(Region).where(Region.level == RegionLevel.TOWNSHIP, Region.parent_code.in_(counties))
+    ):
+        townships[region.parent_code].update({region.name: region.code, region.code: region.code})
+    items: dict[str, dict[str, str]] = {}
+    catalogue = list(db.session.scalars(select(ServiceItem)))
+    for county in counties:
+        lineage = set(db.session.get(Region, county).lineage)
+        known = {}
+        for item in catalogue:
+            if item.region_code in lineage:
+                known.update({item.name: item.code, item.code: item.code})
+        items[county] = known
+    recipients = dict(db.session.execute(select(Recipient.id_hash, Recipient.id)).all())
+    frame = pd.DataFrame(
+        [(t.contract_id, t.provider_id, t.start, t.end) for t in terms.values()],
+        columns=["contract_id", "provider_id", "start", "end"],
+    )
+    frame["start"] = pd.to_datetime(frame["start"]).astype("datetime64[s]")
+    frame["end"] = pd.to_datetime(frame["end"]).astype("datetime64[s]")
+    return Lookups(recipients, providers, frame, terms, townships, items)
+
+
+class _Verdicts:
+    """The first reason each row is refused for (rows keep their first reason)."""
+
+    def __init__(self, n: int) -> None:
+        self.reason = np.full(n, "", dtype=object)
+        self.detail = np.full(n, "", dtype=object)
+
+    @property
+    def open(self) -> np.ndarray:
+        return self.reason == ""
+
+    def refuse(self, mask, code: str, detail=None) -> None:
+        mask = np.asarray(mask, dtype=bool) & self.open
+        self.reason[mask] = code
+        if detail is not None:
+            self.detail[mask] = np.asarray(detail, dtype=object)[mask]
+
+
+def import_records(
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    filename: str,
+    sha256: str,
+    region_code: str,
+    actor: User | None,
+) -> RecordImport:
+    """Check, flag, store and settle the rows of ``frame``; the caller commits."""
+    began = time.perf_counter()
+    rows = _normalise(frame)
+    n = len(rows)
+    look = _lookups()
+    verdict = _Verdicts(n)
+
+    empty = np.zeros(n, dtype=bool)
+    which = np.full(n, "", dtype=object)
+    for field in FIELDS:
+        blank = (rows[field] == "").to_numpy()
+        which[blank & ~empty] = COLUMN_OF[field]
+        empty |= blank
+    verdict.refuse(empty, "missing_field", which)
+    verdict.refuse((rows["record_id"].str.len() > 64).to_numpy(), "bad_record_id")
+
+    recipient_id = _recipients_of(rows["id_number"], look, verdict)
+    provider_id = rows["credit_code"].str.upper().map(look.providers)
+    verdict.refuse(provider_id.isna().to_numpy(), "unknown_provider")
+    provider_id = provider_id.fillna(0).astype(np.int64)
+
+    started = _parse_times(rows["start"])
+    ended = _parse_times(rows["end"])
+    verdict.refuse(started.isna().to_numpy(), "bad_start", rows["start"].to_numpy())
+    verdict.refuse(ended.isna().to_numpy(), "bad_end", rows["end"].to_numpy())
+    verdict.refuse((ended <= started).to_numpy(), "end_before_start")
+
+    contract_id = _contracts_of(provider_id, started, rows["township"], look, verdict)
+    county = contract_id.map({c: t.region_code[:6] for c, t in look.terms.items()})
+    township = _codes(rows["township"], county, look.townships)
+    verdict.refuse(verdict.open & township.isna().to_numpy(), "unknown_township")
+    item = _codes(rows["item"], county, look.items)
+    verdict.refuse(verdict.open & item.isna().to_numpy(), "unknown_item")
+
+    key = pd.DataFrame({"provider_id": provider_id, "record_id": rows["record_id"]})
+    duplicate = key.duplicated().to_numpy() & verdict.open
+    verdict.refuse(duplicate, "duplicate_in_file")
+
+    months = started.dt.to_period("M").dt.start_time.astype("datetime64[s]")
+    confirmed = _confirmed_months(contract_id, months, verdict.open)
+    verdict.refuse(confirmed, "month_confirmed")
+
+    existing = _existing(key, verdict.open)
+    accepted = verdict.open & ~existing
+
+    batch = RecordImport(
+        region_code=region_code,
+        source=source,
+        filename=filename[:200],
+        sha256=sha256,
+        rows=n,
+        accepted=int(accepted.sum()),
+        already_imported=int(existing.sum()),
+        rejected=int((~verdict.open).sum()),
+        flagged=0,
+        reasons=pd.Series(verdict.reason[~verdict.open]).value_counts().to_dict(),
+        months=[],
+        imported_by_id=actor.id if actor else None,
+        imported_at=utcnow(),
+    )
+    db.session.add(batch)
+    db.session.flush()
+
+    new = pd.DataFrame(
+        {
+            "contract_id": contract_id[accepted].astype(np.int64),
+            "provider_id": provider_id[accepted],
+            "record_id": rows["record_id"][accepted],
+            "recipient_id": recipient_id[accepted].astype(np.int64),
+            "worker_id": rows["worker_id"][accepted],
+            "item_code": item[accepted],
+            "township_code": township[accepted],
+            "started_at": started[accepted],
+            "ended_at": ended[accepted],
+            "month": months[accepted],
+        }
+    )
+    new["minutes"] = ((new["ended_at"] - new["started_at"]).dt.total_seconds() // 60).astype(
+        np.int64
+    )
+    new["review"] = None
+    touched = sorted(
+        {(int(c), m.date()) for c, m in new[["contract_id", "month"]].drop_duplicates().values}
+    )
+    flagged = settle(touched, look.terms, new=new, import_id=batch.id)
+    batch.flagged = flagged
+    batch.months = sorted({m.strftime("%Y-%m") for _c, m in touched})
+    _store_rejections(batch.id, rows, verdict)
+    batch.seconds = round(time.perf_counter() - began, 3)
+    db.session.flush()
+    return batch
+
+
+def _recipients_of(numbers: pd.Series, look: Lookups, verdict: _Verdicts) -> pd.Series:
+    """ID number -> recipient id, hashing each distinct number once."""
+    digest = lookup_hasher()
+    found: dict[str, object] = {}
+    for raw in pd.unique(numbers[verdict.open]):
+        try:
+            number = parse_id_number(raw).number
+        except InvalidIdentifier:
+            found[raw] = "bad"
+            continue
+        found[raw] = look.recipients.get(digest(number), "unknown")
+    mapped = numbers.map(found)
+    verdict.refuse((mapped == "bad").to_numpy(), "bad_id_number")
+    verdict.refuse((mapped == "unknown").to_numpy(), "unknown_recipient")
+    return pd.to_numeric(mapped, errors="coerce").fillna(0).astype(np.int64)
+
+
+def _contracts_of(provider_id, started, township, look: Lookups, verdict) -> pd.Series:
+    """The provider's signed contract whose term covers the visit (its zone's first)."""
+    rows = pd.DataFrame(
+        {"row": np.arange(len(provider_id)), "provider_id": provider_id, "at": started}
+    )[verdict.open]
+    candidates = rows.merge(look.contracts, on="provider_id")
+    day = candidates["at"].dt.floor("D")
+    candidates = candidates[(day >= candidates["start"]) & (day <= candidates["end"])]
+    in_zone = rules._pairs_in(
+        candidates["contract_id"],
+        township.iloc[candidates["row"].to_numpy()].set_axis(candidates.index),
+        look.terms,
+        "townships",
+    )
+    candidates = candidates.assign(outside=~in_zone).sort_values(["row", "outside", "contract_id"])
+    best = candidates.drop_duplicates("row")
+    result = pd.Series(np.nan, index=provider_id.index)
+    result.iloc[best["row"].to_numpy()] = best["contract_id"].to_numpy()
+    verdict.refuse(result.isna().to_numpy(), "no_contract")
+    return result.fillna(0).astype(np.int64)
+
+
+def _codes(values: pd.Series, county: pd.Series, known: dict[str, dict[str, str]]):
+    """A name or code -> the code, among those known in the row's county."""
+    pairs = {f"{c}|{name}": code for c, names in known.items() for name, code in names.items()}
+    return (county.fillna("").astype(str) + "|" + values).map(pairs)
+
+
+def _confirmed_months(contract_id: pd.Series, months: pd.Series, open_rows) -> np.ndarray:
+    confirmed = set(
+        db.session.execute(
+            select(Settlement.contract_id, Settlement.month).where(
+                Settlement.status == SettlementStatus.CONFIRMED
+            )
+        )
+    )
+    if not confirmed:
+        return np.zeros(len(contract_id), dtype=bool)
+    keys = pd.MultiIndex.from_arrays([contract_id, months])
+    return keys.isin(list(confirmed)) & open_rows
+
+
+def _existing(key: pd.DataFrame, open_rows: np.ndarray) -> np.ndarray:
+    """Rows whose record id was imported before for the same provider."""
+    candidates = key[open_rows]
+    providers = [int(p) for p in pd.unique(candidates["provider_id"])]
+    with_records = set(
+        db.session.scalars(
+            select(ServiceRecord.provider_id)
+            .where(ServiceRecord.provider_id.in_(providers))
+            .group_by(ServiceRecord.provider_id)
+        )
+    )
+    candidates = candidates[candidates["provider_id"].isin(with_records)]
+    stored = set()
+    for provider_id, ids in candidates.groupby("provider_id")["record_id"]:
+        values = ids.tolist()
+        for start in range(0, len(values), 5000):
+            chunk = values[start : start + 5000]
+            stored.update(
+                db.session.execute(
+                    select(ServiceRecord.provider_id, ServiceRecord.record_id).where(
+                        ServiceRecord.provider_id == int(provider_id),
+                        ServiceRecord.record_id.in_(chunk),
+                    )
+                )
+            )
+    if not stored:
+        return np.zeros(len(key), dtype=bool)
+    keys = pd.MultiIndex.from_frame(key)
+    return keys.isin(list(stored)) & open_rows
+
+
+def _store_rejections(import_id: int, rows: pd.DataFrame, verdict: _Verdicts) -> None:
+    refused = np.flatnonzero(~verdict.open)
+    if not len(refused):
+        return
+    values = [
+        (
+            import_id,
+            int(i) + 2,
+            rows["record_id"].iat[i][:64],
+            verdict.reason[i],
+            _detail(verdict, i),
+        )
+        for i in refused
+    ]
+    _raw_insert(
+        ImportRejection.__table__.name,
+        ("import_id", "row", "record_id", "reason", "detail"),
+        values,
+    )
+
+
+def _detail(verdict: _Verdicts, i: int) -> str:
+    return str(verdict.detail[i] or "")[:200]
+
+
+# Storage and settlement ---------------------------------------------------------------
+
+RECORD_FIELDS = (
+    "region_code",
+    "import_id",
+    "contract_id",
+    "provider_id",
+    "record_id",
+    "recipient_id",
+    "worker_id",
+    "item_code",
+    "township_code",
+    "started_at",
+    "ended_at",
+    "minutes",
+    "month",
+    "flags",
+    "paid_minutes",
+    "unpaid_reason",
+)
+
+
+def _stored(keys: list[tuple[int, date]]) -> pd.DataFrame:
+    """The records already stored for these contract-months."""
+    table = ServiceRecord.__table__
+    columns = [
+        table.c.id,
+        table.c.contract_id,
+        table.c.provider_id,
+        table.c.record_id,
+        table.c.recipient_id,
+        table.c.worker_id,
+        table.c.item_code,
+        table.c.township_code,
+        table.c.started_at,
+        table.c.ended_at,
+        table.c.minutes,
+        table.c.month,
+        table.c.review,
+        table.c.flags,
+        table.c.paid_minutes,
+        table.c.unpaid_reason,
+    ]
+    parts = []
+    for start in range(0, len(keys), 400):
+        chunk = keys[start : start + 400]
+        result = db.session.execute(
+            select(*columns).where(tuple_(table.c.contract_id, table.c.month).in_(chunk))
+        )
+        parts.append(pd.DataFrame(result.fetchall(), columns=[c.name for c in columns]))
+    if not parts:
+        return pd.DataFrame(columns=[c.name for c in columns])
+    frame = pd.concat(parts, ignore_index=True)
+    for column in ("started_at", "ended_at", "month"):
+        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[s]")
+    return frame
+
+
+def settle(
+    keys: list[tuple[int, date]],
+    terms: dict[int, rules.Terms],
+    *,
+    new: pd.DataFrame | None = None,
+    import_id: int | None = None,
+) -> int:
+    """Evaluate the contract-months ``keys`` (with the ``new`` records, stored here), write
+    changed flags and pay, and bring their statements up to date. Returns the number of
+    new flagged records."""
+    if not keys:
+        return 0
+    stored = _stored(keys)
+    stored["is_new"] = False
+    frames = [stored]
+    if new is not None and len(new):
+        frames.append(new.assign(is_new=True, id=0))
+    records = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    if not len(records):
+        return 0
+    recipient_ids = [int(r) for r in pd.unique(records["recipient_id"])]
+    standing = rules.Standing(_recipient_rows(recipient_ids))
+    prior = _prior_visits(keys, terms, recipient_ids)
+    evaluated = rules.evaluate(records, terms, standing, prior)
+    is_new = records["is_new"].to_numpy(dtype=bool)
+
+    fresh = records[is_new]
+    if len(fresh):
+        region = fresh["contract_id"].map({c: t.region_code for c, t in terms.items()})
+        out = evaluated[is_new]
+        values = list(
+            zip(
+                region,
+                [import_id] * len(fresh),
+                fresh["contract_id"].tolist(),
+                fresh["provider_id"].tolist(),
+                fresh["record_id"].tolist(),
+                fresh["recipient_id"].tolist(),
+                fresh["worker_id"].tolist(),
+                fresh["item_code"].tolist(),
+                fresh["township_code"].tolist(),
+                _timestamps(fresh["started_at"]),
+                _timestamps(fresh["ended_at"]),
+                fresh["minutes"].tolist(),
+                _dates(fresh["month"]),
+                out["flags"].tolist(),
+                out["paid_minutes"].tolist(),
+                out["unpaid_reason"].tolist(),
+                strict=True,
+            )
+        )
+        _raw_insert(ServiceRecord.__table__.name, RECORD_FIELDS, values)
+
+    old = records[~is_new]
+    if len(old):
+        out = evaluated[~is_new]
+        changed = (
+            (old["flags"].to_numpy() != out["flags"].to_numpy())
+            | (old["paid_minutes"].to_numpy() != out["paid_minutes"].to_numpy())
+            | (
+                old["unpaid_reason"].fillna("").to_numpy()
+                != out["unpaid_reason"].fillna("").to_numpy()
+            )
+        )
+        if changed.any():
+            table = ServiceRecord.__table__
+            db.session.execute(
+                update(table)
+                .where(table.c.id == bindparam("record"))
+                .values(
+                    flags=bindparam("new_flags"),
+                    paid_minutes=bindparam("new_paid"),
+                    unpaid_reason=bindparam("new_reason"),
+                ),
+                [
+                    {"record": int(i), "new_flags": int(f), "new_paid": int(p), "new_reason": r}
+                    for i, f, p, r in zip(
+                        old["id"][changed],
+                        out["flags"][changed],
+                        out["paid_minutes"][changed],
+                        out["unpaid_reason"][changed],
+                        strict=True,
+                    )
+                ],
+            )
+    _update_statements(keys, records, evaluated, terms)
+    return int((evaluated["flags"].to_numpy()[is_new] != 0).sum())
+
+
+def _timestamps(values: pd.Series) -> list[str]:
+    # The form SQLAlchemy itself writes on SQLite; PostgreSQL reads it as well.
+    array = pa.array(values.to_numpy(dtype="datetime64[s]"))
+    return pc.strftime(array, format="%Y-%m-%d %H:%M:%S.000000").to_pylist()
+
+
+def _dates(values: pd.Series) -> list[str]:
+    array = pa.array(values.to_numpy(dtype="datetime64[s]"))
+    return pc.strftime(array, format="%Y-%m-%d").to_pylist()
+
+
+def _recipient_rows(ids: list[int]) -> list[tuple]:
+    rows = []
+    for start in range(0, len(ids), 5000):
+        rows += db.session.execute(
+            select(*rules.RECIPIENT_COLUMNS).where(Recipient.id.in_(ids[start : start + 5000]))
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def _prior_visits(keys, terms, recipient_ids) -> dict[tuple[int, int], int]:
+    """Visits paid earlier in the year outside ``keys`` (only for the visits model)."""
+    if all(terms[c].hourly for c, _m in keys):
+        return {}
+    table = ServiceRecord.__table__
+    skip = set(keys)
+    counts: dict[tuple[int, int], int] = {}
+    for year in {m.year for _c, m in keys}:
+        query = select(table.c.recipient_id, table.c.contract_id, table.c.month).where(
+            table.c.paid_minutes > 0,
+            table.c.month >= date(year, 1, 1),
+            table.c.month <= date(year, 12, 1),
+            table.c.recipient_id.in_(recipient_ids),
+        )
+        for rid, cid, month in db.session.execute(query):
+            if (cid, month) not in skip:  # those are being evaluated now
+                counts[(rid, year)] = counts.get((rid, year), 0) + 1
+    return counts
+
+
+def _update_statements(keys, records, evaluated, terms) -> None:
+    totals = rules.totals(records, evaluated, terms)
+    existing = {
+        (s.contract_id, s.month): s
+        for s in db.session.scalars(
+            select(Settlement).where(
+                tuple_(Settlement.contract_id, Settlement.month).in_(list(keys))
+            )
+        )
+    }
+    now = utcnow()
+    for cid, month in keys:
+        t = terms[cid]
+        found = totals.get((cid, month)) or rules.MonthTotals(0, 0, 0, 0, 0, 0, 0)
+        statement = existing.get((cid, month))
+        if statement is None:
+            statement = Settlement(
+                contract_id=cid, month=month, region_code=t.region_code, unit=t.unit
+            )
+            db.session.add(statement)
+        if statement.status == SettlementStatus.CONFIRMED:
+            continue
+        statement.unit, statement.rate = t.unit, t.rate
+        statement.records, statement.flagged = found.records, found.flagged
+        statement.recipients, statement.minutes = found.recipients, found.minutes
+        statement.paid_minutes, statement.paid_visits = found.paid_minutes, found.paid_visits
+        statement.amount = rules.fen_to_yuan(found.amount_fen)
+        statement.computed_at = now
+    db.session.flush()
+
+
+def _raw_insert(table: str, columns: tuple[str, ...], values: list[tuple]) -> None:
+    """Many rows through the driver, in the session's transaction (COPY on PostgreSQL)."""
+    if not values:
+        return
+    connection = db.session.connection()
+    raw = connection.connection.driver_connection
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+        return
+    cursor = raw.cursor()
+    marks = ", ".join(["?"] * len(columns))
+    statement = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - fixed names
+    cursor.executemany(statement, values)
+
+
+def rejections_csv(batch: RecordImport) -> bytes:
+    """The rejected rows of an import, for the platform operator to correct."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Row"), _("Record id"), _("Reason"), _("Detail")])
+    for row in db.session.scalars(
+        select(ImportRejection)
+        .where(ImportRejection.import_id == batch.id)
+        .order_by(ImportRejection.row)
+    ):
+        writer.writerow([row.row, row.record_id, rejection_label(row.reason), row.detail])
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

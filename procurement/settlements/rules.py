@@ -1,0 +1,404 @@
+"""The settlement rules and the fraud flags, vectorised over a month's service records.
+
+One place decides, for every record of a contract and month, which flags it carries
+and how much of its time is paid, with the reason for what is not (seed 001 §7(2)(3),
+§8(2)2(2); domain.md §6). The importer, a flag review and a recomputation all call
+``evaluate``; nothing else computes pay.
+
+Order of the reasons (the first that applies is the record's reason):
+the person's standing that month (not started, exited, died, ineligible, long-term
+care), the contract's zone, the contract's items, an unreviewed or confirmed flag,
+and last the entitlement (Yangcheng: 4 h a month, no carry-over; Xinjiang: visits a
+year).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pandas as pd
+
+from procurement.contracts.models import Contract
+from procurement.policies.models import EntitlementModel, PolicyProfile
+from procurement.recipients.entitlement import MonthStatus, entitlement
+from procurement.recipients.models import ExitReason, Recipient
+from procurement.settlements.models import Flag, Review, Unpaid
+
+# Flags that hold a record's pay until an officer reviews it. Visits outside the zone,
+# or after a death or an exit, are never paid, so they need no review to be refused.
+HOLDING_FLAGS = int(
+    Flag.WORKER_OVERLAP | Flag.DUPLICATE | Flag.TOO_SHORT | Flag.TOO_LONG | Flag.WHOLE_ENTITLEMENT
+)
+STANDING_REASONS = {
+    MonthStatus.NOT_STARTED: Unpaid.NOT_REGISTERED,
+    MonthStatus.EXITED: Unpaid.EXITED,
+    MonthStatus.DIED: Unpaid.DIED,
+    MonthStatus.INELIGIBLE: Unpaid.INELIGIBLE,
+    MonthStatus.LONG_TERM_CARE: Unpaid.LONG_TERM_CARE,
+}
+RECIPIENT_COLUMNS = (
+    Recipient.id,
+    Recipient.birth_date,
+    Recipient.category,
+    Recipient.capability_level,
+    Recipient.long_term_care,
+    Recipient.registered_in_county,
+    Recipient.lives_in_county,
+    Recipient.service_start,
+    Recipient.exit_reason,
+    Recipient.exit_date,
+)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What one contract pays for, and how (from the contract and its plan's profile)."""
+
+    contract_id: int
+    provider_id: int
+    region_code: str
+    townships: frozenset[str]
+    items: frozenset[str]
+    start: date
+    end: date  # the day before termination, for a terminated contract
+    profile: PolicyProfile
+    hourly: bool
+    rate: Decimal  # per hour or per visit, capped by the profile
+    cap_minutes: int | None  # per person and month (hours model)
+    visits_per_year: int | None
+    min_minutes: int
+    max_minutes: int
+    must_split: bool
+
+    @property
+    def rate_fen(self) -> int:
+        return int(self.rate * 100)
+
+    @property
+    def unit(self) -> str:
+        return "hour" if self.hourly else "visit"
+
+    @classmethod
+    def of(cls, contract: Contract) -> Terms:
+        plan = contract.plan
+        profile = plan.policy_profile
+        hourly = profile.entitlement_model is EntitlementModel.HOURS_PER_MONTH
+        cap = profile.hourly_rate_cap if hourly else profile.unit_price_per_visit
+        rate = min(contract.unit_price, cap) if cap is not None else contract.unit_price
+        end = contract.service_end
+        if contract.terminated_on is not None:
+            end = min(end, date.fromordinal(contract.terminated_on.toordinal() - 1))
+        return cls(
+            contract_id=contract.id,
+            provider_id=contract.provider_id,
+            region_code=contract.region_code,
+            townships=frozenset(contract.township_codes),
+            items=frozenset(link.service_item.code for link in plan.items),
+            start=contract.service_start,
+            end=end,
+            profile=profile,
+            hourly=hourly,
+            rate=rate,
+            cap_minutes=int(profile.hours_per_month * 60) if hourly else None,
+            visits_per_year=None if hourly else profile.visits_per_year,
+            min_minutes=profile.min_visit_minutes,
+            max_minutes=profile.max_visit_minutes,
+            must_split=profile.visits_must_be_split,
+        )
+
+
+def line_amount_fen(paid_minutes, paid_visits, rate_fen: int, hourly: bool):
+    """The amount of one person's month in fen: hours x rate rounded half up, or visits x
+    price. Works on numbers and on numpy arrays alike."""
+    if hourly:
+        return (np.asarray(paid_minutes, dtype=np.int64) * rate_fen * 2 + 60) // 120
+    return np.asarray(paid_visits, dtype=np.int64) * rate_fen
+
+
+def fen_to_yuan(fen: int) -> Decimal:
+    return (Decimal(int(fen)) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+class Standing:
+    """Each person's standing per month, from the one set of entitlement rules.
+
+    Many people share the same facts (category, level, age, flags), so the rules run
+    once per distinct set of facts rather than once per person.
+    """
+
+    def __init__(self, rows: Iterable[tuple]) -> None:
+        self.people = {row[0]: row for row in rows}
+        self._cache: dict[tuple, tuple[MonthStatus, date | None]] = {}
+
+    def of(self, recipient_id: int, month: date, profile: PolicyProfile):
+        row = self.people[recipient_id]
+        (_id, birth, category, level, ltc, registered, lives, start, reason, exit_date) = row
+        age_key = (month.year - birth.year) * 12 + month.month - birth.month, birth.day > 1
+        key = (profile.id, month, age_key, category, level, ltc, registered, lives)
+        key += (start, reason, exit_date)
+        found = self._cache.get(key)
+        if found is None:
+            person = _Facts(*row)
+            standing = entitlement(person, profile, month)
+            found = self._cache[key] = (standing.status, standing.died_on)
+        return found
+
+    def exits(self) -> pd.DataFrame:
+        """recipient_id -> the moment from which visits are flagged (death or exit)."""
+        rows = []
+        for rid, row in self.people.items():
+            reason, exit_date = row[8], row[9]
+            if exit_date is None:
+                continue
+            death = reason == ExitReason.DEATH
+            effective = exit_date if death else _next_month(exit_date)
+            rows.append((rid, death, pd.Timestamp(effective)))
+        return pd.DataFrame(rows, columns=["recipient_id", "death", "exit_from"])
+
+
+@dataclass
+class _Facts:
+    """The attributes of a Recipient that the entitlement rules read."""
+
+    id: int
+    birth_date: date
+    category: str
+    capability_level: int | None
+    long_term_care: bool
+    registered_in_county: bool
+    lives_in_county: bool
+    service_start: date | None
+    exit_reason: str | None
+    exit_date: date | None
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def evaluate(
+    records: pd.DataFrame,
+    terms: dict[int, Terms],
+    standing: Standing,
+    prior_visits: dict[tuple[int, int], int] | None = None,
+) -> pd.DataFrame:
+    """Flags, paid minutes and unpaid reason of every record.
+
+    ``records`` holds all records of the contract-months concerned, with the columns
+    contract_id, provider_id, record_id, recipient_id, worker_id, item_code,
+    township_code, started_at, ended_at (datetime64), minutes, month (date) and review.
+    ``prior_visits`` gives, for the visits model, the visits already paid to a person in
+    the same year outside these months: {(recipient_id, year): count}.
+    Returns a frame on the same index with flags, paid_minutes and unpaid_reason.
+    """
+    n = len(records)
+    out = pd.DataFrame(index=records.index)
+    if n == 0:
+        return out.assign(flags=[], paid_minutes=[], unpaid_reason=[])
+    contract = records["contract_id"]
+    minutes = records["minutes"].to_numpy(dtype=np.int64)
+    start = records["started_at"]
+
+    def per_contract(attribute: str) -> np.ndarray:
+        return contract.map({cid: getattr(t, attribute) for cid, t in terms.items()}).to_numpy()
+
+    flags = np.zeros(n, dtype=np.int64)
+    flags |= np.where(minutes < per_contract("min_minutes"), int(Flag.TOO_SHORT), 0)
+    flags |= np.where(minutes > per_contract("max_minutes"), int(Flag.TOO_LONG), 0)
+    cap = pd.to_numeric(pd.Series(per_contract("cap_minutes"))).to_numpy(dtype=float)
+    whole = per_contract("must_split").astype(bool) & (minutes >= cap)  # NaN: never
+    flags |= np.where(whole, int(Flag.WHOLE_ENTITLEMENT), 0)
+
+    in_zone = _pairs_in(contract, records["township_code"], terms, "townships")
+    flags |= np.where(in_zone, 0, int(Flag.OUTSIDE_ZONE))
+    item_ok = _pairs_in(contract, records["item_code"], terms, "items")
+
+    exits = standing.exits()
+    if len(exits):
+        joined = records[["recipient_id"]].merge(exits, on="recipient_id", how="left")
+        after = (start.to_numpy() >= joined["exit_from"].to_numpy()) & joined[
+            "exit_from"
+        ].notna().to_numpy()
+        death = joined["death"].fillna(False).to_numpy(dtype=bool)
+        flags |= np.where(after & death, int(Flag.AFTER_DEATH), 0)
+        flags |= np.where(after & ~death, int(Flag.AFTER_EXIT), 0)
+
+    flags |= _overlaps(records, ["recipient_id"], int(Flag.DUPLICATE))
+    flags |= _overlaps(records, ["provider_id", "worker_id"], int(Flag.WORKER_OVERLAP))
+
+    # The person's standing in the month (one rules call per distinct person-month).
+    keys = records[["recipient_id", "month", "contract_id"]].drop_duplicates(
+        ["recipient_id", "month"]
+    )
+    statuses, cutoffs = [], []
+    for rid, month, cid in keys.itertuples(index=False):
+        status, died_on = standing.of(rid, month.date(), terms[cid].profile)
+        statuses.append(status.value)
+        cutoffs.append(pd.Timestamp(died_on) if died_on else pd.NaT)
+    keys = keys.assign(status=statuses, died_on=pd.to_datetime(pd.Series(cutoffs)).to_numpy())
+    joined = records[["recipient_id", "month"]].merge(
+        keys[["recipient_id", "month", "status", "died_on"]],
+        on=["recipient_id", "month"],
+        how="left",
+    )
+    status = joined["status"].to_numpy(dtype=object)
+    died_during = joined["died_on"].notna().to_numpy() & (
+        start.to_numpy() >= joined["died_on"].to_numpy()
+    )
+
+    review = records["review"].to_numpy(dtype=object)
+    holding = (flags & HOLDING_FLAGS) != 0
+    conditions = [status == s.value for s in STANDING_REASONS]
+    choices = [reason.value for reason in STANDING_REASONS.values()]
+    conditions += [
+        died_during,
+        ~in_zone,
+        ~item_ok,
+        holding & (review == Review.CONFIRMED.value),
+        holding & (review != Review.CLEARED.value),
+    ]
+    choices += [
+        Unpaid.DIED.value,
+        Unpaid.OUTSIDE_ZONE.value,
+        Unpaid.ITEM_NOT_IN_CONTRACT.value,
+        Unpaid.FLAG_CONFIRMED.value,
+        Unpaid.FLAG_PENDING.value,
+    ]
+    reason = np.select(conditions, choices, default="")
+    payable = reason == ""
+
+    paid = np.zeros(n, dtype=np.int64)
+    hourly = per_contract("hourly").astype(bool)
+    _pay_hours(records, payable & hourly, cap, minutes, paid, reason)
+    _pay_visits(records, payable & ~hourly, terms, prior_visits or {}, minutes, paid, reason)
+
+    out["flags"] = flags
+    out["paid_minutes"] = paid
+    out["unpaid_reason"] = pd.Series(
+        np.where(reason == "", None, reason), index=records.index, dtype=object
+    )
+    return out
+
+
+def _pairs_in(contract: pd.Series, values: pd.Series, terms: dict[int, Terms], attr: str):
+    allowed = pd.MultiIndex.from_tuples(
+        [(cid, v) for cid, t in terms.items() for v in getattr(t, attr)] or [(-1, "")]
+    )
+    return pd.MultiIndex.from_arrays([contract, values]).isin(allowed)
+
+
+def _overlaps(records: pd.DataFrame, by: list[str], flag: int) -> np.ndarray:
+    """Flag each record that starts before an earlier record of the same group ended, and
+    the record it overlaps when that is the one just before it."""
+    order = records.sort_values([*by, "started_at", "record_id"], kind="stable")
+    same = np.ones(len(order), dtype=bool)
+    for column in by:
+        values = order[column].to_numpy()
+        same[1:] &= values[1:] == values[:-1]
+    same[0] = False
+    ends = order["ended_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    starts = order["started_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    group = np.cumsum(~same)
+    running = pd.Series(ends).groupby(group).cummax().to_numpy()
+    previous_end = np.empty_like(running)
+    previous_end[0] = np.iinfo(np.int64).min
+    previous_end[1:] = running[:-1]
+    overlapping = same & (starts < previous_end)
+    overlapped = np.zeros_like(overlapping)
+    overlapped[:-1] = overlapping[1:] & (starts[1:] < ends[:-1])
+    result = np.zeros(len(records), dtype=np.int64)
+    positions = records.index.get_indexer(order.index)
+    result[positions] = np.where(overlapping | overlapped, flag, 0)
+    return result
+
+
+def _pay_hours(records, mask, cap, minutes, paid, reason) -> None:
+    """Within the month's entitlement, in the order the visits happened; no carry-over."""
+    if not mask.any():
+        return
+    chosen = records.loc[mask, ["recipient_id", "month", "started_at", "record_id"]]
+    order = chosen.sort_values(["recipient_id", "month", "started_at", "record_id"])
+    positions = records.index.get_indexer(order.index)
+    used = (
+        pd.Series(minutes[positions])
+        .groupby([order["recipient_id"].to_numpy(), order["month"].to_numpy()])
+        .cumsum()
+        .to_numpy()
+        - minutes[positions]
+    )
+    granted = np.clip(cap[positions].astype(np.int64) - used, 0, minutes[positions])
+    paid[positions] = granted
+    reason[positions] = np.where(
+        granted < minutes[positions], Unpaid.OVER_ENTITLEMENT.value, reason[positions]
+    )
+
+
+def _pay_visits(records, mask, terms, prior, minutes, paid, reason) -> None:
+    """Each visit paid at the unit price, up to the visits of the year per person."""
+    if not mask.any():
+        return
+    chosen = records.loc[mask, ["recipient_id", "contract_id", "started_at", "record_id"]]
+    order = chosen.sort_values(["recipient_id", "started_at", "record_id"])
+    positions = records.index.get_indexer(order.index)
+    years = order["started_at"].dt.year.to_numpy()
+    rank = order.groupby([order["recipient_id"].to_numpy(), years]).cumcount().to_numpy() + 1
+    before = np.array(
+        [prior.get((rid, y), 0) for rid, y in zip(order["recipient_id"], years, strict=True)],
+        dtype=np.int64,
+    )
+    limit = order["contract_id"].map({c: t.visits_per_year or 0 for c, t in terms.items()})
+    within = before + rank <= limit.to_numpy()
+    paid[positions] = np.where(within, minutes[positions], 0)
+    reason[positions] = np.where(within, reason[positions], Unpaid.OVER_VISITS.value)
+
+
+@dataclass
+class MonthTotals:
+    records: int
+    flagged: int
+    recipients: int
+    minutes: int
+    paid_minutes: int
+    paid_visits: int
+    amount_fen: int
+
+
+def totals(records: pd.DataFrame, evaluated: pd.DataFrame, terms: dict[int, Terms]):
+    """Per (contract_id, month): the statement's totals."""
+    frame = pd.DataFrame(
+        {
+            "contract_id": records["contract_id"].to_numpy(),
+            "month": records["month"].to_numpy(),
+            "recipient_id": records["recipient_id"].to_numpy(),
+            "minutes": records["minutes"].to_numpy(),
+            "flagged": evaluated["flags"].to_numpy() != 0,
+            "paid_minutes": evaluated["paid_minutes"].to_numpy(),
+            "paid_visits": (evaluated["paid_minutes"].to_numpy() > 0).astype(np.int64),
+        }
+    )
+    people = frame.groupby(["contract_id", "month", "recipient_id"], sort=False).agg(
+        paid_minutes=("paid_minutes", "sum"), paid_visits=("paid_visits", "sum")
+    )
+    result: dict[tuple[int, date], MonthTotals] = {}
+    for (cid, month), group in people.groupby(level=[0, 1], sort=False):
+        t = terms[cid]
+        amount = line_amount_fen(group["paid_minutes"], group["paid_visits"], t.rate_fen, t.hourly)
+        key = (int(cid), pd.Timestamp(month).date())
+        result[key] = MonthTotals(0, 0, len(group), 0, 0, 0, int(amount.sum()))
+    sums = frame.groupby(["contract_id", "month"], sort=False).agg(
+        records=("minutes", "size"),
+        flagged=("flagged", "sum"),
+        minutes=("minutes", "sum"),
+        paid_minutes=("paid_minutes", "sum"),
+        paid_visits=("paid_visits", "sum"),
+    )
+    for (cid, month), row in sums.iterrows():
+        found = result[(int(cid), pd.Timestamp(month).date())]
+        found.records, found.flagged = int(row["records"]), int(row["flagged"])
+        found.minutes, found.paid_minutes = int(row["minutes"]), int(row["paid_minutes"])
+        found.paid_visits = int(row["paid_visits"])
+    return result

@@ -1,0 +1,364 @@
+"""Monthly statements: reading, recomputing, flag review and finance's confirmation.
+
+The rules themselves are in ``rules``; the import in ``importer``. Knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import IO
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import case, func, select, tuple_
+
+from procurement.accounts.models import User
+from procurement.contracts.models import Contract
+from procurement.core import audit
+from procurement.core.clock import today, utcnow
+from procurement.core.db import db
+from procurement.core.errors import Conflict, NotFound, ValidationError
+from procurement.plans.execution import register_settlements
+from procurement.plans.models import PurchasePlan
+from procurement.recipients.models import Recipient
+from procurement.settlements import importer, rules
+from procurement.settlements.models import (
+    RecordImport,
+    Review,
+    ServiceRecord,
+    Settlement,
+    SettlementStatus,
+    Unpaid,
+)
+
+
+def get_settlement(settlement_id: int) -> Settlement:
+    settlement = db.session.get(Settlement, settlement_id)
+    if settlement is None:
+        raise NotFound(_("No such statement."))
+    return settlement
+
+
+def get_import(import_id: int) -> RecordImport:
+    batch = db.session.get(RecordImport, import_id)
+    if batch is None:
+        raise NotFound(_("No such import."))
+    return batch
+
+
+def parse_month(value: str | None, field: str = "month") -> date:
+    """'2026-07' (or a date in that month) -> date(2026, 7, 1); a clear error otherwise."""
+    text = (value or "").strip()
+    try:
+        return date.fromisoformat(text[:7] + "-01")
+    except ValueError:
+        raise ValidationError(_("Must be a month such as 2026-07."), field=field) from None
+
+
+# Import -------------------------------------------------------------------------------
+
+
+def import_upload(
+    stream: IO[bytes], filename: str, *, region_code: str, actor: User | None
+) -> RecordImport:
+    """A CSV or .xlsx file from the platform: read it whole, then import it."""
+    limit = current_app.config["RECORD_IMPORT_MAX_BYTES"]
+    data = stream.read(limit + 1)
+    frame, source = importer.read_upload(data, filename)
+    batch = importer.import_records(
+        frame,
+        source=source,
+        filename=filename,
+        sha256=importer.file_digest(data),
+        region_code=region_code,
+        actor=actor,
+    )
+    audit.label(batch, "import", note=filename[:100])
+    return batch
+
+
+def import_pushed(rows: list[dict], *, region_code: str, actor: User | None) -> RecordImport:
+    """Records the platform pushes through the API (same checks as a file)."""
+    import hashlib
+    import json
+
+    frame = importer.frame_from_rows(rows)
+    digest = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
+    return importer.import_records(
+        frame,
+        source="api",
+        filename=_("Pushed by the platform"),
+        sha256=digest,
+        region_code=region_code,
+        actor=actor,
+    )
+
+
+# Statements ---------------------------------------------------------------------------
+
+
+def terms_for(contract_ids) -> dict[int, rules.Terms]:
+    contracts = db.session.scalars(select(Contract).where(Contract.id.in_(list(contract_ids))))
+    return {c.id: rules.Terms.of(c) for c in contracts}
+
+
+def recompute(settlement: Settlement) -> Settlement:
+    """Apply the rules again (after a roster change, say); confirmed statements stay."""
+    if settlement.status == SettlementStatus.CONFIRMED:
+        raise Conflict(_("A confirmed statement is final."), code="confirmed")
+    key = (settlement.contract_id, settlement.month)
+    importer.settle([key], terms_for([settlement.contract_id]))
+    db.session.refresh(settlement)
+    return settlement
+
+
+def held_by(settlement: Settlement):
+    """The suspension of settlement (seed 001 §8(2)1) holding this statement, if any."""
+    from procurement.supervision.services import settlement_suspension
+
+    return settlement_suspension(settlement.contract_id, today())
+
+
+def pending_reviews(settlement: Settlement) -> int:
+    return db.session.scalar(
+        select(func.count()).where(
+            ServiceRecord.contract_id == settlement.contract_id,
+            ServiceRecord.month == settlement.month,
+            ServiceRecord.unpaid_reason == Unpaid.FLAG_PENDING.value,
+        )
+    )
+
+
+def confirm(settlement: Settlement, *, actor: User, amount_seen: str, note: str = "") -> Settlement:
+    """Finance confirms the statement it read: recomputed first, and refused if the amount
+    changed since, if flags await review, or while settlement is suspended."""
+    if settlement.status == SettlementStatus.CONFIRMED:
+        raise Conflict(_("This statement is already confirmed."), code="confirmed")
+    sanction = held_by(settlement)
+    if sanction is not None:
+        raise Conflict(
+            _(
+                "Settlement of this contract is suspended since %(date)s: the statement is held.",
+                date=sanction.decided_on.isoformat(),
+            ),
+            code="held",
+        )
+    recompute(settlement)
+    waiting = pending_reviews(settlement)
+    if waiting:
+        raise Conflict(
+            _("%(count)d flagged records await review before confirmation.", count=waiting),
+            code="pending_review",
+        )
+    try:
+        seen = Decimal(str(amount_seen))
+    except ArithmeticError:
+        seen = None
+    if seen != settlement.amount:
+        raise Conflict(
+            _(
+                "The statement changed since you read it (now %(amount)s yuan): read it again.",
+                amount=f"{settlement.amount:,.2f}",
+            ),
+            code="stale",
+        )
+    settlement.status = SettlementStatus.CONFIRMED
+    settlement.confirmed_by_id = actor.id
+    settlement.confirmed_at = utcnow()
+    settlement.note = (note or "").strip()[:500]
+    audit.label(settlement, "confirm")
+    db.session.flush()
+    return settlement
+
+
+@dataclass(frozen=True)
+class Line:
+    """One person's month on a statement."""
+
+    recipient_id: int
+    name: str
+    id_masked: str
+    township_code: str
+    visits: int
+    minutes: int
+    paid_minutes: int
+    paid_visits: int
+    amount: Decimal
+    unpaid: dict[str, int]  # reason -> minutes not paid
+
+
+def lines(settlement: Settlement, *, offset: int = 0, limit: int | None = None) -> list[Line]:
+    """The statement's lines per person, from its records (reasons with their minutes)."""
+    record = ServiceRecord
+    grouped = (
+        select(
+            record.recipient_id,
+            func.count().label("visits"),
+            func.sum(record.minutes).label("minutes"),
+            func.sum(record.paid_minutes).label("paid_minutes"),
+            func.sum(case((record.paid_minutes > 0, 1), else_=0)).label("paid_visits"),
+        )
+        .where(record.contract_id == settlement.contract_id, record.month == settlement.month)
+        .group_by(record.recipient_id)
+        .subquery()
+    )
+    query = (
+        select(grouped, Recipient.name, Recipient.id_masked, Recipient.township_code)
+        .join(Recipient, Recipient.id == grouped.c.recipient_id)
+        .order_by(Recipient.township_code, Recipient.name, Recipient.id)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    rows = db.session.execute(query).all()
+    ids = [r.recipient_id for r in rows]
+    reasons: dict[int, dict[str, int]] = {}
+    if ids:
+        for rid, reason, unpaid in db.session.execute(
+            select(
+                record.recipient_id,
+                record.unpaid_reason,
+                func.sum(record.minutes - record.paid_minutes),
+            )
+            .where(
+                record.contract_id == settlement.contract_id,
+                record.month == settlement.month,
+                record.recipient_id.in_(ids),
+                record.unpaid_reason.is_not(None),
+            )
+            .group_by(record.recipient_id, record.unpaid_reason)
+        ):
+            reasons.setdefault(rid, {})[reason] = int(unpaid)
+    hourly = settlement.unit == "hour"
+    rate_fen = int(settlement.rate * 100)
+    return [
+        Line(
+            recipient_id=r.recipient_id,
+            name=r.name,
+            id_masked=r.id_masked,
+            township_code=r.township_code,
+            visits=int(r.visits),
+            minutes=int(r.minutes),
+            paid_minutes=int(r.paid_minutes),
+            paid_visits=int(r.paid_visits),
+            amount=rules.fen_to_yuan(
+                int(
+                    rules.line_amount_fen(int(r.paid_minutes), int(r.paid_visits), rate_fen, hourly)
+                )
+            ),
+            unpaid=reasons.get(r.recipient_id, {}),
+        )
+        for r in rows
+    ]
+
+
+def unpaid_summary(settlement: Settlement) -> list[tuple[str, int, int]]:
+    """(reason, records, minutes not paid) for the statement."""
+    return [
+        (reason, int(count), int(minutes))
+        for reason, count, minutes in db.session.execute(
+            select(
+                ServiceRecord.unpaid_reason,
+                func.count(),
+                func.sum(ServiceRecord.minutes - ServiceRecord.paid_minutes),
+            )
+            .where(
+                ServiceRecord.contract_id == settlement.contract_id,
+                ServiceRecord.month == settlement.month,
+                ServiceRecord.unpaid_reason.is_not(None),
+            )
+            .group_by(ServiceRecord.unpaid_reason)
+            .order_by(ServiceRecord.unpaid_reason)
+        )
+    ]
+
+
+# Flags --------------------------------------------------------------------------------
+
+
+def flag_summary(month: date | None = None) -> list[tuple]:
+    """(provider_id, month, flagged records, awaiting review) per provider and month."""
+    pending = func.sum(case((ServiceRecord.unpaid_reason == Unpaid.FLAG_PENDING.value, 1), else_=0))
+    query = (
+        select(ServiceRecord.provider_id, ServiceRecord.month, func.count(), pending)
+        .where(ServiceRecord.flags != 0)
+        .group_by(ServiceRecord.provider_id, ServiceRecord.month)
+        .order_by(ServiceRecord.month.desc(), ServiceRecord.provider_id)
+    )
+    if month is not None:
+        query = query.where(ServiceRecord.month == month)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def flagged_records(provider_id: int, month: date, flag: int | None = None):
+    query = (
+        select(ServiceRecord)
+        .where(
+            ServiceRecord.provider_id == provider_id,
+            ServiceRecord.month == month,
+            ServiceRecord.flags != 0,
+        )
+        .order_by(ServiceRecord.started_at, ServiceRecord.id)
+    )
+    if flag:
+        query = query.where(ServiceRecord.flags.op("&")(flag) != 0)
+    return query
+
+
+def review(record_ids: list[int], *, decision: str, note: str, actor: User) -> int:
+    """Clear (pay after all) or confirm (refuse) flagged records; their months are
+    recomputed. Returns how many records were reviewed."""
+    if decision not in {r.value for r in Review}:
+        raise ValidationError(_("Choose to clear or to confirm the flags."), field="decision")
+    if not (note or "").strip():
+        raise ValidationError(_("Say what the review found."), field="note")
+    if not record_ids:
+        raise ValidationError(_("Choose at least one record."), field="records")
+    records = db.session.scalars(
+        select(ServiceRecord).where(ServiceRecord.id.in_(record_ids), ServiceRecord.flags != 0)
+    ).all()
+    if len(records) != len(set(record_ids)):
+        raise ValidationError(_("Some of the records are not flagged or not yours to review."))
+    keys = sorted({(r.contract_id, r.month) for r in records})
+    confirmed = db.session.scalar(
+        select(func.count()).where(
+            Settlement.status == SettlementStatus.CONFIRMED,
+            tuple_(Settlement.contract_id, Settlement.month).in_(keys),
+        )
+    )
+    if confirmed:
+        raise Conflict(_("A confirmed month's records can no longer be reviewed."))
+    for record in records:
+        record.review = decision
+    db.session.flush()
+    audit.record(
+        "review",
+        entity_type="service_records",
+        entity_id=",".join(str(r.id) for r in records[:50]),
+        region_code=records[0].region_code,
+        after={"decision": decision, "note": note.strip()[:500], "records": len(records)},
+    )
+    importer.settle(keys, terms_for({c for c, _m in keys}))
+    return len(records)
+
+
+# Budget execution ----------------------------------------------------------------------
+
+
+@register_settlements
+def settled_by_zone(plan: PurchasePlan) -> dict[int | None, Decimal]:
+    """Confirmed statements, per zone of the plan."""
+    rows = db.session.execute(
+        select(Contract.zone_id, func.sum(Settlement.amount))
+        .join(Contract, Contract.id == Settlement.contract_id)
+        .where(Contract.plan_id == plan.id, Settlement.status == SettlementStatus.CONFIRMED)
+        .group_by(Contract.zone_id)
+    ).all()
+    return {zone_id: Decimal(amount or 0).quantize(Decimal("0.01")) for zone_id, amount in rows}
+
+
+def upload_limit() -> int:
+    """The request size allowed for an upload of service records (the file plus a form)."""
+    return current_app.config["RECORD_IMPORT_MAX_BYTES"] + 1024 * 1024

@@ -1,0 +1,254 @@
+"""Importing the platform's service records: reasons per row, bad files, idempotence."""
+
+import csv
+import io
+import zipfile
+from datetime import date
+
+import pytest
+from flask_babel import gettext
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from procurement.core.db import db
+from procurement.core.errors import ValidationError
+from procurement.demo.care import demo_records_csv, load_demo_records
+from procurement.recipients.identity import decrypt
+from procurement.recipients.models import Recipient
+from procurement.settlements import importer, services
+from procurement.settlements.models import (
+    Flag,
+    ImportRejection,
+    RecordImport,
+    ServiceRecord,
+    Settlement,
+)
+
+HEADER = list(importer.COLUMNS)
+
+
+def csv_bytes(rows, header=HEADER) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def run_import(care, data: bytes, filename="records.csv"):
+    return services.import_upload(
+        io.BytesIO(data), filename, region_code="140522", actor=care["officer"]
+    )
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def someone(care, township=None):
+    """A recipient in service from July, with the contract of their township."""
+    query = select(Recipient).where(
+        Recipient.service_start == date(2026, 7, 1),
+        Recipient.exit_date.is_(None),
+        Recipient.long_term_care.is_(False),
+    )
+    if township:
+        query = query.where(Recipient.township_code == township)
+    person = db.session.scalars(query.order_by(Recipient.id)).first()
+    from procurement.contracts.models import Contract
+
+    contract = next(
+        c for c in db.session.scalars(select(Contract)) if person.township_code in c.township_codes
+    )
+    return person, decrypt(person.id_cipher), contract
+
+
+def row(
+    record_id,
+    number,
+    contract,
+    start="2026-07-03 09:00:00",
+    end="2026-07-03 10:00:00",
+    township=None,
+    item="life-meal",
+    worker="W1",
+    code=None,
+):
+    return [
+        record_id,
+        number,
+        code or contract.provider.credit_code,
+        worker,
+        item,
+        start,
+        end,
+        township or contract.township_codes[0],
+    ]
+
+
+def test_demo_months_import_with_every_flag_and_reimport_counts_nothing_twice(care):
+    imported = load_demo_records(care["officer"], care["plan"])
+    assert imported > 500
+    flags = 0
+    for (value,) in db.session.execute(select(ServiceRecord.flags).where(ServiceRecord.flags != 0)):
+        flags |= value
+    for flag in (
+        Flag.WORKER_OVERLAP,
+        Flag.AFTER_DEATH,
+        Flag.AFTER_EXIT,
+        Flag.DUPLICATE,
+        Flag.TOO_SHORT,
+        Flag.TOO_LONG,
+        Flag.WHOLE_ENTITLEMENT,
+        Flag.OUTSIDE_ZONE,
+    ):
+        assert flags & flag, flag
+    before = count(ServiceRecord)
+    amounts = {s.id: s.amount for s in db.session.scalars(select(Settlement))}
+
+    data = demo_records_csv(care["plan"], date(2026, 7, 1))
+    again = run_import(care, data)
+    assert (again.accepted, again.rejected) == (0, 0)
+    assert again.already_imported == again.rows
+    assert count(ServiceRecord) == before
+    assert {s.id: s.amount for s in db.session.scalars(select(Settlement))} == amounts
+
+
+def test_each_row_gets_a_reason(care):
+    person, number, contract = someone(care)
+    bad_check = number[:17] + ("0" if number[17] != "0" else "1")
+    stranger = "11010519491231002X"  # valid, but not on the roster
+    rows = [
+        row("ok-1", number, contract),
+        row("", number, contract),
+        row("bad-id", bad_check, contract),
+        row("stranger", stranger, contract),
+        row("no-provider", number, contract, code="91350100M000100Y43"),
+        row("bad-date", number, contract, start="2026-02-30 09:00:00"),
+        row("backwards", number, contract, start="2026-07-03 10:00:00", end="2026-07-03 09:00:00"),
+        row(
+            "no-contract", number, contract, start="2026-05-03 09:00:00", end="2026-05-03 10:00:00"
+        ),
+        row("nowhere", number, contract, township="999999999"),
+        row("no-item", number, contract, item="飞行服务"),
+        row("ok-1", number, contract, start="2026-07-04 09:00:00", end="2026-07-04 10:00:00"),
+        row("x" * 65, number, contract),
+    ]
+    batch = run_import(care, csv_bytes(rows))
+    reasons = {
+        r.row: r.reason
+        for r in db.session.scalars(
+            select(ImportRejection).where(ImportRejection.import_id == batch.id)
+        )
+    }
+    assert reasons == {
+        3: "missing_field",
+        4: "bad_id_number",
+        5: "unknown_recipient",
+        6: "unknown_provider",
+        7: "bad_start",
+        8: "end_before_start",
+        9: "no_contract",
+        10: "unknown_township",
+        11: "unknown_item",
+        12: "duplicate_in_file",
+        13: "bad_record_id",
+    }
+    assert (batch.rows, batch.accepted, batch.rejected) == (12, 1, 11)
+    detail = db.session.scalar(select(ImportRejection.detail).where(ImportRejection.row == 3))
+    assert detail == "记录编号"
+
+
+def test_names_are_accepted_for_townships_and_items(care):
+    person, number, contract = someone(care)
+    township_name = "凤城镇" if "140522100" in contract.township_codes else None
+    if township_name is None:
+        pytest.skip("the first zone holds 凤城镇")
+    batch = run_import(
+        care, csv_bytes([row("n1", number, contract, township="凤城镇", item="助餐服务")])
+    )
+    assert batch.accepted == 1
+    record = db.session.scalar(select(ServiceRecord))
+    assert (record.township_code, record.item_code) == ("140522100", "life-meal")
+
+
+@pytest.mark.parametrize(
+    ("data", "msgid"),
+    [
+        (b"", "The file is empty."),
+        (
+            csv_bytes([], header=["记录编号", "开始时间"]),
+            "The file lacks the columns: %(columns)s.",
+        ),
+        (csv_bytes([]), "The file has no rows."),
+        ("\ufeff记录编号\n".encode("utf-16"), "The file is neither UTF-8 nor GB18030 text."),
+    ],
+)
+def test_unreadable_files_change_nothing(care, data, msgid):
+    with pytest.raises(ValidationError) as caught:
+        run_import(care, data)
+    assert caught.value.fields == {"file": [caught.value.message]}
+    expected = gettext(
+        msgid,
+        columns="服务对象身份证号、服务机构统一社会信用代码、服务人员编号、服务项目、结束时间、服务乡镇",
+    )
+    assert caught.value.message == expected
+    db.session.rollback()
+    assert count(RecordImport) == 0 and count(ServiceRecord) == 0
+
+
+def test_a_file_over_the_limit_is_refused(care, app):
+    app.config["RECORD_IMPORT_MAX_BYTES"] = 100
+    person, number, contract = someone(care)
+    with pytest.raises(ValidationError) as caught:
+        run_import(care, csv_bytes([row("a", number, contract)] * 3))
+    assert caught.value.message == gettext("The file is larger than %(mb)d MB.", mb=0)
+
+
+def xlsx_bytes(rows) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    for values in rows:
+        sheet.append(values)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_xlsx_export_is_read_like_csv(care):
+    person, number, contract = someone(care)
+    batch = run_import(care, xlsx_bytes([row("x1", number, contract)]), "records.xlsx")
+    assert (batch.source, batch.accepted) == ("xlsx", 1)
+
+
+def test_corrupted_and_bomb_workbooks_are_refused(care):
+    with pytest.raises(ValidationError) as caught:
+        run_import(care, b"PK\x03\x04 broken", "records.xlsx")
+    assert caught.value.message == gettext("The file is not an .xlsx workbook.")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * (importer.MAX_UNCOMPRESSED + 1))
+    with pytest.raises(ValidationError) as caught:
+        run_import(care, bomb.getvalue(), "records.xlsx")
+    expected = gettext("The workbook inflates to an implausible size and was refused.")
+    assert caught.value.message == expected
+    db.session.rollback()
+    assert count(RecordImport) == 0
+
+
+def test_a_later_file_recomputes_the_month(care):
+    person, number, contract = someone(care)
+    run_import(
+        care, csv_bytes([row("a", number, contract, "2026-07-20 09:00:00", "2026-07-20 12:00:00")])
+    )
+    first = db.session.scalar(select(ServiceRecord).where(ServiceRecord.record_id == "a"))
+    assert first.paid_minutes == 180
+    # an earlier visit arrives later: it uses the entitlement first
+    run_import(
+        care, csv_bytes([row("b", number, contract, "2026-07-03 09:00:00", "2026-07-03 11:00:00")])
+    )
+    db.session.refresh(first)
+    assert (first.paid_minutes, first.unpaid_reason) == (120, "over_entitlement")
+    statement = db.session.scalar(select(Settlement).where(Settlement.contract_id == contract.id))
+    assert statement.paid_minutes == 240

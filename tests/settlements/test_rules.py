@@ -1,0 +1,336 @@
+"""Each settlement rule and each flag, on both sides of its boundary (rules.evaluate)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from procurement.policies.models import EntitlementModel, PolicyProfile
+from procurement.settlements import rules
+from procurement.settlements.models import Flag
+
+YANGCHENG_RULES = [
+    {"category": "extreme_poverty", "min_age": 60, "min_capability_level": None},
+    {"category": "minimum_living", "min_age": 60, "min_capability_level": 1},
+    {"category": "minimum_living", "min_age": 80, "min_capability_level": None},
+]
+ZONE = "140522100"
+OTHER_TOWNSHIP = "140522202"
+
+
+def profile(**changes) -> PolicyProfile:
+    values = dict(
+        id=1,
+        entitlement_model=EntitlementModel.HOURS_PER_MONTH,
+        hours_per_month=Decimal("4.00"),
+        hourly_rate_cap=Decimal("35.00"),
+        visits_per_year=None,
+        unit_price_per_visit=None,
+        visits_must_be_split=True,
+        eligibility_rules=YANGCHENG_RULES,
+        exclude_long_term_care=True,
+        requires_residence=True,
+        min_visit_minutes=15,
+        max_visit_minutes=480,
+    )
+    values.update(changes)
+    return PolicyProfile(**values)
+
+
+def terms(p=None, **changes) -> dict[int, rules.Terms]:
+    p = p or profile()
+    hourly = p.entitlement_model is EntitlementModel.HOURS_PER_MONTH
+    values = dict(
+        contract_id=1,
+        provider_id=1,
+        region_code="140522",
+        townships=frozenset({ZONE, "140522107"}),
+        items=frozenset({"life-meal", "life-clean"}),
+        start=date(2026, 7, 1),
+        end=date(2026, 12, 31),
+        profile=p,
+        hourly=hourly,
+        rate=Decimal("35.00") if hourly else Decimal("50.00"),
+        cap_minutes=int(p.hours_per_month * 60) if hourly else None,
+        visits_per_year=None if hourly else p.visits_per_year,
+        min_minutes=p.min_visit_minutes,
+        max_minutes=p.max_visit_minutes,
+        must_split=p.visits_must_be_split,
+    )
+    values.update(changes)
+    return {1: rules.Terms(**values)}
+
+
+def person(
+    rid=1,
+    *,
+    birth=date(1940, 3, 1),
+    category="extreme_poverty",
+    level=None,
+    ltc=False,
+    start=date(2026, 7, 1),
+    exit_reason=None,
+    exit_date=None,
+):
+    return (rid, birth, category, level, ltc, True, True, start, exit_reason, exit_date)
+
+
+def visit(
+    start: str,
+    minutes: int,
+    *,
+    rid=1,
+    worker="W1",
+    item="life-meal",
+    township=ZONE,
+    record=None,
+    review=None,
+):
+    begin = datetime.fromisoformat(start)
+    return {
+        "contract_id": 1,
+        "provider_id": 1,
+        "record_id": record or f"{rid}-{worker}-{start}",
+        "recipient_id": rid,
+        "worker_id": worker,
+        "item_code": item,
+        "township_code": township,
+        "started_at": begin,
+        "ended_at": begin + pd.Timedelta(minutes=minutes),
+        "minutes": minutes,
+        "month": pd.Timestamp(begin.year, begin.month, 1),
+        "review": review,
+    }
+
+
+def run(visits, people=None, contract_terms=None, prior=None):
+    frame = pd.DataFrame(visits)
+    for column in ("started_at", "ended_at", "month"):
+        frame[column] = frame[column].astype("datetime64[s]")
+    standing = rules.Standing(people or [person()])
+    return rules.evaluate(frame, contract_terms or terms(), standing, prior)
+
+
+def result(out, i):
+    row = out.iloc[i]
+    return int(row["flags"]), int(row["paid_minutes"]), row["unpaid_reason"]
+
+
+def test_four_hours_are_paid_and_a_minute_more_is_not():
+    out = run([visit("2026-07-03 09:00", 120), visit("2026-07-10 09:00", 120)])
+    assert [result(out, i) for i in range(2)] == [(0, 120, None), (0, 120, None)]
+    out = run([visit("2026-07-03 09:00", 120), visit("2026-07-10 09:00", 121)])
+    assert result(out, 1) == (0, 120, "over_entitlement")
+
+
+def test_no_carry_over_to_the_next_month():
+    out = run(
+        [
+            visit("2026-07-03 09:00", 60),
+            visit("2026-08-03 09:00", 200),
+            visit("2026-08-10 09:00", 100),
+        ]
+    )
+    assert result(out, 1) == (0, 200, None)
+    assert result(out, 2) == (0, 40, "over_entitlement")  # 240 in August, July's rest is gone
+
+
+def test_entitlement_is_used_in_the_order_of_the_visits():
+    out = run([visit("2026-07-20 09:00", 200), visit("2026-07-03 09:00", 100)])
+    assert result(out, 1) == (0, 100, None)
+    assert result(out, 0) == (0, 140, "over_entitlement")
+
+
+@pytest.mark.parametrize(("minutes", "flagged"), [(15, False), (14, True)])
+def test_too_short(minutes, flagged):
+    flags, paid, reason = result(run([visit("2026-07-03 09:00", minutes)]), 0)
+    assert bool(flags & Flag.TOO_SHORT) is flagged
+    assert (paid, reason) == ((0, "flag_pending") if flagged else (minutes, None))
+
+
+@pytest.mark.parametrize(("minutes", "flagged"), [(480, False), (481, True)])
+def test_too_long(minutes, flagged):
+    p = profile(visits_must_be_split=False, hours_per_month=Decimal("10.00"))
+    flags, _paid, _reason = result(
+        run([visit("2026-07-03 08:00", minutes)], contract_terms=terms(p)), 0
+    )
+    assert bool(flags & Flag.TOO_LONG) is flagged
+
+
+@pytest.mark.parametrize(("minutes", "flagged"), [(239, False), (240, True)])
+def test_one_visit_using_the_whole_month_when_visits_must_be_split(minutes, flagged):
+    flags, _paid, reason = result(run([visit("2026-07-03 08:00", minutes)]), 0)
+    assert bool(flags & Flag.WHOLE_ENTITLEMENT) is flagged
+    assert reason == ("flag_pending" if flagged else None)
+
+
+def test_whole_month_in_one_visit_is_fine_where_splitting_is_not_required():
+    p = profile(visits_must_be_split=False)
+    flags, paid, _ = result(run([visit("2026-07-03 08:00", 240)], contract_terms=terms(p)), 0)
+    assert (flags, paid) == (0, 240)
+
+
+def test_a_cleared_flag_is_paid_and_a_confirmed_one_is_not():
+    out = run(
+        [
+            visit("2026-07-03 09:00", 10, review="cleared"),
+            visit("2026-07-04 09:00", 10, review="confirmed"),
+        ]
+    )
+    assert result(out, 0) == (int(Flag.TOO_SHORT), 10, None)
+    assert result(out, 1) == (int(Flag.TOO_SHORT), 0, "flag_confirmed")
+
+
+def test_one_worker_in_two_homes_at_once():
+    people = [person(1), person(2)]
+    touching = run(
+        [visit("2026-07-03 09:00", 60, rid=1), visit("2026-07-03 10:00", 60, rid=2)], people
+    )
+    assert list(touching["flags"]) == [0, 0]
+    overlapping = run(
+        [visit("2026-07-03 09:00", 60, rid=1), visit("2026-07-03 09:59", 60, rid=2)], people
+    )
+    assert all(f & Flag.WORKER_OVERLAP for f in overlapping["flags"])
+    two_workers = run(
+        [
+            visit("2026-07-03 09:00", 60, rid=1, worker="W1"),
+            visit("2026-07-03 09:30", 60, rid=2, worker="W2"),
+        ],
+        people,
+    )
+    assert list(two_workers["flags"]) == [0, 0]
+
+
+def test_duplicate_visits_to_one_person():
+    same = run(
+        [
+            visit("2026-07-03 09:00", 60, worker="W1", record="a"),
+            visit("2026-07-03 09:00", 60, worker="W2", record="b"),
+        ]
+    )
+    assert all(f & Flag.DUPLICATE for f in same["flags"])
+    later = run(
+        [visit("2026-07-03 09:00", 60, worker="W1"), visit("2026-07-03 10:00", 60, worker="W2")]
+    )
+    assert list(later["flags"]) == [0, 0]
+
+
+def test_visits_after_death_are_flagged_and_not_paid():
+    people = [person(exit_reason="death", exit_date=date(2026, 7, 15))]
+    out = run(
+        [
+            visit("2026-07-14 23:00", 30),
+            visit("2026-07-15 08:00", 30),
+            visit("2026-08-02 08:00", 30),
+        ],
+        people,
+    )
+    assert result(out, 0) == (0, 30, None)
+    assert result(out, 1) == (int(Flag.AFTER_DEATH), 0, "died")
+    assert result(out, 2) == (int(Flag.AFTER_DEATH), 0, "died")
+
+
+def test_moving_away_ends_the_entitlement_from_the_next_month():
+    people = [person(exit_reason="moved_away", exit_date=date(2026, 7, 20))]
+    out = run([visit("2026-07-25 09:00", 60), visit("2026-08-01 09:00", 60)], people)
+    assert result(out, 0) == (0, 60, None)
+    assert result(out, 1) == (int(Flag.AFTER_EXIT), 0, "exited")
+
+
+def test_service_starts_the_month_after_approval():
+    people = [person(start=date(2026, 8, 1))]
+    out = run([visit("2026-07-31 09:00", 60), visit("2026-08-01 09:00", 60)], people)
+    assert result(out, 0) == (0, 0, "not_registered")
+    assert result(out, 1) == (0, 60, None)
+
+
+def test_long_term_care_insurance_excludes():
+    out = run([visit("2026-07-03 09:00", 60)], [person(ltc=True)])
+    assert result(out, 0) == (0, 0, "long_term_care")
+
+
+def test_eighty_on_the_first_of_the_month_is_entitled_that_month():
+    people = [
+        person(1, birth=date(1946, 7, 1), category="minimum_living", level=0),
+        person(2, birth=date(1946, 7, 2), category="minimum_living", level=0),
+    ]
+    out = run(
+        [
+            visit("2026-07-03 09:00", 60, rid=1, worker="A"),
+            visit("2026-07-03 09:00", 60, rid=2, worker="B"),
+            visit("2026-08-03 09:00", 60, rid=2, worker="B"),
+        ],
+        people,
+    )
+    assert result(out, 0) == (0, 60, None)
+    assert result(out, 1) == (0, 0, "ineligible")  # 79 on 1 July
+    assert result(out, 2) == (0, 60, None)
+
+
+def test_minimum_living_under_80_needs_a_disability():
+    people = [
+        person(1, birth=date(1955, 1, 1), category="minimum_living", level=1),
+        person(2, birth=date(1955, 1, 1), category="minimum_living", level=0),
+    ]
+    out = run(
+        [
+            visit("2026-07-03 09:00", 60, rid=1, worker="A"),
+            visit("2026-07-03 09:00", 60, rid=2, worker="B"),
+        ],
+        people,
+    )
+    assert result(out, 0)[2] is None
+    assert result(out, 1)[2] == "ineligible"
+
+
+def test_outside_the_zone_and_items_outside_the_contract():
+    out = run(
+        [
+            visit("2026-07-03 09:00", 60, township=OTHER_TOWNSHIP),
+            visit("2026-07-04 09:00", 60, item="medical-checkup"),
+        ]
+    )
+    assert result(out, 0) == (int(Flag.OUTSIDE_ZONE), 0, "outside_zone")
+    assert result(out, 1) == (0, 0, "item_not_in_contract")
+
+
+def test_visits_model_pays_each_visit_up_to_the_year():
+    p = profile(
+        entitlement_model=EntitlementModel.VISITS_PER_YEAR,
+        hours_per_month=None,
+        hourly_rate_cap=None,
+        visits_per_year=36,
+        unit_price_per_visit=Decimal("50.00"),
+        visits_must_be_split=False,
+    )
+    out = run(
+        [visit("2026-07-03 09:00", 60), visit("2026-07-10 09:00", 60)],
+        contract_terms=terms(p),
+        prior={(1, 2026): 35},
+    )
+    assert result(out, 0) == (0, 60, None)
+    assert result(out, 1) == (0, 0, "over_visits")
+
+
+def test_amounts_round_half_up_per_person():
+    assert int(rules.line_amount_fen(240, 0, 3500, True)) == 14000
+    assert int(rules.line_amount_fen(250, 0, 3500, True)) == 14583  # 145.833...
+    assert int(rules.line_amount_fen(3, 0, 3510, True)) == 176  # 1.755 -> 1.76
+    assert int(rules.line_amount_fen(0, 3, 5000, False)) == 15000
+
+
+def test_totals_per_contract_month():
+    visits = [
+        visit("2026-07-03 09:00", 200),
+        visit("2026-07-10 09:00", 100),
+        visit("2026-07-11 09:00", 10),
+    ]
+    frame = pd.DataFrame(visits)
+    for column in ("started_at", "ended_at", "month"):
+        frame[column] = frame[column].astype("datetime64[s]")
+    standing = rules.Standing([person()])
+    out = rules.evaluate(frame, terms(), standing)
+    totals = rules.totals(frame, out, terms())[(1, date(2026, 7, 1))]
+    assert (totals.records, totals.flagged, totals.recipients) == (3, 1, 1)
+    assert (totals.minutes, totals.paid_minutes, totals.amount_fen) == (310, 240, 14000)
