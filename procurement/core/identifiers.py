@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
+import pandas as pd
+
 # Unified social credit code (统一社会信用代码), GB 32100-2015
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -142,3 +145,27 @@ def parse_id_number(raw: str) -> IdNumber:
 def mask_id_number(number: str) -> str:
     """140522194506150028 -> 140522**********28 (shown to roles without the full view)."""
     return number[:6] + "*" * 10 + number[-2:] if len(number) == 18 else "*" * len(number)
+
+
+def valid_id_numbers(numbers) -> tuple[list[str], np.ndarray]:
+    """``parse_id_number`` for many numbers at once: (normalised numbers, valid mask).
+
+    The same rules, vectorised for imports of millions of rows: 18 characters, 17 digits
+    and a check character that matches, a real birth date from 1880 on.
+    """
+    cleaned = [(n or "").strip().upper() for n in numbers]
+    shaped = np.array([len(n) == 18 and n.isascii() for n in cleaned], dtype=bool)
+    valid = np.zeros(len(cleaned), dtype=bool)
+    if not shaped.any():
+        return cleaned, valid
+    chosen = [n for n, ok in zip(cleaned, shaped, strict=True) if ok]
+    codes = np.frombuffer("".join(chosen).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
+    digits = codes[:, :17].astype(np.int64) - ord("0")
+    all_digits = ((digits >= 0) & (digits <= 9)).all(axis=1)
+    expected = np.frombuffer(ID_CHECK.encode(), dtype=np.uint8)[
+        (np.where(all_digits[:, None], digits, 0) * np.array(ID_WEIGHTS)).sum(axis=1) % 11
+    ]
+    births = pd.to_datetime(pd.Series([n[6:14] for n in chosen]), format="%Y%m%d", errors="coerce")
+    born = births.notna().to_numpy() & (births.dt.year.fillna(0).to_numpy() >= 1880)
+    valid[shaped] = all_digits & (codes[:, 17] == expected) & born
+    return cleaned, valid

@@ -26,7 +26,7 @@ from io import BytesIO
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -37,7 +37,7 @@ from procurement.contracts.models import Contract, ContractStatus
 from procurement.core.clock import utcnow
 from procurement.core.db import db
 from procurement.core.errors import ValidationError
-from procurement.core.identifiers import InvalidIdentifier, parse_id_number
+from procurement.core.identifiers import valid_id_numbers
 from procurement.plans.models import ServiceItem
 from procurement.recipients.identity import lookup_hasher
 from procurement.recipients.models import Recipient
@@ -73,6 +73,7 @@ SIGNED = (
 )
 
 REJECTIONS = {
+    "bad_row": _l("The line does not have the file's number of cells"),
     "missing_field": _l("A required cell is empty"),
     "bad_record_id": _l("The record id is longer than 64 characters"),
     "bad_id_number": _l("Not a valid ID number"),
@@ -108,28 +109,62 @@ def _limit(data: bytes) -> None:
 
 
 def read_csv(data: bytes) -> pd.DataFrame:
-    """The platform's CSV export (UTF-8, with or without BOM, or GB18030) as text."""
+    """The platform's CSV export (UTF-8, with or without BOM, or GB18030) as text.
+
+    Lines with the wrong number of cells are kept aside (``frame.attrs["bad_rows"]``) to be
+    reported; the ``row`` column holds each row's line number in the file."""
     _limit(data)
+    header, _sep, _rest = data.partition(b"\n")
+    names = None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            data.decode(encoding)
+            names = next(csv.reader([header.decode(encoding).strip("\r")]))
         except UnicodeDecodeError:
             continue
+        try:
+            frame, bad = _parse_csv(data, names, "utf8" if encoding == "utf-8-sig" else encoding)
+        except pa.ArrowInvalid as error:
+            if "UTF8" in str(error) and encoding == "utf-8-sig":
+                continue  # not UTF-8 after all
+            raise ValidationError(_("The CSV file could not be read."), field="file") from None
         break
     else:
         raise ValidationError(_("The file is neither UTF-8 nor GB18030 text."), field="file")
-    try:
-        frame = pd.read_csv(
-            BytesIO(data),
-            engine="pyarrow",
-            dtype=str,
-            encoding="utf-8" if encoding == "utf-8-sig" else encoding,
-            keep_default_na=False,
-        )
-    except Exception:  # noqa: BLE001 - any parser failure is an unreadable file
-        raise ValidationError(_("The CSV file could not be read."), field="file") from None
     frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
+    # Line numbers: row i follows the header and the bad lines before it.
+    skipped = np.array(sorted(number for number, _n in bad if number), dtype=np.int64)
+    positions = np.arange(len(frame))
+    shift = np.searchsorted(skipped - np.arange(len(skipped)) - 2, positions, side="right")
+    frame["row"] = positions + 2 + shift
+    frame.attrs["bad_rows"] = bad
     return frame
+
+
+def _parse_csv(data: bytes, names: list[str], encoding: str):
+    bad: list[tuple[int | None, int]] = []
+
+    def keep_aside(row) -> str:
+        bad.append((row.number, row.actual_columns))
+        return "skip"
+
+    table = pa_csv.read_csv(
+        BytesIO(data),
+        read_options=pa_csv.ReadOptions(
+            use_threads=False,  # single-threaded, the reader knows each bad line's number
+            encoding=encoding,
+            column_names=[f"c{i}" for i in range(len(names))],
+            skip_rows=1,
+        ),
+        parse_options=pa_csv.ParseOptions(invalid_row_handler=keep_aside),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={f"c{i}": pa.string() for i in range(len(names))},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    frame = table.to_pandas()
+    frame.columns = names
+    return frame, bad
 
 
 def read_xlsx(data: bytes) -> pd.DataFrame:
@@ -166,7 +201,7 @@ def frame_from_rows(rows: Iterable[dict]) -> pd.DataFrame:
     return frame.fillna("").astype(str)
 
 
-def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
+def _normalise(frame: pd.DataFrame, bad_rows: list) -> pd.DataFrame:
     """Rename the platform's columns to fields; refuse a file without them."""
     renamed = frame.rename(columns=COLUMNS)
     missing = [COLUMN_OF[f] for f in FIELDS if f not in renamed.columns]
@@ -175,11 +210,12 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
             _("The file lacks the columns: %(columns)s.", columns="、".join(missing)),
             field="file",
         )
-    if len(renamed) == 0:
+    rows = pd.DataFrame({f: renamed[f].astype("string").fillna("").str.strip() for f in FIELDS})
+    rows["row"] = renamed["row"].to_numpy() if "row" in renamed else np.arange(len(renamed)) + 2
+    rows = rows[(rows[list(FIELDS)] != "").any(axis=1)].reset_index(drop=True)
+    if len(rows) == 0 and not bad_rows:
         raise ValidationError(_("The file has no rows."), field="file")
-    return pd.DataFrame(
-        {f: renamed[f].astype("string").fillna("").str.strip() for f in FIELDS}
-    ).reset_index(drop=True)
+    return rows
 
 
 def _parse_times(values: pd.Series) -> pd.Series:
@@ -265,7 +301,9 @@ def import_records(
 ) -> RecordImport:
     """Check, flag, store and settle the rows of ``frame``; the caller commits."""
     began = time.perf_counter()
-    rows = _normalise(frame)
+    _large_cache()
+    bad_rows = frame.attrs.get("bad_rows", [])
+    rows = _normalise(frame, bad_rows)
     n = len(rows)
     look = _lookups()
     verdict = _Verdicts(n)
@@ -313,12 +351,12 @@ def import_records(
         source=source,
         filename=filename[:200],
         sha256=sha256,
-        rows=n,
+        rows=n + len(bad_rows),
         accepted=int(accepted.sum()),
         already_imported=int(existing.sum()),
-        rejected=int((~verdict.open).sum()),
+        rejected=int((~verdict.open).sum()) + len(bad_rows),
         flagged=0,
-        reasons=pd.Series(verdict.reason[~verdict.open]).value_counts().to_dict(),
+        reasons=_reason_counts(verdict, bad_rows),
         months=[],
         imported_by_id=actor.id if actor else None,
         imported_at=utcnow(),
@@ -350,7 +388,7 @@ def import_records(
     flagged = settle(touched, look.terms, new=new, import_id=batch.id)
     batch.flagged = flagged
     batch.months = sorted({m.strftime("%Y-%m") for _c, m in touched})
-    _store_rejections(batch.id, rows, verdict)
+    _store_rejections(batch.id, rows, verdict, bad_rows)
     batch.seconds = round(time.perf_counter() - began, 3)
     db.session.flush()
     return batch
@@ -359,14 +397,12 @@ def import_records(
 def _recipients_of(numbers: pd.Series, look: Lookups, verdict: _Verdicts) -> pd.Series:
     """ID number -> recipient id, hashing each distinct number once."""
     digest = lookup_hasher()
-    found: dict[str, object] = {}
-    for raw in pd.unique(numbers[verdict.open]):
-        try:
-            number = parse_id_number(raw).number
-        except InvalidIdentifier:
-            found[raw] = "bad"
-            continue
-        found[raw] = look.recipients.get(digest(number), "unknown")
+    distinct = pd.unique(numbers[verdict.open])
+    cleaned, valid = valid_id_numbers(distinct)
+    found: dict[str, object] = {
+        raw: look.recipients.get(digest(number), "unknown") if ok else "bad"
+        for raw, number, ok in zip(distinct, cleaned, valid, strict=True)
+    }
     mapped = numbers.map(found)
     verdict.refuse((mapped == "bad").to_numpy(), "bad_id_number")
     verdict.refuse((mapped == "unknown").to_numpy(), "unknown_recipient")
@@ -412,7 +448,7 @@ def _confirmed_months(contract_id: pd.Series, months: pd.Series, open_rows) -> n
     if not confirmed:
         return np.zeros(len(contract_id), dtype=bool)
     keys = pd.MultiIndex.from_arrays([contract_id, months])
-    return keys.isin(list(confirmed)) & open_rows
+    return keys.isin([(c, pd.Timestamp(m)) for c, m in confirmed]) & open_rows
 
 
 def _existing(key: pd.DataFrame, open_rows: np.ndarray) -> np.ndarray:
@@ -446,19 +482,28 @@ def _existing(key: pd.DataFrame, open_rows: np.ndarray) -> np.ndarray:
     return keys.isin(list(stored)) & open_rows
 
 
-def _store_rejections(import_id: int, rows: pd.DataFrame, verdict: _Verdicts) -> None:
+def _reason_counts(verdict: _Verdicts, bad_rows: list) -> dict[str, int]:
+    counts = pd.Series(verdict.reason[~verdict.open]).value_counts().to_dict()
+    if bad_rows:
+        counts["bad_row"] = len(bad_rows)
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def _store_rejections(import_id: int, rows: pd.DataFrame, verdict: _Verdicts, bad_rows) -> None:
     refused = np.flatnonzero(~verdict.open)
-    if not len(refused):
-        return
     values = [
         (
             import_id,
-            int(i) + 2,
+            int(rows["row"].iat[i]),
             rows["record_id"].iat[i][:64],
             verdict.reason[i],
             _detail(verdict, i),
         )
         for i in refused
+    ]
+    values += [
+        (import_id, number or 0, "", "bad_row", _("%(n)d cells", n=cells))
+        for number, cells in bad_rows
     ]
     _raw_insert(
         ImportRejection.__table__.name,
@@ -559,28 +604,25 @@ def settle(
     if len(fresh):
         region = fresh["contract_id"].map({c: t.region_code for c, t in terms.items()})
         out = evaluated[is_new]
-        values = list(
-            zip(
-                region,
-                [import_id] * len(fresh),
-                fresh["contract_id"].tolist(),
-                fresh["provider_id"].tolist(),
-                fresh["record_id"].tolist(),
-                fresh["recipient_id"].tolist(),
-                fresh["worker_id"].tolist(),
-                fresh["item_code"].tolist(),
-                fresh["township_code"].tolist(),
-                _timestamps(fresh["started_at"]),
-                _timestamps(fresh["ended_at"]),
-                fresh["minutes"].tolist(),
-                _dates(fresh["month"]),
-                out["flags"].tolist(),
-                out["paid_minutes"].tolist(),
-                out["unpaid_reason"].tolist(),
-                strict=True,
-            )
-        )
-        _raw_insert(ServiceRecord.__table__.name, RECORD_FIELDS, values)
+        columns = [
+            region.to_numpy(dtype=object),
+            np.full(len(fresh), import_id, dtype=object),
+            fresh["contract_id"].to_numpy(),
+            fresh["provider_id"].to_numpy(),
+            fresh["record_id"].to_numpy(dtype=object),
+            fresh["recipient_id"].to_numpy(),
+            fresh["worker_id"].to_numpy(dtype=object),
+            fresh["item_code"].to_numpy(dtype=object),
+            fresh["township_code"].to_numpy(dtype=object),
+            _timestamps(fresh["started_at"]),
+            _timestamps(fresh["ended_at"]),
+            fresh["minutes"].to_numpy(),
+            _dates(fresh["month"]),
+            out["flags"].to_numpy(),
+            out["paid_minutes"].to_numpy(),
+            out["unpaid_reason"].to_numpy(dtype=object),
+        ]
+        _raw_insert(ServiceRecord.__table__.name, RECORD_FIELDS, _in_chunks(columns))
 
     old = records[~is_new]
     if len(old):
@@ -618,24 +660,33 @@ def settle(
     return int((evaluated["flags"].to_numpy()[is_new] != 0).sum())
 
 
-def _timestamps(values: pd.Series) -> list[str]:
-    # The form SQLAlchemy itself writes on SQLite; PostgreSQL reads it as well.
-    array = pa.array(values.to_numpy(dtype="datetime64[s]"))
-    return pc.strftime(array, format="%Y-%m-%d %H:%M:%S.000000").to_pylist()
+def _timestamps(values: pd.Series) -> np.ndarray:
+    """ISO 8601 text (2026-07-03T09:00:00), which both databases read back exactly."""
+    return np.datetime_as_string(values.to_numpy(dtype="datetime64[s]"), unit="s")
 
 
-def _dates(values: pd.Series) -> list[str]:
-    array = pa.array(values.to_numpy(dtype="datetime64[s]"))
-    return pc.strftime(array, format="%Y-%m-%d").to_pylist()
+def _dates(values: pd.Series) -> np.ndarray:
+    return np.datetime_as_string(values.to_numpy(dtype="datetime64[s]"), unit="D")
+
+
+def _in_chunks(columns: list[np.ndarray], size: int = 100_000):
+    """Row tuples of plain Python values, made a chunk at a time (memory stays flat)."""
+    total = len(columns[0])
+    for start in range(0, total, size):
+        yield from zip(*(c[start : start + size].tolist() for c in columns), strict=True)
 
 
 def _recipient_rows(ids: list[int]) -> list[tuple]:
-    rows = []
-    for start in range(0, len(ids), 5000):
-        rows += db.session.execute(
-            select(*rules.RECIPIENT_COLUMNS).where(Recipient.id.in_(ids[start : start + 5000]))
-        ).all()
-    return [tuple(r) for r in rows]
+    """The facts the entitlement rules read, for these recipients (already found through
+    the scoped ORM, so the plain table is read here)."""
+    table = Recipient.__table__
+    columns = [table.c[attribute.key] for attribute in rules.RECIPIENT_COLUMNS]
+    if len(ids) > 5000:  # one range scan beats thousands of bound parameters
+        wanted = set(ids)
+        query = select(*columns).where(table.c.id.between(min(ids), max(ids)))
+        return [tuple(r) for r in db.session.execute(query) if r[0] in wanted]
+    query = select(*columns).where(table.c.id.in_(ids))
+    return [tuple(r) for r in db.session.execute(query)]
 
 
 def _prior_visits(keys, terms, recipient_ids) -> dict[tuple[int, int], int]:
@@ -689,10 +740,16 @@ def _update_statements(keys, records, evaluated, terms) -> None:
     db.session.flush()
 
 
-def _raw_insert(table: str, columns: tuple[str, ...], values: list[tuple]) -> None:
+def _large_cache() -> None:
+    """SQLite keeps 2 MB of pages by default: far too little to keep a million-row table's
+    indexes in memory while they grow. This connection gets 256 MB for the import."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA cache_size = -262144")
+
+
+def _raw_insert(table: str, columns: tuple[str, ...], values) -> None:
     """Many rows through the driver, in the session's transaction (COPY on PostgreSQL)."""
-    if not values:
-        return
     connection = db.session.connection()
     raw = connection.connection.driver_connection
     names = ", ".join(columns)

@@ -84,9 +84,7 @@ class ConfirmForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    decision = SelectField(
-        _l("Decision"), choices=[(k.value, str(v)) for k, v in REVIEW_LABELS.items()]
-    )
+    decision = SelectField(_l("Decision"))
     note = TextAreaField(_l("What the review found"), validators=[InputRequired(), Length(max=500)])
 
 
@@ -310,6 +308,7 @@ def flagged(provider_id: int, month: str):
     except DomainError:
         abort(404)
     form = ReviewForm()
+    form.decision.choices = choices((k.value, v) for k, v in REVIEW_LABELS.items())
     status = 200
     if request.method == "POST":
         if not g.user.can("records.review"):

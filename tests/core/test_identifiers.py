@@ -96,3 +96,25 @@ def test_invalid_id_numbers_name_the_reason(number, reason):
 
 def test_id_numbers_are_masked():
     assert mask_id_number("140522194506150028") == "140522**********28"
+
+
+def test_vectorised_id_check_agrees_with_the_parser():
+    from procurement.core.identifiers import InvalidIdentifier, parse_id_number, valid_id_numbers
+
+    samples = [
+        "11010519491231002X", "440524188001010014", "360426199101010071", "11010219840406970X",
+        "140522194506150028", " 11010519491231002x ", "11010519491231002Y", "110105194912310021",
+        "11010518791231002X", "110105194902300028", "1101051949123100", "１１０１０５１９４９１２３１００２X",
+        "", "11010519491231A02X", "140522194506150020",
+    ]  # fmt: skip
+
+    def parses(raw):
+        try:
+            parse_id_number(raw)
+        except InvalidIdentifier:
+            return False
+        return True
+
+    cleaned, valid = valid_id_numbers(samples)
+    assert list(valid) == [parses(s) for s in samples]
+    assert cleaned[5] == "11010519491231002X"
