@@ -48,6 +48,8 @@ ACTION_LABELS = {
     "download": _l("Downloaded"),
     "import": _l("Imported"),
     "qualification_check": _l("Qualification check"),
+    "verify": _l("Verified"),
+    "lift": _l("Lifted"),
 }
 
 
@@ -76,6 +78,8 @@ ENTITY_LABELS = {
     "contracts": _l("Contracts"),
     "contract_versions": _l("Document versions"),
     "contract_templates": _l("Contract templates"),
+    "complaints": _l("Complaints"),
+    "sanctions": _l("Sanctions"),
 }
 CHANNEL_LABELS = dict(CHANNELS)
 

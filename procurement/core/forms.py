@@ -49,17 +49,19 @@ def filter_args(form: FlaskForm) -> dict[str, str]:
     }
 
 
-def save_form(form: FlaskForm, action, *, success: str, next_url: str):
+def save_form(form: FlaskForm, action, *, success: str, next_url):
     """Run the service behind a submitted form: commit, flash and redirect; or put the
-    service's refusal next to the fields and answer 422. Returns (redirect or None, status)."""
+    service's refusal next to the fields and answer 422. Returns (redirect or None, status).
+
+    ``next_url`` is a URL, or a function of what the action returned (a new record's page)."""
     if not form.validate_on_submit():
         return None, 422 if form.is_submitted() else 200
     try:
-        action()
+        result = action()
     except DomainError as error:
         db.session.rollback()
         show_domain_error(form, error)
         return None, 422
     db.session.commit()
     flash(success, "success")
-    return redirect(next_url), 302
+    return redirect(next_url(result) if callable(next_url) else next_url), 302

@@ -15,7 +15,9 @@ from sqlalchemy import select
 from procurement.accounts import services as accounts
 from procurement.accounts.models import User
 from procurement.core.audit import Actor, set_actor
+from procurement.core.clock import today
 from procurement.core.db import db
+from procurement.demo.care import load_demo_recipients, load_demo_records, sign_demo_contracts
 from procurement.demo.providers import load_demo_awards, load_demo_providers
 from procurement.plans.catalogue import load_yangcheng_catalogue
 from procurement.policies.presets import load_presets
@@ -156,11 +158,15 @@ def load():
     officer, demo_plan = _demo_officer_and_plan()
     providers = load_demo_providers(officer, demo_plan)
     awarded = load_demo_awards(officer, demo_plan)
+    signed = sign_demo_contracts(officer, demo_plan, today()) if demo_plan else 0
+    recipients = load_demo_recipients(officer)
+    records = load_demo_records(officer, demo_plan) if demo_plan else 0
     db.session.commit()
     click.echo(
         f"regions added: {regions}; policy profiles added: {profiles}; "
         f"catalogue items added: {items}; demo plan added: {'yes' if plan else 'no'}; "
-        f"providers added: {providers}; zones awarded: {awarded}"
+        f"providers added: {providers}; zones awarded: {awarded}; contracts signed: {signed}; "
+        f"recipients added: {recipients}; service records imported: {records}"
     )
     click.echo("")
     click.echo("演示账号 (demo logins; passwords are kept in instance/demo_logins.json):")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from procurement.accounts.models import User
 from procurement.core import audit
 from procurement.core.clock import today, utcnow
+from procurement.core.dates import past_date
 from procurement.core.db import db
 from procurement.core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from procurement.core.files import EXTENSIONS, sniff, store_blob
@@ -45,24 +46,6 @@ DEFAULT_LOOKBACK_YEARS = 3
 DEFAULT_MAJOR_FINE = Decimal("2000000.00")
 EXPIRY_WARNING_DAYS = 60
 ACCEPTED = ("application/pdf", "image/png", "image/jpeg")  # evidence: scans and photos
-
-
-def _past_date(value: Any, name: str, errors: FieldErrors, *, required: bool) -> date | None:
-    """A date that is not in the future (events are recorded after they happen)."""
-    if value in (None, ""):
-        if required:
-            errors.add(name, _("This field is required."))
-        return None
-    if not isinstance(value, date):
-        try:
-            value = date.fromisoformat(str(value).strip()[:10])
-        except ValueError:
-            errors.add(name, _("Must be a date such as 2026-01-31."))
-            return None
-    if value > today():
-        errors.add(name, _("The date %(date)s lies in the future.", date=value.isoformat()))
-        return None
-    return value
 
 
 def _text(value: Any, limit: int) -> str:
@@ -192,14 +175,14 @@ def _clean_provider(data: ProviderInput, region_code: str, errors: FieldErrors) 
                 "approval bureau."
             ),
         )
-    values["registration_date"] = _past_date(
+    values["registration_date"] = past_date(
         data.registration_date, "registration_date", errors, required=True
     )
     try:
         values["status"] = ProviderStatus(data.status or ProviderStatus.ACTIVE.value)
     except ValueError:
         errors.add("status", _("Unknown status."))
-    values["status_date"] = _past_date(data.status_date, "status_date", errors, required=False)
+    values["status_date"] = past_date(data.status_date, "status_date", errors, required=False)
     ended = values.get("status") not in (None, ProviderStatus.ACTIVE)
     if ended and not values["status_date"] and "status_date" not in errors.fields:
         errors.add("status_date", _("Give the date of deregistration or revocation."))
@@ -345,19 +328,17 @@ def add_record(provider: Provider, kind: str, values: dict[str, Any]) -> Complia
     )
     record.evidence_id = _evidence(provider, values.get("evidence_id"), errors)
     if kind in (RecordKind.TAX, RecordKind.SOCIAL_SECURITY):
-        record.period_start = _past_date(
+        record.period_start = past_date(
             values.get("period_start"), "period_start", errors, required=True
         )
-        record.period_end = _past_date(
-            values.get("period_end"), "period_end", errors, required=True
-        )
+        record.period_end = past_date(values.get("period_end"), "period_end", errors, required=True)
         if record.period_start and record.period_end and record.period_end < record.period_start:
             errors.add("period_end", _("The period ends before it starts."))
         try:
             record.payment_status = PaymentStatus(values.get("payment_status") or "normal")
         except ValueError:
             errors.add("payment_status", _("Paid normally, or in arrears."))
-        record.settled_on = _past_date(
+        record.settled_on = past_date(
             values.get("settled_on"), "settled_on", errors, required=False
         )
         if record.settled_on and record.payment_status is not PaymentStatus.ARREARS:
@@ -365,7 +346,7 @@ def add_record(provider: Provider, kind: str, values: dict[str, Any]) -> Complia
         if record.settled_on and record.period_start and record.settled_on < record.period_start:
             errors.add("settled_on", _("Arrears cannot be settled before the period starts."))
     elif kind is RecordKind.VIOLATION:
-        record.decision_date = _past_date(
+        record.decision_date = past_date(
             values.get("decision_date"), "decision_date", errors, required=True
         )
         try:
@@ -400,11 +381,11 @@ def add_record(provider: Provider, kind: str, values: dict[str, Any]) -> Complia
             errors.add("report_year", _("Must be a past year."))
         else:
             record.report_year = int(text)
-        record.filed_on = _past_date(values.get("filed_on"), "filed_on", errors, required=True)
+        record.filed_on = past_date(values.get("filed_on"), "filed_on", errors, required=True)
         if record.report_year and record.filed_on and record.filed_on.year <= record.report_year:
             errors.add("filed_on", _("A year's report is filed in a later year."))
     else:
-        record.listed_from = _past_date(
+        record.listed_from = past_date(
             values.get("listed_from"), "listed_from", errors, required=True
         )
         until = values.get("listed_until")
@@ -431,7 +412,7 @@ def settle_arrears(record: ComplianceRecord, settled_on: Any) -> ComplianceRecor
     if record.payment_status is not PaymentStatus.ARREARS or record.settled_on is not None:
         raise Conflict(_("Only unsettled arrears can be settled."), code="not_arrears")
     errors = FieldErrors()
-    day = _past_date(settled_on, "settled_on", errors, required=True)
+    day = past_date(settled_on, "settled_on", errors, required=True)
     if day and record.period_start and day < record.period_start:
         errors.add("settled_on", _("Arrears cannot be settled before the period starts."))
     errors.raise_if_any()
@@ -470,7 +451,7 @@ def add_qualification(provider: Provider, values: dict[str, Any]) -> ProviderQua
     name = _text(values.get("name"), 120)
     if not name:
         errors.add("name", _("This field is required."))
-    issued = _past_date(values.get("issued_on"), "issued_on", errors, required=True)
+    issued = past_date(values.get("issued_on"), "issued_on", errors, required=True)
     expires = None
     if values.get("expires_on") not in (None, ""):
         try:

@@ -61,3 +61,12 @@ def sealed(number: str) -> dict[str, str]:
         "id_hash": lookup_hasher()(number),
         "id_masked": mask_id_number(number),
     }
+
+
+def seal_file(data: bytes) -> bytes:
+    """Encrypt a whole file that holds ID numbers (a staged roster import) while it waits."""
+    return _current_keys()[0].encrypt(data)
+
+
+def open_file(token: bytes) -> bytes:
+    return _current_keys()[0].decrypt(token)

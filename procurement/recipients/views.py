@@ -1,16 +1,431 @@
-"""Recipient roster pages: the list, a recipient's record, applications, exits, imports."""
+"""Roster pages: the list, a recipient's record, applications and their deadlines, exits,
+monthly changes for providers, imports, and the bureau's holiday table."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from procurement.accounts.auth import permission_required
+from procurement.audit.queries import history_of
+from procurement.contracts.services import get_contract
+from procurement.core.clock import today
+from procurement.core.db import db
+from procurement.core.errors import DomainError, FieldErrors
+from procurement.core.forms import ActionForm, choices, filter_args, save_form, show_domain_error
+from procurement.providers.forms import ConfirmImportForm, ImportForm
+from procurement.providers.io import XLSX
+from procurement.recipients import calendar, io, services
+from procurement.recipients.forms import (
+    ApplicationForm,
+    DecisionForm,
+    ExitForm,
+    MonthForm,
+    OverrideForm,
+    RecipientFilterForm,
+    RecipientForm,
+    StepForm,
+)
+from procurement.recipients.models import CAPABILITY_LEVELS, Recipient
+from procurement.regions.forms import requested_county
+from procurement.regions.models import Region, RegionLevel
+from procurement.regions.services import townships_of
 
 bp = Blueprint("recipients", __name__, url_prefix="/recipients")
 
-from procurement.recipients import models as _models  # noqa: E402, F401
+STEP_LABELS = {
+    "village": _l("Village check"),
+    "township": _l("Township review"),
+    "county": _l("County decision"),
+}
 
 
-@bp.get("/")
-def index():  # replaced by the real list
-    from flask import render_template_string
+@bp.app_template_global()
+def recipient_status(recipient: Recipient) -> services.RosterStatus:
+    return services.roster_status(recipient)
 
-    return render_template_string("{% extends 'base.html' %}")
+
+@bp.app_template_global()
+def recipient_sex(code: str) -> str:
+    return str(services.SEX_LABELS.get(code, code))
+
+
+@bp.app_template_global()
+def capability_label(level: int | None) -> str:
+    return str(CAPABILITY_LEVELS[level]) if level is not None else _("Not assessed")
+
+
+@bp.app_template_global()
+def application_step_label(step: str | None) -> str:
+    return str(STEP_LABELS.get(step, "—"))
+
+
+def _year(value: int | None) -> int:
+    return value if value and 2000 <= value <= 2100 else today().year
+
+
+# ------------------------------------------------------------------ the roster
+
+
+@bp.route("/")
+@permission_required("recipients.view")
+def index():
+    filters = RecipientFilterForm(request.args)
+    townships = db.session.scalars(
+        select(Region)
+        .where(
+            Region.level == RegionLevel.TOWNSHIP, Region.code.startswith(g.user.region.scope.prefix)
+        )
+        .order_by(Region.code)
+    ).all()
+    filters.township.choices = choices(
+        [("", _("All townships")), *[(t.code, t.name) for t in townships]]
+    )
+    stmt, problem = services.roster_query(
+        q=filters.q.data,
+        township_code=filters.township.data or None,
+        category=filters.category.data or None,
+        status=filters.status.data or None,
+    )
+    if problem:
+        filters.q.errors = [problem]
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template(
+        "recipients/index.html", page=page, filters=filters, args=filter_args(filters)
+    )
+
+
+def _recipient_form(county: Region) -> RecipientForm:
+    form = RecipientForm()
+    form.township_code.choices = choices(
+        [("", "—"), *[(t.code, t.name) for t in townships_of(county)]]
+    )
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required("recipients.edit")
+def new():
+    county = requested_county()
+    form = _recipient_form(county)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            recipient = services.register_recipient(
+                region_code=county.code, data=form.recipient_input()
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)s was added to the roster.", name=recipient.name), "success")
+            return redirect(url_for("recipients.show", recipient_id=recipient.id))
+    if form.is_submitted():
+        status = 422
+    return render_template("recipients/form.html", form=form, county=county, recipient=None), status
+
+
+@bp.route("/<int:recipient_id>/edit", methods=["GET", "POST"])
+@permission_required("recipients.edit")
+def edit(recipient_id: int):
+    recipient = services.get_recipient(recipient_id)
+    county = db.session.get(Region, recipient.region_code)
+    form = _recipient_form(county)
+    if request.method == "GET":
+        form.fill(recipient)
+    done, status = save_form(
+        form,
+        lambda: services.update_recipient(recipient, form.recipient_input()),
+        success=_("The changes were saved."),
+        next_url=url_for("recipients.show", recipient_id=recipient.id),
+    )
+    if done:
+        return done
+    return render_template(
+        "recipients/form.html", form=form, county=county, recipient=recipient
+    ), status
+
+
+def _render_show(recipient: Recipient, status: int = 200, *, revealed: str | None = None, **forms):
+    """The recipient page; a refused form comes back with its errors in place."""
+    overrides = calendar.overrides_table()
+    year = _year(request.values.get("year", type=int))
+    profile, months = services.year_standing(recipient, year)
+    applications = list(reversed(recipient.applications))
+    page = render_template(
+        "recipients/show.html",
+        recipient=recipient,
+        status=services.roster_status(recipient),
+        open_application=services.open_application(recipient),
+        applications=applications,
+        deadlines={a.id: services.application_deadlines(a, overrides) for a in applications},
+        rejected_at={a.id: services.rejected_at(a) for a in applications},
+        exit_effective=services.exit_effective(recipient),
+        year=year,
+        profile=profile,
+        months=months,
+        no_profile=None if profile else services.no_profile_message(recipient, year),
+        revealed=revealed,
+        history=history_of(recipient),
+        application_form=forms.get("application_form") or ApplicationForm(),
+        step_form=forms.get("step_form") or StepForm(),
+        decision_form=forms.get("decision_form") or DecisionForm(),
+        exit_form=forms.get("exit_form") or ExitForm(),
+        action_form=ActionForm(),
+    )
+    return page, status
+
+
+@bp.route("/<int:recipient_id>")
+@permission_required("recipients.view")
+def show(recipient_id: int):
+    return _render_show(services.get_recipient(recipient_id))
+
+
+@bp.post("/<int:recipient_id>/reveal-id")
+@permission_required("recipients.view_id")
+def reveal_id(recipient_id: int):
+    """The full number, shown once on the page (never in a URL or a flash); audited."""
+    recipient = services.get_recipient(recipient_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    number = services.reveal_id_number(recipient)
+    db.session.commit()
+    return _render_show(recipient, revealed=number)
+
+
+def _back_to(recipient: Recipient, anchor: str) -> str:
+    return url_for("recipients.show", recipient_id=recipient.id, _anchor=anchor)
+
+
+@bp.post("/<int:recipient_id>/applications")
+@permission_required("recipients.edit")
+def apply(recipient_id: int):
+    recipient = services.get_recipient(recipient_id)
+    form = ApplicationForm()
+    done, status = save_form(
+        form,
+        lambda: services.create_application(recipient, applied_on=form.applied_on.data),
+        success=_("The application was recorded."),
+        next_url=_back_to(recipient, "applications"),
+    )
+    return done or _render_show(recipient, status, application_form=form)
+
+
+@bp.post(
+    "/<int:recipient_id>/applications/<int:application_id>/<any(village, township, county):step>"
+)
+@permission_required("recipients.edit")
+def advance(recipient_id: int, application_id: int, step: str):
+    """Record the village check, the township review or the county's decision."""
+    recipient = services.get_recipient(recipient_id)
+    application = services.get_application(recipient, application_id)
+    if step == "county":
+        form, name = DecisionForm(), "decision_form"
+
+        def action():
+            services.decide_application(
+                application,
+                approve=form.approve(),
+                on=form.on.data,
+                reason=form.reason.data,
+                actor=g.user,
+            )
+    else:
+        form, name = StepForm(), "step_form"
+        record = (
+            services.record_village_check if step == "village" else services.record_township_review
+        )
+
+        def action():
+            record(application, on=form.on.data, passed=form.result(), note=form.note.data)
+
+    done, status = save_form(
+        form,
+        action,
+        success=_("%(step)s was recorded.", step=STEP_LABELS[step]),
+        next_url=_back_to(recipient, "applications"),
+    )
+    return done or _render_show(recipient, status, **{name: form})
+
+
+@bp.post("/<int:recipient_id>/exit")
+@permission_required("recipients.edit")
+def exit_service(recipient_id: int):
+    recipient = services.get_recipient(recipient_id)
+    form = ExitForm()
+    done, status = save_form(
+        form,
+        lambda: services.record_exit(
+            recipient,
+            exit_reason=form.exit_reason.data,
+            exit_date=form.exit_date.data,
+            exit_note=form.exit_note.data,
+        ),
+        success=_("The exit was recorded."),
+        next_url=_back_to(recipient, "exit"),
+    )
+    return done or _render_show(recipient, status, exit_form=form)
+
+
+# ------------------------------------------------------------------ applications
+
+
+@bp.route("/applications")
+@permission_required("recipients.view")
+def applications():
+    rows = services.open_applications(calendar.overrides_table())
+    return render_template("recipients/applications.html", rows=rows)
+
+
+# ------------------------------------------------------------------ monthly changes
+
+
+@bp.route("/changes")
+@permission_required("recipients.view")
+def changes():
+    form = MonthForm(request.args)
+    errors = FieldErrors()
+    month = services.parse_month(form.month.data, "month", errors, required=False)
+    form.month.errors = errors.fields.get("month", [])
+    month = month or services.default_month()
+    form.month.data = month.strftime("%Y-%m")
+    lists = [services.monthly_changes(c, month) for c in services.contracts_in_month(month)]
+    return render_template(
+        "recipients/changes.html",
+        form=form,
+        month=month,
+        lists=lists,
+        action_form=ActionForm(),
+    )
+
+
+def _export(contract_id: int, month_text: str | None, *, full: bool):
+    contract = get_contract(contract_id)
+    changes_of_month = services.monthly_changes(contract, services.month_of(month_text))
+    full_ids = services.full_id_numbers(changes_of_month) if full else None
+    workbook = io.changes_workbook(changes_of_month, full_ids=full_ids)
+    db.session.commit()
+    return send_file(
+        workbook,
+        mimetype=XLSX,
+        as_attachment=True,
+        download_name=io.changes_filename(changes_of_month, full_ids=full),
+    )
+
+
+@bp.route("/changes/<int:contract_id>.xlsx")
+@permission_required("recipients.view")
+def changes_export(contract_id: int):
+    """The month's changes of one contract with ID numbers masked."""
+    return _export(contract_id, request.args.get("month"), full=False)
+
+
+@bp.post("/changes/<int:contract_id>/full.xlsx")
+@permission_required("recipients.view_id")
+def changes_export_full(contract_id: int):
+    """The same list with full ID numbers, for roles that may see them; audited."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _export(contract_id, request.form.get("month"), full=True)
+
+
+# ------------------------------------------------------------------ import
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@permission_required("recipients.edit")
+def import_file():
+    county = requested_county()
+    form = ImportForm()
+    report, status = None, 200
+    if form.validate_on_submit():
+        try:
+            report = io.stage_import(
+                form.file.data.stream,
+                form.file.data.filename,
+                region_code=county.code,
+                actor=g.user,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            status = 422
+    confirm = ConfirmImportForm(token=report.token) if report else None
+    return render_template(
+        "recipients/import.html", form=form, county=county, report=report, confirm=confirm
+    ), status
+
+
+@bp.post("/import/confirm")
+@permission_required("recipients.edit")
+def confirm_import():
+    county = requested_county()
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        report = io.apply_import(form.token.data, region_code=county.code, actor=g.user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("recipients.import_file"))
+    flash(_("%(n)d rows were imported.", n=report.imported), "success")
+    return redirect(url_for("recipients.index"))
+
+
+@bp.route("/import/template.xlsx")
+@permission_required("recipients.view")
+def import_template():
+    return send_file(
+        io.template_workbook(),
+        as_attachment=True,
+        download_name="服务对象导入模板.xlsx",
+        mimetype=XLSX,
+    )
+
+
+# ------------------------------------------------------------------ holiday table
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@permission_required("calendar.manage")
+def calendar_days():
+    year = _year(request.args.get("year", type=int))
+    form = OverrideForm()
+    done, status = save_form(
+        form,
+        lambda: calendar.add_override(
+            day=form.day.data, is_workday=form.is_workday.data == "work", note=form.note.data
+        ),
+        success=_("The day was added to the holiday table."),
+        next_url=url_for(
+            "recipients.calendar_days", year=form.day.data.year if form.day.data else year
+        ),
+    )
+    if done:
+        return done
+    return render_template(
+        "recipients/calendar.html",
+        year=year,
+        known=calendar.calendar_known(year),
+        days=calendar.overrides_of_year(year),
+        form=form,
+        action_form=ActionForm(),
+    ), status
+
+
+@bp.post("/calendar/<int:override_id>/delete")
+@permission_required("calendar.manage")
+def delete_calendar_day(override_id: int):
+    override = calendar.get_override(override_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    year = override.day.year
+    calendar.remove_override(override)
+    db.session.commit()
+    flash(_("The day was removed from the holiday table."), "success")
+    return redirect(url_for("recipients.calendar_days", year=year))

@@ -184,6 +184,10 @@ class FlagSummaryOut(Schema):
     awaiting_review: int
 
 
+class FlagSummaryList(Schema):
+    items: list[FlagSummaryOut]
+
+
 class FlagQuery(Schema):
     month: str | None = Field(None, pattern=MONTH)
 
@@ -312,14 +316,16 @@ def review_records(body: ReviewIn):
     tag="service records",
     permission="settlements.view",
     query=FlagQuery,
-    response=list[FlagSummaryOut],
+    response=FlagSummaryList,
 )
 def flag_summary(query: FlagQuery):
     month = services.parse_month(query.month) if query.month else None
-    return [
-        FlagSummaryOut(provider_id=p, month=m, flagged=n, awaiting_review=w)
-        for p, m, n, w in services.flag_summary(month)
-    ]
+    return FlagSummaryList(
+        items=[
+            FlagSummaryOut(provider_id=p, month=m, flagged=n, awaiting_review=w)
+            for p, m, n, w in services.flag_summary(month)
+        ]
+    )
 
 
 def _detail(settlement: Settlement) -> SettlementDetail:

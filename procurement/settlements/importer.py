@@ -186,13 +186,13 @@ def read_xlsx(data: bytes) -> pd.DataFrame:
     return frame
 
 
-def read_upload(data: bytes, filename: str) -> tuple[pd.DataFrame, str]:
-    """Pick the reader by content: an .xlsx is a zip; anything else is read as CSV."""
+def upload_kind(data: bytes, filename: str) -> str:
+    """Which reader a file needs, by its content: an .xlsx is a zip; else it is CSV."""
     if data[:4] == b"PK\x03\x04":
-        return read_xlsx(data), "xlsx"
+        return "xlsx"
     if filename.lower().endswith((".xlsx", ".xls")):
         raise ValidationError(_("The file is not an .xlsx workbook."), field="file")
-    return read_csv(data), "csv"
+    return "csv"
 
 
 def frame_from_rows(rows: Iterable[dict]) -> pd.DataFrame:
@@ -304,6 +304,7 @@ def import_records(
     _large_cache()
     bad_rows = frame.attrs.get("bad_rows", [])
     rows = _normalise(frame, bad_rows)
+    del frame  # the caller passes it on; from here on only the normalised rows are kept
     n = len(rows)
     look = _lookups()
     verdict = _Verdicts(n)
@@ -605,22 +606,22 @@ def settle(
         region = fresh["contract_id"].map({c: t.region_code for c, t in terms.items()})
         out = evaluated[is_new]
         columns = [
-            region.to_numpy(dtype=object),
-            np.full(len(fresh), import_id, dtype=object),
-            fresh["contract_id"].to_numpy(),
-            fresh["provider_id"].to_numpy(),
-            fresh["record_id"].to_numpy(dtype=object),
-            fresh["recipient_id"].to_numpy(),
-            fresh["worker_id"].to_numpy(dtype=object),
-            fresh["item_code"].to_numpy(dtype=object),
-            fresh["township_code"].to_numpy(dtype=object),
-            _timestamps(fresh["started_at"]),
-            _timestamps(fresh["ended_at"]),
-            fresh["minutes"].to_numpy(),
-            _dates(fresh["month"]),
-            out["flags"].to_numpy(),
-            out["paid_minutes"].to_numpy(),
-            out["unpaid_reason"].to_numpy(dtype=object),
+            region,
+            np.full(len(fresh), import_id),
+            fresh["contract_id"],
+            fresh["provider_id"],
+            fresh["record_id"],
+            fresh["recipient_id"],
+            fresh["worker_id"],
+            fresh["item_code"],
+            fresh["township_code"],
+            (fresh["started_at"], _timestamps),
+            (fresh["ended_at"], _timestamps),
+            fresh["minutes"],
+            (fresh["month"], _dates),
+            out["flags"],
+            out["paid_minutes"],
+            out["unpaid_reason"],
         ]
         _raw_insert(ServiceRecord.__table__.name, RECORD_FIELDS, _in_chunks(columns))
 
@@ -669,11 +670,23 @@ def _dates(values: pd.Series) -> np.ndarray:
     return np.datetime_as_string(values.to_numpy(dtype="datetime64[s]"), unit="D")
 
 
-def _in_chunks(columns: list[np.ndarray], size: int = 100_000):
-    """Row tuples of plain Python values, made a chunk at a time (memory stays flat)."""
-    total = len(columns[0])
-    for start in range(0, total, size):
-        yield from zip(*(c[start : start + size].tolist() for c in columns), strict=True)
+def _in_chunks(columns: list, size: int = 50_000):
+    """Row tuples of plain Python values, made a chunk at a time so that a million rows
+    never exist as Python objects at once. A column is a Series or array, or a pair
+    (Series, function making the stored form of a slice)."""
+    first = columns[0][0] if isinstance(columns[0], tuple) else columns[0]
+    for start in range(0, len(first), size):
+        parts = []
+        for column in columns:
+            values, convert = column if isinstance(column, tuple) else (column, None)
+            piece = (
+                values.iloc[start : start + size]
+                if hasattr(values, "iloc")
+                else values[start : start + size]
+            )
+            piece = convert(piece) if convert else piece
+            parts.append(piece.tolist())
+        yield from zip(*parts, strict=True)
 
 
 def _recipient_rows(ids: list[int]) -> list[tuple]:

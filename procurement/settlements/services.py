@@ -66,9 +66,9 @@ def import_upload(
     """A CSV or .xlsx file from the platform: read it whole, then import it."""
     limit = current_app.config["RECORD_IMPORT_MAX_BYTES"]
     data = stream.read(limit + 1)
-    frame, source = importer.read_upload(data, filename)
+    source = importer.upload_kind(data, filename)
     batch = importer.import_records(
-        frame,
+        importer.read_xlsx(data) if source == "xlsx" else importer.read_csv(data),
         source=source,
         filename=filename,
         sha256=importer.file_digest(data),
