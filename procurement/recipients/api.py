@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from procurement.contracts.services import get_contract
 from procurement.core.api import Page, PageQuery, Schema, api_route, paginate
+from procurement.core.dates import month_of
 from procurement.core.db import db
 from procurement.core.errors import NotFound, ValidationError
 from procurement.policies.models import RecipientCategory
@@ -391,7 +392,7 @@ def reveal_recipient_id(recipient_id: int):
 )
 def recipient_eligibility(recipient_id: int, query: EligibilityQuery):
     recipient = services.get_recipient(recipient_id)
-    month = services.month_of(query.month)
+    month = month_of(query.month)
     profile = profile_for(recipient.region_code, month.year)
     if profile is None:
         raise NotFound(services.no_profile_message(recipient, month.year))
@@ -551,7 +552,7 @@ def _changes_out(changes: services.MonthlyChanges) -> ContractChangesOut:
     response=ChangesOut,
 )
 def list_recipient_changes(query: ChangesQuery):
-    month = services.month_of(query.month)
+    month = month_of(query.month)
     if query.contract_id is not None:
         contracts = [get_contract(query.contract_id)]
     else:
@@ -563,7 +564,7 @@ def list_recipient_changes(query: ChangesQuery):
 
 
 def _changes_file(contract_id: int, month_text: str, *, full: bool):
-    changes = services.monthly_changes(get_contract(contract_id), services.month_of(month_text))
+    changes = services.monthly_changes(get_contract(contract_id), month_of(month_text))
     full_ids = services.full_id_numbers(changes) if full else None
     workbook = io.changes_workbook(changes, full_ids=full_ids)
     db.session.commit()

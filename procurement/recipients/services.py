@@ -18,7 +18,7 @@ from procurement.accounts.models import User
 from procurement.contracts.models import Contract, ContractStatus
 from procurement.core import audit
 from procurement.core.clock import today
-from procurement.core.dates import past_date
+from procurement.core.dates import past_date, read_month
 from procurement.core.db import db
 from procurement.core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from procurement.core.identifiers import InvalidIdentifier, parse_id_number
@@ -203,29 +203,6 @@ class RecipientInput:
     service_start: Any = None
 
 
-def parse_month(value: Any, name: str, errors: FieldErrors, *, required: bool) -> date | None:
-    """A month given as 2026-07 (or a date in it); the first day of that month."""
-    if value in (None, ""):
-        if required:
-            errors.add(name, _("This field is required."))
-        return None
-    if isinstance(value, date):
-        return month_start(value)
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})(-\d{1,2})?", str(value).strip()[:10])
-    if match and 1 <= int(match.group(2)) <= 12 and 2000 <= int(match.group(1)) <= 2100:
-        return date(int(match.group(1)), int(match.group(2)), 1)
-    errors.add(name, _("Must be a month such as 2026-07."))
-    return None
-
-
-def month_of(value: Any, name: str = "month") -> date:
-    """A required month, or a refusal naming the field."""
-    errors = FieldErrors()
-    month = parse_month(value, name, errors, required=True)
-    errors.raise_if_any()
-    return month
-
-
 def _capability(data: RecipientInput, birth: date | None, errors: FieldErrors) -> dict:
     values: dict[str, Any] = {"capability_level": None}
     raw = data.capability_level
@@ -345,7 +322,7 @@ def register_recipient(*, region_code: str, data: RecipientInput) -> Recipient:
     county = _county(region_code)
     errors = FieldErrors()
     values = _clean_recipient(data, county, errors, None)
-    values["service_start"] = parse_month(
+    values["service_start"] = read_month(
         data.service_start, "service_start", errors, required=False
     )
     birth = values.get("birth_date")

@@ -12,6 +12,7 @@ from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
 from procurement.contracts.services import get_contract
 from procurement.core.clock import today
+from procurement.core.dates import month_of, read_month
 from procurement.core.db import db
 from procurement.core.errors import DomainError, FieldErrors
 from procurement.core.forms import ActionForm, choices, filter_args, save_form, show_domain_error
@@ -289,7 +290,7 @@ def applications():
 def changes():
     form = MonthForm(request.args)
     errors = FieldErrors()
-    month = services.parse_month(form.month.data, "month", errors, required=False)
+    month = read_month(form.month.data, "month", errors, required=False)
     form.month.errors = errors.fields.get("month", [])
     month = month or services.default_month()
     form.month.data = month.strftime("%Y-%m")
@@ -305,7 +306,7 @@ def changes():
 
 def _export(contract_id: int, month_text: str | None, *, full: bool):
     contract = get_contract(contract_id)
-    changes_of_month = services.monthly_changes(contract, services.month_of(month_text))
+    changes_of_month = services.monthly_changes(contract, month_of(month_text))
     full_ids = services.full_id_numbers(changes_of_month) if full else None
     workbook = io.changes_workbook(changes_of_month, full_ids=full_ids)
     db.session.commit()

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from procurement.contracts.models import Contract
 from procurement.core.api import MoneyString, Page, PageQuery, Schema, api_route, paginate
+from procurement.core.dates import month_of
 from procurement.core.db import db
 from procurement.settlements import services
 from procurement.settlements.models import (
@@ -287,7 +288,7 @@ def list_records(query: RecordQuery):
         if value is not None:
             stmt = stmt.where(getattr(ServiceRecord, column) == value)
     if query.month:
-        stmt = stmt.where(ServiceRecord.month == services.parse_month(query.month))
+        stmt = stmt.where(ServiceRecord.month == month_of(query.month))
     if query.flagged is not None:
         stmt = stmt.where(
             (ServiceRecord.flags != 0) if query.flagged else (ServiceRecord.flags == 0)
@@ -319,7 +320,7 @@ def review_records(body: ReviewIn):
     response=FlagSummaryList,
 )
 def flag_summary(query: FlagQuery):
-    month = services.parse_month(query.month) if query.month else None
+    month = month_of(query.month) if query.month else None
     return FlagSummaryList(
         items=[
             FlagSummaryOut(provider_id=p, month=m, flagged=n, awaiting_review=w)
@@ -359,7 +360,7 @@ def list_settlements(query: SettlementQuery):
     if query.contract_id is not None:
         stmt = stmt.where(Settlement.contract_id == query.contract_id)
     if query.month:
-        stmt = stmt.where(Settlement.month == services.parse_month(query.month))
+        stmt = stmt.where(Settlement.month == month_of(query.month))
     if query.status is not None:
         stmt = stmt.where(Settlement.status == query.status)
     return paginate(stmt, query, SettlementOut)

@@ -48,15 +48,6 @@ def get_import(import_id: int) -> RecordImport:
     return batch
 
 
-def parse_month(value: str | None, field: str = "month") -> date:
-    """'2026-07' (or a date in that month) -> date(2026, 7, 1); a clear error otherwise."""
-    text = (value or "").strip()
-    try:
-        return date.fromisoformat(text[:7] + "-01")
-    except ValueError:
-        raise ValidationError(_("Must be a month such as 2026-07."), field=field) from None
-
-
 # Import -------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from procurement.accounts.auth import permission_required
 from procurement.contracts.models import Contract
+from procurement.core.dates import month_of
 from procurement.core.db import db
 from procurement.core.errors import DomainError
 from procurement.core.forms import ActionForm, choices, filter_args
@@ -107,7 +108,7 @@ def index():
         stmt = stmt.where(Contract.plan_id == int(form.plan.data))
     if form.month.data:
         try:
-            stmt = stmt.where(Settlement.month == services.parse_month(form.month.data))
+            stmt = stmt.where(Settlement.month == month_of(form.month.data))
         except DomainError as error:
             form.month.errors = [error.message]
     if form.status.data:
@@ -250,7 +251,7 @@ def import_report(import_id: int):
     statements = db.session.scalars(
         select(Settlement)
         .join(Contract, Contract.id == Settlement.contract_id)
-        .where(Settlement.month.in_([services.parse_month(m) for m in batch.months]))
+        .where(Settlement.month.in_([month_of(m) for m in batch.months]))
         .order_by(Settlement.month, Contract.number)
     ).all()
     return render_template(
@@ -304,7 +305,7 @@ def flags():
 def flagged(provider_id: int, month: str):
     provider = db.get_or_404(Provider, provider_id)
     try:
-        first = services.parse_month(month)
+        first = month_of(month)
     except DomainError:
         abort(404)
     form = ReviewForm()
