@@ -25,6 +25,7 @@ NAVIGATION = [
     (_l("Recipients"), "recipients.index", "recipients.view"),
     (_l("Settlement"), "settlements.index", "settlements.view"),
     (_l("Supervision"), "supervision.index", "supervision.view"),
+    (_l("Acceptance and evaluation"), "performance.index", "performance.view"),
     (_l("Policy profiles"), "policies.index", "policies.view"),
     (_l("Regions"), "regions.index", "regions.view"),
     (_l("Users"), "accounts.users", "users.view"),
@@ -70,12 +71,16 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.contracts.views import bp as contracts
     from procurement.core.api import api
     from procurement.dashboard.views import bp as dashboard
+    from procurement.performance import api as _performance_api  # noqa: F401
+    from procurement.performance.views import bp as performance
     from procurement.plans import api as _plans_api  # noqa: F401
     from procurement.plans.views import bp as plans
     from procurement.policies import api as _policies_api  # noqa: F401
     from procurement.policies.views import bp as policies
     from procurement.providers import api as _providers_api  # noqa: F401
     from procurement.providers.views import bp as providers
+    from procurement.public import api as _public_api  # noqa: F401
+    from procurement.public.views import bp as public
     from procurement.recipients import api as _recipients_api  # noqa: F401
     from procurement.recipients.views import bp as recipients
     from procurement.regions import api as _regions_api  # noqa: F401
@@ -91,9 +96,11 @@ def _register_blueprints(app: Flask) -> None:
         awards,
         contracts,
         dashboard,
+        performance,
         plans,
         policies,
         providers,
+        public,
         recipients,
         regions,
         settlements,

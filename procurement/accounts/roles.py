@@ -58,6 +58,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "settlements.confirm": frozenset({Role.FINANCE}),
     "supervision.view": EVERYONE,
     "supervision.manage": frozenset({Role.OFFICER}),
+    "performance.view": EVERYONE,
+    # draft acceptances (another officer approves), open evaluations, publish results
+    "acceptance.manage": frozenset({Role.OFFICER}),
+    "evaluations.manage": frozenset({Role.OFFICER}),
+    # enter a party's scores: the buyer (officer), finance, third party and survey (evaluator)
+    "evaluations.score": frozenset({Role.OFFICER, Role.FINANCE, Role.EVALUATOR}),
+    "publications.publish": frozenset({Role.OFFICER}),
 }
 
 

@@ -114,6 +114,12 @@ class PolicyProfile(Audited, RegionShared, TimestampMixin, db.Model):
     evaluation_weights: Mapped[list] = mapped_column(JSON, default=list)
     # {"excellent": 90, "good": 80, "pass": 60}: lowest total for each grade
     grade_thresholds: Mapped[dict] = mapped_column(JSON, default=dict)
+    # [{"code": "b1", "party": "buyer", "name": "服务对象覆盖", "max": 20}, ...]: each party's
+    # indicators add up to 100 points
+    evaluation_indicators: Mapped[list] = mapped_column(JSON, default=list)
+    # Next year's selection: a provider graded 不合格 (or whose contract was terminated)
+    # is "exclude"d or only "flag"ged
+    failed_provider_rule: Mapped[str] = mapped_column(String(10), default="exclude")
 
     min_visit_minutes: Mapped[int] = mapped_column(Integer, default=15)
     max_visit_minutes: Mapped[int] = mapped_column(Integer, default=480)

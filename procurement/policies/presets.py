@@ -16,6 +16,27 @@ DEFAULT_WEIGHTS = [
     {"party": "third_party", "weight": 20},
 ]
 DEFAULT_GRADES = {"excellent": 90, "good": 80, "pass": 60}
+# Each party's indicators add up to 100 points; the recipients' party is their
+# satisfaction survey (one indicator computed from the answers).
+DEFAULT_INDICATORS = [
+    {"code": "buyer-coverage", "party": "buyer", "name": "服务对象覆盖与台账管理", "max": 20},
+    {"code": "buyer-delivery", "party": "buyer", "name": "服务计划执行情况", "max": 30},
+    {"code": "buyer-quality", "party": "buyer", "name": "服务质量与规范", "max": 30},
+    {"code": "buyer-complaints", "party": "buyer", "name": "投诉处理与整改", "max": 20},
+    {"code": "finance-compliance", "party": "finance", "name": "资金使用合规性", "max": 40},
+    {"code": "finance-records", "party": "finance", "name": "结算资料真实完整", "max": 30},
+    {"code": "finance-budget", "party": "finance", "name": "预算执行情况", "max": 30},
+    {
+        "code": "recipients-satisfaction",
+        "party": "recipients",
+        "name": "服务对象满意度",
+        "max": 100,
+    },
+    {"code": "third-quantity", "party": "third_party", "name": "服务数量完成情况", "max": 25},
+    {"code": "third-quality", "party": "third_party", "name": "服务质量抽查", "max": 35},
+    {"code": "third-staff", "party": "third_party", "name": "人员配备与管理制度", "max": 20},
+    {"code": "third-records", "party": "third_party", "name": "服务记录信息化", "max": 20},
+]
 
 PRESETS = [
     {
@@ -42,6 +63,7 @@ PRESETS = [
             "major_fine_threshold": "2000000.00",  # 财库〔2022〕3号
             "evaluation_weights": DEFAULT_WEIGHTS,
             "grade_thresholds": DEFAULT_GRADES,
+            "evaluation_indicators": DEFAULT_INDICATORS,
             "min_visit_minutes": 15,
             "max_visit_minutes": 480,
         },
@@ -70,6 +92,7 @@ PRESETS = [
             "major_fine_threshold": "2000000.00",
             "evaluation_weights": DEFAULT_WEIGHTS,
             "grade_thresholds": DEFAULT_GRADES,
+            "evaluation_indicators": DEFAULT_INDICATORS,
             "min_visit_minutes": 15,
             "max_visit_minutes": 480,
             "notes": "补助标准由各地根据经济社会发展水平和财政承受能力确定，单价请按本地标准调整。",

@@ -1,0 +1,3 @@
+"""The performance API under /api/v1."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""The public API under /api/v1."""
+
+from __future__ import annotations
