@@ -85,6 +85,8 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.recipients.views import bp as recipients
     from procurement.regions import api as _regions_api  # noqa: F401
     from procurement.regions.views import bp as regions
+    from procurement.renewal import api as _renewal_api  # noqa: F401
+    from procurement.renewal.views import bp as renewal
     from procurement.settlements import api as _settlements_api  # noqa: F401
     from procurement.settlements.views import bp as settlements
     from procurement.supervision import api as _supervision_api  # noqa: F401
@@ -103,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
         public,
         recipients,
         regions,
+        renewal,
         settlements,
         supervision,
     ):

@@ -50,6 +50,17 @@ ACTION_LABELS = {
     "qualification_check": _l("Qualification check"),
     "verify": _l("Verified"),
     "lift": _l("Lifted"),
+    "confirm": _l("Confirmed"),
+    "review": _l("Reviewed"),
+    "publish": _l("Published"),
+    "withdraw": _l("Withdrawn"),
+    "reject": _l("Rejected"),
+    "exit": _l("Left the programme"),
+    "reveal_id": _l("Full ID number viewed"),
+    "export_full_ids": _l("Exported with full ID numbers"),
+    "village_check": _l("Village check"),
+    "township_review": _l("Township review"),
+    "start_service": _l("Service started"),
 }
 
 
@@ -80,6 +91,17 @@ ENTITY_LABELS = {
     "contract_templates": _l("Contract templates"),
     "complaints": _l("Complaints"),
     "sanctions": _l("Sanctions"),
+    "recipients": _l("Recipients"),
+    "recipient_applications": _l("Applications"),
+    "recipient_imports": _l("Roster imports"),
+    "workday_overrides": _l("Holiday table"),
+    "record_imports": _l("Service-record imports"),
+    "service_records": _l("Service records"),
+    "settlements": _l("Statements"),
+    "acceptances": _l("Acceptances"),
+    "evaluations": _l("Evaluations"),
+    "evaluation_scores": _l("Evaluation scores"),
+    "publications": _l("Publications"),
 }
 CHANNEL_LABELS = dict(CHANNELS)
 

@@ -33,8 +33,21 @@ from procurement.providers.qualification import CRITERION_LABELS, evaluate
 
 POINT = Decimal("0.01")
 MIN_PRICE_WEIGHT = 10  # services: price weighs at least 10 % (财政部令第87号 art. 55)
-# Past-performance scores come from the evaluation feature when it lands.
-PERFORMANCE_SOURCES: list = []
+
+
+@dataclass(frozen=True)
+class PastRecord:
+    """What last year says of a provider: its evaluation score (0-100) for the past-
+    performance criterion, and a caution (a failed grade or acceptance, a terminated
+    contract) that either excludes it or is shown beside its offer, as the profile says."""
+
+    score: Decimal | None
+    caution: str | None = None
+    excluded: bool = False
+
+
+# Where past records come from (procurement.renewal registers the evaluation feature's).
+PAST_RECORD_SOURCES: list = []
 
 
 def _approved(plan: PurchasePlan) -> None:
@@ -197,13 +210,13 @@ def latest_check(provider: Provider, plan: PurchasePlan) -> QualificationCheck |
     )
 
 
-def performance_score(provider: Provider, plan: PurchasePlan) -> Decimal | None:
-    """Last year's evaluation score in the region, once the evaluation feature provides it."""
-    for source in PERFORMANCE_SOURCES:
-        score = source(provider, plan)
-        if score is not None:
-            return score
-    return None
+def past_record(provider: Provider, plan: PurchasePlan) -> PastRecord:
+    """Last year's record of the provider in the region (none before any evaluation)."""
+    for source in PAST_RECORD_SOURCES:
+        record = source(provider, plan)
+        if record is not None:
+            return record
+    return PastRecord(score=None)
 
 
 @dataclass
@@ -218,6 +231,8 @@ class Candidate:
     performance_points: Decimal
     total: Decimal | None
     rank: int | None = None
+    caution: str | None = None
+    excluded: bool = False
 
     @property
     def qualified(self) -> bool:
@@ -236,6 +251,8 @@ class Candidate:
             "technical_score": _text(self.bid.technical_score),
             "performance_score": _text(self.performance),
             "total": _text(self.total),
+            "caution": self.caution,
+            "excluded": self.excluded,
         }
 
 
@@ -251,7 +268,8 @@ def candidates(zone: PlanZone) -> list[Candidate]:
     rows = []
     for bid in bids:
         check = latest_check(bid.provider, plan)
-        performance = performance_score(bid.provider, plan)
+        record = past_record(bid.provider, plan)
+        performance = record.score
         rows.append(
             Candidate(
                 bid=bid,
@@ -265,11 +283,18 @@ def candidates(zone: PlanZone) -> list[Candidate]:
                 performance=performance,
                 performance_points=(performance or Decimal(0)) * selection.performance_weight / 100,
                 total=None,
+                caution=record.caution,
+                excluded=record.excluded,
             )
         )
     # Only complete, qualified offers compete: an offer the panel has not scored yet can
     # neither be ranked nor set the price benchmark.
-    qualified = [row for row in rows if row.qualified and row.bid.technical_score is not None]
+    # A provider excluded by last year's record (as the profile says) does not compete.
+    qualified = [
+        row
+        for row in rows
+        if row.qualified and row.bid.technical_score is not None and not row.excluded
+    ]
     if qualified:
         benchmark = min(row.bid.unit_price for row in qualified)
         for row in qualified:
@@ -322,6 +347,12 @@ def award_zone(zone: PlanZone, provider: Provider, *, actor: User | None, ration
             ),
             field="provider_id",
             code="not_qualified",
+        )
+    if row.excluded:
+        raise ValidationError(
+            _("%(name)s is excluded: %(reason)s", name=provider.name, reason=row.caution),
+            field="provider_id",
+            code="excluded",
         )
     if row.rank is None:
         raise ValidationError(

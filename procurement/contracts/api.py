@@ -54,6 +54,10 @@ class CandidateOut(Schema):
     technical_score: str | None
     performance_score: str | None
     total: str | None
+    caution: str | None = Field(
+        None, description="Last year's failed grade or acceptance, or a termination."
+    )
+    excluded: bool = False
 
 
 class CandidateList(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import Field
 from sqlalchemy import select
@@ -26,6 +27,17 @@ class EvaluationWeight(Schema):
     weight: int
 
 
+class EvaluationIndicator(Schema):
+    code: str = Field(max_length=40)
+    party: str
+    name: str = Field(max_length=60)
+    max: int = Field(ge=1, le=100, description="Points; a party's indicators add up to 100.")
+
+
+class CopyIn(Schema):
+    year: int = Field(ge=2000, le=2100)
+
+
 class ProfileRules(Schema):
     name: str
     source_document: str | None = None
@@ -43,6 +55,8 @@ class ProfileRules(Schema):
     major_fine_threshold: MoneyString
     evaluation_weights: list[EvaluationWeight]
     grade_thresholds: dict[str, int]
+    evaluation_indicators: list[EvaluationIndicator] = Field(default_factory=list)
+    failed_provider_rule: str = "exclude"
     min_visit_minutes: int
     max_visit_minutes: int
     notes: str | None = None
@@ -88,6 +102,8 @@ class RulesIn(Schema):
     major_fine_threshold: Decimal | None = None
     evaluation_weights: list[EvaluationWeight] | None = None
     grade_thresholds: dict[str, int] | None = None
+    evaluation_indicators: list[EvaluationIndicator] | None = None
+    failed_provider_rule: Literal["exclude", "flag"] | None = None
     min_visit_minutes: int | None = None
     max_visit_minutes: int | None = None
     notes: str | None = None
@@ -184,3 +200,19 @@ def update_profile(profile_id: int, body: ProfileUpdate):
     )
     db.session.commit()
     return ProfileOut.model_validate(profile)
+
+
+@api_route(
+    "/policy-profiles/<int:profile_id>/copy",
+    method="POST",
+    summary="Copy a profile's rules to another year (next year's plan needs its own)",
+    tag="policies",
+    permission="policies.edit",
+    body=CopyIn,
+    response=ProfileOut,
+    status=201,
+)
+def copy_profile(profile_id: int, body: CopyIn):
+    profile = services.copy_profile(services.get_profile(profile_id), body.year)
+    db.session.commit()
+    return ProfileOut.model_validate(profile), 201

@@ -65,6 +65,14 @@ class PolicyProfileForm(FlaskForm):
     grade_excellent = StringField(_l("Excellent from"))
     grade_good = StringField(_l("Good from"))
     grade_pass = StringField(_l("Pass from"))
+    failed_provider_rule = SelectField(
+        _l("Next year, a provider graded fail or whose contract was terminated is"),
+        choices=lambda: choices(
+            [("exclude", _l("excluded from the selection")), ("flag", _l("flagged, not excluded"))]
+        ),
+        validators=[Optional()],
+        validate_choice=False,  # the service names a wrong value
+    )
     min_visit_minutes = StringField(_l("Shortest plausible visit (minutes)"))
     max_visit_minutes = StringField(_l("Longest plausible visit (minutes)"))
     notes = TextAreaField(_l("Notes"))
@@ -81,6 +89,7 @@ class PolicyProfileForm(FlaskForm):
         "visits_must_be_split",
         "exclude_long_term_care",
         "requires_residence",
+        "failed_provider_rule",
         "qualification_lookback_years",
         "major_fine_threshold",
         "min_visit_minutes",

@@ -38,6 +38,8 @@ FIELDS = (
     "major_fine_threshold",
     "evaluation_weights",
     "grade_thresholds",
+    "evaluation_indicators",
+    "failed_provider_rule",
     "min_visit_minutes",
     "max_visit_minutes",
     "notes",
@@ -136,6 +138,13 @@ def clean_profile_values(values: dict[str, Any]) -> dict[str, Any]:
     )
     out["evaluation_weights"] = _clean_weights(values.get("evaluation_weights") or [], errors)
     out["grade_thresholds"] = _clean_thresholds(values.get("grade_thresholds") or {}, errors)
+    out["evaluation_indicators"] = _clean_indicators(
+        values.get("evaluation_indicators") or [], errors
+    )
+    rule = values.get("failed_provider_rule") or "exclude"
+    if rule not in FAILED_PROVIDER_RULES:
+        errors.add("failed_provider_rule", _("Choose to exclude or to flag such providers."))
+    out["failed_provider_rule"] = rule
     out["min_visit_minutes"] = _int(
         values.get("min_visit_minutes"), "min_visit_minutes", errors, 1, 1440
     )
@@ -216,6 +225,55 @@ def _clean_weights(weights: list, errors: FieldErrors) -> list[dict]:
             ),
         )
     return cleaned
+
+
+FAILED_PROVIDER_RULES = ("exclude", "flag")
+
+
+def _clean_indicators(indicators: list, errors: FieldErrors) -> list[dict]:
+    """Each party's indicators: unique codes, positive maxima adding up to 100 points."""
+    field = "evaluation_indicators"
+    cleaned: list[dict] = []
+    if not isinstance(indicators, list):
+        errors.add(field, _("Must be a list."))
+        return cleaned
+    codes: set[str] = set()
+    for item in indicators:
+        if not isinstance(item, dict) or not str(item.get("code") or "").strip():
+            errors.add(field, _("Each indicator needs a code, a party, a name and a maximum."))
+            continue
+        code = str(item["code"]).strip()[:40]
+        try:
+            party = EvaluationParty(item.get("party"))
+        except ValueError:
+            errors.add(field, _("Indicator %(code)s: unknown evaluation party.", code=code))
+            continue
+        points = _int(item.get("max"), field, errors, 1, 100)
+        if code in codes:
+            errors.add(field, _("Indicator code %(code)s appears twice.", code=code))
+        codes.add(code)
+        name = str(item.get("name") or "").strip()[:60] or code
+        if points is not None:
+            cleaned.append({"code": code, "party": party.value, "name": name, "max": points})
+    for party in {i["party"] for i in cleaned}:
+        total = sum(i["max"] for i in cleaned if i["party"] == party)
+        if total != 100:
+            errors.add(
+                field,
+                _(
+                    "The indicators of %(party)s add up to %(total)d points, not 100.",
+                    party=EvaluationParty(party).label,
+                    total=total,
+                ),
+            )
+    return cleaned
+
+
+def copy_profile(profile: PolicyProfile, year: int) -> PolicyProfile:
+    """The same rules for another year (next year's plan needs its own profile)."""
+    values = {name: getattr(profile, name) for name in FIELDS}
+    values["name"] = profile.name.replace(str(profile.year), str(year))
+    return create_profile(region_code=profile.region_code, year=year, values=values)
 
 
 def _clean_thresholds(thresholds: dict, errors: FieldErrors) -> dict:

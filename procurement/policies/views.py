@@ -19,6 +19,7 @@ from procurement.policies.models import (
     PARTY_LABELS,
     PolicyProfile,
 )
+from procurement.policies.presets import DEFAULT_INDICATORS
 from procurement.regions.forms import administrable_region_choices
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
@@ -73,9 +74,15 @@ def new():
             form.year.data = source.year + 1
             form.region_code.data = source.region_code
     elif form.validate_on_submit():
+        source = db.session.get(PolicyProfile, request.args.get("copy", type=int) or 0)
+        values = form.values()
+        # The indicator system is not on the form: a copy keeps its source's.
+        values["evaluation_indicators"] = (
+            source.evaluation_indicators if source is not None else DEFAULT_INDICATORS
+        )
         try:
             profile = services.create_profile(
-                region_code=form.region_code.data, year=form.year.data, values=form.values()
+                region_code=form.region_code.data, year=form.year.data, values=values
             )
         except DomainError as error:
             db.session.rollback()
