@@ -10,6 +10,7 @@ from io import BytesIO
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import select
@@ -73,14 +74,14 @@ def _reasons(unpaid: dict[str, int]) -> str:
 
 
 COLUMNS = (
-    "Name",
-    "ID number (masked)",
-    "Township",
-    "Visits",
-    "Hours",
-    "Paid hours",
-    "Amount (yuan)",
-    "Not paid, and why",
+    _l("Name"),
+    _l("ID number (masked)"),
+    _l("Township"),
+    _l("Visits"),
+    _l("Hours"),
+    _l("Paid hours"),
+    _l("Amount (yuan)"),
+    _l("Not paid, and why"),
 )
 
 
@@ -93,7 +94,7 @@ def statement_xlsx(settlement: Settlement) -> BytesIO:
     for label, value in _header(settlement):
         append_row(sheet, [label, value])
     append_row(sheet, [])
-    append_row(sheet, [_(c) for c in COLUMNS])
+    append_row(sheet, [str(c) for c in COLUMNS])
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     townships = _township_names(settlement)
@@ -154,7 +155,7 @@ def statement_docx(settlement: Settlement) -> BytesIO:
     document.add_paragraph(_("Recipients")).runs[0].bold = True
     lines = document.add_table(rows=1, cols=7)
     lines.style = "Table Grid"
-    for cell, text in zip(lines.rows[0].cells, [_(c) for c in COLUMNS[:7]], strict=True):
+    for cell, text in zip(lines.rows[0].cells, [str(c) for c in COLUMNS[:7]], strict=True):
         cell.text = text
     townships = _township_names(settlement)
     for line in services.lines(settlement):
