@@ -56,7 +56,6 @@ def _terminated(provider_id: int, year: int) -> list[Contract]:
     )
 
 
-@awards.PAST_RECORD_SOURCES.append
 def past_record(provider: Provider, plan: PurchasePlan) -> awards.PastRecord | None:
     """The provider's record of the year before ``plan``'s, in the caller's region."""
     from procurement.performance.services import provider_record
@@ -83,6 +82,9 @@ def past_record(provider: Provider, plan: PurchasePlan) -> awards.PastRecord | N
         caution="；".join(cautions) or None,
         excluded=bool(cautions) and rule == "exclude",
     )
+
+
+awards.PAST_RECORD_SOURCES.append(past_record)
 
 
 # Next year's plan ----------------------------------------------------------------------
