@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -24,9 +25,73 @@ PASSWORD = "Test-pass-2026"
 BASE_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "test-secret-key",
+    # One data key for every test, so that a snapshot's encrypted ID numbers stay readable.
+    "DATA_KEY": "test-data-key",
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     "SERVER_NAME": None,
 }
+
+
+class Snapshots:
+    """Build an expensive world once per session, then copy it into each test's database.
+
+    ``restore_or_build(name, build)`` runs ``build()`` the first time (inside the current
+    app context, on a fresh database) and records the rows it added, table by table, and
+    the instance folder's files; later calls insert the same rows and copy the same files,
+    in a fraction of the time. Works on SQLite and PostgreSQL alike (sequences are moved
+    past the copied ids).
+    """
+
+    def __init__(self) -> None:
+        self.saved: dict[str, tuple[list, Path]] = {}
+        self.folder = Path(tempfile.mkdtemp(prefix="snapshots-"))
+
+    def restore_or_build(self, name: str, build):
+        from flask import current_app
+
+        instance = Path(current_app.instance_path)
+        if name in self.saved:
+            rows, files = self.saved[name]
+            connection = db.session.connection()
+            for table, values in rows:
+                connection.execute(table.insert(), values)
+            if connection.dialect.name == "postgresql":
+                for table, _values in rows:
+                    if "id" in table.c and table.c.id.autoincrement:
+                        sequence = sa.func.pg_get_serial_sequence(table.name, "id")
+                        highest = sa.select(sa.func.max(table.c.id)).scalar_subquery()
+                        connection.execute(sa.select(sa.func.setval(sequence, highest)))
+            shutil.copytree(files, instance, dirs_exist_ok=True)
+            return None
+        before = self._keys()
+        result = build()
+        db.session.flush()
+        connection = db.session.connection()
+        rows = []
+        for table in db.metadata.sorted_tables:
+            key = list(table.primary_key.columns)
+            added = [
+                row._asdict()
+                for row in connection.execute(table.select())
+                if tuple(row._mapping[c.name] for c in key) not in before[table.name]
+            ]
+            if added:
+                rows.append((table, added))
+        files = self.folder / name
+        shutil.copytree(instance, files, dirs_exist_ok=True)
+        self.saved[name] = (rows, files)
+        return result
+
+    @staticmethod
+    def _keys() -> dict[str, set]:
+        connection = db.session.connection()
+        return {
+            table.name: {tuple(row) for row in connection.execute(sa.select(*table.primary_key))}
+            for table in db.metadata.sorted_tables
+        }
+
+
+SNAPSHOTS = Snapshots()
 
 
 def _migrate(url: str, instance: Path) -> None:

@@ -66,6 +66,7 @@ PAGES: dict[str, tuple[int, int, int, int, int]] = {
     "/supervision/": (200, 200, 200, 200, 200),
     "/supervision/complaints/new": (403, 200, 403, 403, 403),
     "/supervision/sanctions/new": (403, 200, 403, 403, 403),
+    "/performance/": (200, 200, 200, 200, 200),
 }
 
 # Bodies sent to the writing endpoints are invalid on purpose: a permitted role gets
@@ -117,6 +118,14 @@ ENDPOINTS: dict[tuple[str, str], tuple[int, int, int, int, int]] = {
     ("GET", "/api/v1/sanction-proposals"): (200, 200, 200, 200, 200),
     ("GET", "/api/v1/sanctions"): (200, 200, 200, 200, 200),
     ("POST", "/api/v1/sanctions"): (403, 422, 403, 403, 403),
+    ("GET", "/api/v1/acceptances"): (200, 200, 200, 200, 200),
+    ("GET", "/api/v1/evaluations"): (200, 200, 200, 200, 200),
+    ("POST", "/api/v1/contracts/999999/acceptances"): (403, 422, 403, 403, 403),
+    # past the permission check there is no acceptance, contract or evaluation 999999
+    ("POST", "/api/v1/acceptances/999999/approve"): (403, 404, 403, 403, 403),
+    ("POST", "/api/v1/acceptances/999999/publish"): (403, 404, 403, 403, 403),
+    ("POST", "/api/v1/contracts/999999/evaluation"): (403, 404, 403, 403, 403),
+    ("POST", "/api/v1/evaluations/999999/scores"): (403, 422, 422, 422, 403),
 }
 BODIES = {
     ("POST", "/api/v1/users"): INVALID_USER_CREATE,
@@ -134,6 +143,8 @@ BODIES = {
     ("POST", "/api/v1/settlements/999999/confirm"): {},
     ("POST", "/api/v1/complaints"): {},
     ("POST", "/api/v1/sanctions"): {},
+    ("POST", "/api/v1/contracts/999999/acceptances"): {},
+    ("POST", "/api/v1/evaluations/999999/scores"): {},
 }
 
 # What GET /api/v1/me reports each role may do, also by hand.
@@ -142,6 +153,7 @@ ROLE_PERMISSIONS = {
         "audit.view",
         "calendar.manage",
         "dashboard.view",
+        "performance.view",
         "plans.view",
         "policies.edit",
         "policies.view",
@@ -155,15 +167,20 @@ ROLE_PERMISSIONS = {
         "users.view",
     ],
     "officer": [
+        "acceptance.manage",
         "awards.manage",
         "calendar.manage",
         "contracts.manage",
         "dashboard.view",
+        "evaluations.manage",
+        "evaluations.score",
+        "performance.view",
         "plans.edit",
         "plans.view",
         "policies.view",
         "providers.edit",
         "providers.view",
+        "publications.publish",
         "recipients.edit",
         "recipients.view",
         "recipients.view_id",
@@ -176,6 +193,8 @@ ROLE_PERMISSIONS = {
     ],
     "finance": [
         "dashboard.view",
+        "evaluations.score",
+        "performance.view",
         "plans.review",
         "plans.view",
         "policies.view",
@@ -188,6 +207,8 @@ ROLE_PERMISSIONS = {
     ],
     "evaluator": [
         "dashboard.view",
+        "evaluations.score",
+        "performance.view",
         "plans.view",
         "policies.view",
         "providers.view",
@@ -199,6 +220,7 @@ ROLE_PERMISSIONS = {
     "auditor": [
         "audit.view",
         "dashboard.view",
+        "performance.view",
         "plans.view",
         "policies.view",
         "providers.view",
@@ -714,3 +736,34 @@ def test_audit_trail_is_scoped_to_the_region(app, client, api, make_user, make_t
 
     client.login("qinshui-auditor")
     assert client.get(f"/audit/{yangcheng[0]['id']}").status_code == 404
+
+
+# ------------------------------------------ publications and the public site (issue 7)
+
+# Officers publish award notices and contracts and withdraw publications (no record
+# 999999 exists: 404 past the permission check). The demo plan of ``world`` is only
+# submitted, so nothing of it is published and its OCDS package is 404 for everyone.
+ENDPOINTS.update(
+    {
+        ("GET", "/api/v1/publications"): (200, 200, 200, 200, 200),
+        ("POST", "/api/v1/awards/999999/publish"): (403, 404, 403, 403, 403),
+        ("POST", "/api/v1/contracts/999999/publish"): (403, 404, 403, 403, 403),
+        ("POST", "/api/v1/publications/999999/withdraw"): (403, 404, 403, 403, 403),
+        ("GET", "/api/v1/plans/{plan}/ocds"): (404, 404, 404, 404, 404),
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/public/",
+        "/public/?kind=award&year=2026&region=140522",
+        "/public/feed.atom",
+        "/public/publications.json",
+        "/public/ocds/extension/extension.json",
+    ],
+)
+def test_the_public_site_needs_no_login(app, path):
+    response = app.test_client().get(path)
+    assert response.status_code == 200, (path, response.status_code)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -15,9 +15,11 @@ from procurement.awards import services
 from procurement.contracts.services import contract_of
 from procurement.core.db import db
 from procurement.core.errors import DomainError
-from procurement.core.forms import choices, show_domain_error
+from procurement.core.forms import ActionForm, choices, show_domain_error
 from procurement.plans.models import PurchasePlan
 from procurement.providers.models import Provider
+from procurement.public import services as publishing
+from procurement.public.models import PublicationKind
 
 bp = Blueprint("awards", __name__, url_prefix="/plans/<int:plan_id>/selection")
 
@@ -152,14 +154,45 @@ def zone(plan_id: int, zone_id: int):
     award_form.provider_id.choices = choices([(str(r.provider.id), r.provider.name) for r in rows])
     if rows and rows[0].rank == 1 and not award_form.provider_id.data:
         award_form.provider_id.data = str(rows[0].provider.id)
+    award = services.award_of(zone)
     return render_template(
         "awards/zone.html",
         plan=plan,
         zone=zone,
         rows=rows,
         selection=services.selection_for(plan),
-        award=services.award_of(zone),
+        award=award,
+        publication=publishing.publication_of(PublicationKind.AWARD, award.id) if award else None,
         contract=contract_of(zone),
         bid_form=bid_form,
         award_form=award_form,
     ), status
+
+
+@bp.post("/zones/<int:zone_id>/<any(publish, withdraw):action>")
+@permission_required("publications.publish")
+def publication(plan_id: int, zone_id: int, action: str):
+    """Publish the zone's award notice on the public site, or withdraw it."""
+    zone = services.get_zone(_plan(plan_id), zone_id)
+    award = services.award_of(zone)
+    if award is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        if action == "publish":
+            publishing.publish_award(award, actor=g.user)
+        else:
+            publishing.withdraw_record(PublicationKind.AWARD, award.id)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            _("The award notice is public.")
+            if action == "publish"
+            else _("The award notice was withdrawn from the public site."),
+            "success",
+        )
+    return redirect(url_for("awards.zone", plan_id=plan_id, zone_id=zone_id))

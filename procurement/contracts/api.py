@@ -13,15 +13,18 @@ from flask_babel import gettext as _
 from pydantic import Field
 
 from procurement.awards import services as awards
+from procurement.awards.models import Award
 from procurement.contracts import services
 from procurement.contracts.models import ContractStatus
 from procurement.core.api import MoneyString, Schema, api_route
 from procurement.core.db import db
-from procurement.core.errors import ValidationError
+from procurement.core.errors import NotFound, ValidationError
 from procurement.core.money import amount_in_capitals
 from procurement.plans.exports import DOCX
 from procurement.plans.services import get_plan
 from procurement.providers.services import get_provider
+from procurement.public import services as publishing
+from procurement.public.api import PublicationOut, publication_out
 
 
 class ScoringIn(Schema):
@@ -398,3 +401,36 @@ def complete_contract(contract_id: int):
     contract = services.complete_contract(services.get_contract(contract_id))
     db.session.commit()
     return _contract_out(contract)
+
+
+@api_route(
+    "/awards/<int:award_id>/publish",
+    method="POST",
+    summary="Publish the award notice (政府采购法实施条例 art. 43)",
+    tag="publications",
+    permission="publications.publish",
+    response=PublicationOut,
+    status=201,
+)
+def publish_award(award_id: int):
+    award = db.session.get(Award, award_id)
+    if award is None:
+        raise NotFound(_("Award %(id)s was not found.", id=award_id))
+    publication = publishing.publish_award(award, actor=g.user)
+    db.session.commit()
+    return publication_out(publication), 201
+
+
+@api_route(
+    "/contracts/<int:contract_id>/publish",
+    method="POST",
+    summary="Publish a signed contract, after its award notice (实施条例 art. 50)",
+    tag="publications",
+    permission="publications.publish",
+    response=PublicationOut,
+    status=201,
+)
+def publish_contract(contract_id: int):
+    publication = publishing.publish_contract(services.get_contract(contract_id), actor=g.user)
+    db.session.commit()
+    return publication_out(publication), 201

@@ -25,6 +25,8 @@ from procurement.core.files import read_blob
 from procurement.core.forms import ActionForm, choices, show_domain_error
 from procurement.plans.exports import DOCX
 from procurement.plans.models import PurchasePlan
+from procurement.public import services as publishing
+from procurement.public.models import PublicationKind
 
 bp = Blueprint("contracts", __name__)
 
@@ -63,6 +65,8 @@ def _page(contract: Contract, status: int = 200, **forms):
         amend_form=forms.get("amend_form") or AmendForm(),
         terminate_form=forms.get("terminate_form") or TerminateForm(),
         budget=services.zone_budget(contract.plan, contract.zone),
+        townships=services.township_names(contract),
+        publication=publishing.publication_of(PublicationKind.CONTRACT, contract.id),
         reasons=TERMINATION_REASONS,
         pdf=services.pdf_converter() is not None,
     ), status
@@ -287,6 +291,26 @@ def transition(contract_id: int, action: str):
         _("The contract is in force.") if action == "start" else _("The contract is completed.")
     )
     return _act(contract, lambda: run(contract), message)
+
+
+@bp.post("/contracts/<int:contract_id>/<any(publish, withdraw):action>")
+@permission_required("publications.publish")
+def publication(contract_id: int, action: str):
+    """Publish the signed contract on the public site, or withdraw it."""
+    contract = db.get_or_404(Contract, contract_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if action == "publish":
+        return _act(
+            contract,
+            lambda: publishing.publish_contract(contract, actor=g.user),
+            _("The contract is public."),
+        )
+    return _act(
+        contract,
+        lambda: publishing.withdraw_record(PublicationKind.CONTRACT, contract.id),
+        _("The contract was withdrawn from the public site."),
+    )
 
 
 @bp.route("/contract-templates/", methods=["GET", "POST"])

@@ -62,7 +62,7 @@ def sign_demo_contracts(officer: User, plan: PurchasePlan, signed_on: date) -> i
     return signed
 
 
-def load_demo_recipients(officer: User, count: int = 300, seed: int = 2026) -> int:
+def load_demo_recipients(officer: User, count: int = 600, seed: int = 2026) -> int:
     """A roster of ``count`` synthetic elders across Yangcheng's townships (idempotent)."""
     if db.session.scalar(select(func.count(Recipient.id)).where(Recipient.region_code == "140522")):
         return 0
@@ -225,10 +225,10 @@ def demo_records_csv(plan: PurchasePlan, month: date, seed: int = 7) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-def load_demo_records(officer: User, plan: PurchasePlan) -> int:
+def load_demo_records(officer: User, plan: PurchasePlan, months=DEMO_MONTHS) -> int:
     """Import the demo months through the real importer (idempotent: by the file's hash)."""
     imported = 0
-    for month in DEMO_MONTHS:
+    for month in months:
         data = demo_records_csv(plan, month)
         digest = importer.file_digest(data)
         if db.session.scalar(select(RecordImport.id).where(RecordImport.sha256 == digest)):

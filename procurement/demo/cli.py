@@ -19,6 +19,7 @@ from procurement.core.clock import today
 from procurement.core.db import db
 from procurement.demo.care import load_demo_recipients, load_demo_records, sign_demo_contracts
 from procurement.demo.providers import load_demo_awards, load_demo_providers
+from procurement.demo.year_end import load_demo_year_end
 from procurement.plans.catalogue import load_yangcheng_catalogue
 from procurement.policies.presets import load_presets
 from procurement.regions.services import load_reference_regions
@@ -28,6 +29,7 @@ demo_cli = AppGroup("demo", help="Demonstration data for Yangcheng County.")
 DEMO_USERS = [
     ("admin", "系统管理员", "admin", "140000"),
     ("yc_officer", "阳城县民政局经办人", "officer", "140522"),
+    ("yc_leader", "阳城县民政局分管副局长", "officer", "140522"),
     ("yc_finance", "阳城县财政局审核人", "finance", "140522"),
     ("yc_evaluator", "绩效评价人员", "evaluator", "140522"),
     ("yc_auditor", "审计人员", "auditor", "140522"),
@@ -161,12 +163,14 @@ def load():
     signed = sign_demo_contracts(officer, demo_plan, today()) if demo_plan else 0
     recipients = load_demo_recipients(officer)
     records = load_demo_records(officer, demo_plan) if demo_plan else 0
+    year_end = load_demo_year_end(demo_plan)
     db.session.commit()
     click.echo(
         f"regions added: {regions}; policy profiles added: {profiles}; "
         f"catalogue items added: {items}; demo plan added: {'yes' if plan else 'no'}; "
         f"providers added: {providers}; zones awarded: {awarded}; contracts signed: {signed}; "
-        f"recipients added: {recipients}; service records imported: {records}"
+        f"recipients added: {recipients}; service records imported: {records}; "
+        f"2026 accepted, evaluated and published, 2027 plan drafted: {'yes' if year_end else 'no'}"
     )
     click.echo("")
     click.echo("演示账号 (demo logins; passwords are kept in instance/demo_logins.json):")

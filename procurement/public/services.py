@@ -11,10 +11,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from procurement.accounts.models import User
+from procurement.awards.models import Award
+from procurement.contracts.models import Contract
 from procurement.core import audit
 from procurement.core.clock import utcnow
 from procurement.core.db import db
 from procurement.core.errors import Conflict
+from procurement.core.i18n import stored_language
 from procurement.public.models import Publication, PublicationKind
 
 
@@ -52,8 +55,8 @@ def publish(
     found.published_at = utcnow()
     found.published_by_id = actor.id if actor else None
     found.withdrawn_at = None
-    db.session.flush()
     audit.label(found, "publish", note=kind.value)
+    db.session.flush()
     return found
 
 
@@ -64,3 +67,54 @@ def withdraw(publication: Publication) -> Publication:
     audit.label(publication, "withdraw", note=publication.kind.value)
     db.session.flush()
     return publication
+
+
+def publish_award(award: Award, *, actor: User | None) -> Publication:
+    """Publish an award notice (中标、成交结果公告, 政府采购法实施条例 art. 43)."""
+    return publish(
+        PublicationKind.AWARD,
+        award.id,
+        region_code=award.region_code,
+        plan_id=award.plan_id,
+        provider_id=award.provider_id,
+        year=award.zone.plan.year,
+        title=award.notice_title,
+        actor=actor,
+    )
+
+
+def publish_contract(contract: Contract, *, actor: User | None) -> Publication:
+    """Publish a signed contract after its award notice (政府采购法实施条例 art. 50:
+    contracts are published once signed, their personal data excepted)."""
+    if contract.signed_on is None:
+        raise Conflict(_("Only a signed contract can be published."), code="not_signed")
+    if not is_public(PublicationKind.AWARD, contract.award_id):
+        raise Conflict(
+            _("Publish the award notice of %(zone)s first.", zone=contract.zone.name),
+            code="award_not_published",
+        )
+    with stored_language():
+        title = _(
+            "Contract %(number)s: %(plan)s, %(zone)s",
+            number=contract.number,
+            plan=contract.plan.title,
+            zone=contract.zone.name,
+        )
+    return publish(
+        PublicationKind.CONTRACT,
+        contract.id,
+        region_code=contract.region_code,
+        plan_id=contract.plan_id,
+        provider_id=contract.provider_id,
+        year=contract.plan.year,
+        title=title,
+        actor=actor,
+    )
+
+
+def withdraw_record(kind: PublicationKind, object_id: int) -> Publication:
+    """Withdraw the publication of a record (its row stays; the feed says so)."""
+    found = publication_of(kind, object_id)
+    if found is None:
+        raise Conflict(_("This was never published."), code="not_published")
+    return withdraw(found)

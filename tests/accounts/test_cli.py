@@ -132,4 +132,4 @@ def test_demo_load_is_idempotent_and_prints_working_logins(app, client):
     page = client.get("/").get_data(as_text=True)
     assert "阳城县" in page and "阳民字〔2026〕11号" in page
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 6
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 7

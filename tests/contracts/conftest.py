@@ -11,11 +11,10 @@ from procurement.demo.providers import load_demo_providers
 from procurement.plans.catalogue import load_yangcheng_catalogue
 from procurement.plans.models import PurchasePlan
 from procurement.policies.presets import load_presets
+from tests.conftest import SNAPSHOTS
 
 
-@pytest.fixture
-def world(ctx):
-    set_actor(Actor(None, "test-setup", "system"))
+def _build_world() -> None:
     load_presets()
     load_yangcheng_catalogue()
     load_demo_users()
@@ -24,6 +23,15 @@ def world(ctx):
     plan = db.session.scalar(select(PurchasePlan))
     load_demo_providers(officer, plan)
     db.session.flush()
+
+
+@pytest.fixture
+def world(ctx):
+    set_actor(Actor(None, "test-setup", "system"))
+    SNAPSHOTS.restore_or_build("world", _build_world)
+    set_actor(Actor(None, "test-setup", "system"))
+    officer = db.session.scalar(select(User).where(User.username == "yc_officer"))
+    plan = db.session.scalar(select(PurchasePlan))
     return {"officer": officer, "plan": plan}
 
 

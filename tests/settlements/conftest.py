@@ -15,6 +15,7 @@ from procurement.demo.providers import load_demo_awards, load_demo_providers
 from procurement.plans.catalogue import load_yangcheng_catalogue
 from procurement.plans.models import PurchasePlan
 from procurement.policies.presets import load_presets
+from tests.conftest import SNAPSHOTS
 
 
 def at(year, month, day):
@@ -22,7 +23,22 @@ def at(year, month, day):
 
 
 def build_care(recipients: int = 120) -> dict:
-    """The demo plan awarded and signed, a roster, and the clock on 5 September 2026."""
+    """The demo plan awarded and signed, a roster, and the clock on 5 September 2026
+    (built once per session, then copied: see tests.conftest.Snapshots)."""
+    SNAPSHOTS.restore_or_build(f"care-{recipients}", lambda: _build_care(recipients))
+    set_actor(Actor(None, "test-setup", "system"))
+    at(2026, 9, 5)
+    return _people()
+
+
+def _people() -> dict:
+    officer = db.session.scalar(select(User).where(User.username == "yc_officer"))
+    finance = db.session.scalar(select(User).where(User.username == "yc_finance"))
+    plan = db.session.scalar(select(PurchasePlan))
+    return {"officer": officer, "finance": finance, "plan": plan}
+
+
+def _build_care(recipients: int) -> None:
     set_actor(Actor(None, "test-setup", "system"))
     at(2026, 6, 20)
     load_presets()
@@ -38,8 +54,6 @@ def build_care(recipients: int = 120) -> dict:
     load_demo_recipients(officer, count=recipients)
     at(2026, 9, 5)
     db.session.flush()
-    finance = db.session.scalar(select(User).where(User.username == "yc_finance"))
-    return {"officer": officer, "finance": finance, "plan": plan}
 
 
 @pytest.fixture
@@ -53,8 +67,14 @@ def care_site(app):
     """The same with the two demo months imported, committed, for page tests (no context
     is left open, so each request has its own ``g``)."""
     with app.app_context():
-        world = build_care()
-        load_demo_records(world["officer"], world["plan"])
+
+        def build():
+            world = build_care()
+            load_demo_records(world["officer"], world["plan"])
+
+        SNAPSHOTS.restore_or_build("care-site", build)
+        at(2026, 9, 5)
+        world = _people()
         db.session.commit()
         ids = {"plan": world["plan"].id}
         db.session.remove()

@@ -1,0 +1,207 @@
+"""The demo year played to its end: the rest of 2026's service records, statements
+confirmed, award notices and contracts published, each contract accepted and evaluated
+by the four parties and the results published, then the 2027 plan drafted from them.
+
+These steps happen "in January 2027" (the clock is set there while they run), because
+an evaluation opens only after the service period.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from procurement.accounts.models import User
+from procurement.contracts.models import Contract
+from procurement.core import clock
+from procurement.core.audit import Actor, set_actor
+from procurement.core.db import db
+from procurement.demo.care import load_demo_records
+from procurement.performance import services as performance
+from procurement.plans.models import PurchasePlan
+from procurement.policies.models import PolicyProfile
+from procurement.policies.services import copy_profile, profile_for
+from procurement.public import services as publishing
+from procurement.public.models import PublicationKind
+from procurement.renewal import services as renewal
+from procurement.settlements import services as settlements
+from procurement.settlements.models import ServiceRecord, Settlement, SettlementStatus, Unpaid
+
+YEAR_END = datetime(2027, 1, 12, 2, 0, tzinfo=clock.CHINA).astimezone(clock.UTC)
+SERVICE_MONTHS = tuple(date(2026, month, 1) for month in range(7, 13))
+TEAM = [
+    {"name": "王建国", "role": "阳城县民政局 养老服务股股长（组长）"},
+    {"name": "李秀英", "role": "阳城县财政局 社会保障股科员"},
+    {"name": "赵志强", "role": "晋城市养老服务评估中心 评估员（第三方）"},
+]
+# (buyer scores, finance scores, survey counts, third-party scores) per zone position:
+# the first two zones do well; the third is graded 不合格, so its provider is flagged or
+# excluded next year as the profile says.
+EVALUATIONS = [
+    (
+        {"buyer-coverage": 19, "buyer-delivery": 28, "buyer-quality": 27, "buyer-complaints": 19},
+        {"finance-compliance": 38, "finance-records": 28, "finance-budget": 27},
+        {"very_satisfied": 46, "satisfied": 12, "basic": 2, "unsatisfied": 0},
+        {"third-quantity": 23, "third-quality": 32, "third-staff": 18, "third-records": 19},
+    ),
+    (
+        {"buyer-coverage": 17, "buyer-delivery": 25, "buyer-quality": 24, "buyer-complaints": 17},
+        {"finance-compliance": 36, "finance-records": 25, "finance-budget": 26},
+        {"very_satisfied": 30, "satisfied": 22, "basic": 8, "unsatisfied": 2},
+        {"third-quantity": 21, "third-quality": 28, "third-staff": 16, "third-records": 17},
+    ),
+    (
+        {"buyer-coverage": 12, "buyer-delivery": 15, "buyer-quality": 16, "buyer-complaints": 10},
+        {"finance-compliance": 28, "finance-records": 14, "finance-budget": 20},
+        {"very_satisfied": 8, "satisfied": 14, "basic": 20, "unsatisfied": 18},
+        {"third-quantity": 14, "third-quality": 17, "third-staff": 12, "third-records": 10},
+    ),
+]
+
+
+def _as(user: User) -> None:
+    set_actor(Actor(user.id, user.username, "cli", user.region_code))
+
+
+def _user(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def load_demo_year_end(plan: PurchasePlan | None) -> bool:
+    """Play the demo plan's year to its end (idempotent); returns whether it ran."""
+    if plan is None or db.session.scalar(
+        select(PurchasePlan.id).where(
+            PurchasePlan.region_code == plan.region_code, PurchasePlan.year == plan.year + 1
+        )
+    ):
+        return False
+    officer, leader = _user("yc_officer"), _user("yc_leader")
+    finance, evaluator, admin = _user("yc_finance"), _user("yc_evaluator"), _user("admin")
+    clock.pin(YEAR_END)
+    try:
+        _as(officer)
+        load_demo_records(officer, plan, SERVICE_MONTHS)
+        _settle(plan, officer, finance)
+        contracts = db.session.scalars(
+            select(Contract).where(Contract.plan_id == plan.id).order_by(Contract.id)
+        ).all()
+        for contract in contracts:
+            _as(officer)
+            if not publishing.is_public(PublicationKind.AWARD, contract.award_id):
+                publishing.publish_award(contract.award, actor=officer)
+            if not publishing.is_public(PublicationKind.CONTRACT, contract.id):
+                publishing.publish_contract(contract, actor=officer)
+        for position, contract in enumerate(contracts):
+            _accept(contract, officer, leader)
+            _evaluate(
+                contract, EVALUATIONS[position % len(EVALUATIONS)], officer, finance, evaluator
+            )
+        _as(admin)
+        if profile_for(plan.region_code, plan.year + 1) is None:
+            copy_profile(db.session.get(PolicyProfile, plan.policy_profile_id), plan.year + 1)
+        _as(officer)
+        renewal.start_next_year(plan, actor=officer)
+    finally:
+        clock.pin(None)
+    return True
+
+
+def _settle(plan: PurchasePlan, officer: User, finance: User) -> None:
+    """Review the flagged records (not paid: the provider could not prove them) and have
+    finance confirm every statement of the year."""
+    statements = db.session.scalars(
+        select(Settlement)
+        .join(Contract, Contract.id == Settlement.contract_id)
+        .where(Contract.plan_id == plan.id, Settlement.status == SettlementStatus.DRAFT)
+        .order_by(Settlement.month, Settlement.id)
+    ).all()
+    for statement in statements:
+        pending = db.session.scalars(
+            select(ServiceRecord.id).where(
+                ServiceRecord.contract_id == statement.contract_id,
+                ServiceRecord.month == statement.month,
+                ServiceRecord.unpaid_reason == Unpaid.FLAG_PENDING.value,
+            )
+        ).all()
+        if pending:
+            _as(officer)
+            settlements.review(
+                list(pending),
+                decision="confirmed",
+                note="经电话回访和入户核查，服务机构不能提供服务凭证，不予结算。",
+                actor=officer,
+            )
+        _as(finance)
+        settlements.confirm(
+            statement, actor=finance, amount_seen=str(statement.amount), note="同意结算。"
+        )
+
+
+def _accept(contract: Contract, officer: User, leader: User) -> None:
+    _as(officer)
+    start, end = performance.default_period(contract)
+    acceptance = performance.draft_acceptance(
+        contract,
+        performance.AcceptanceInput(
+            final=True,
+            period_start=start,
+            period_end=end,
+            accepted_on=date(2027, 1, 10),
+            findings=[
+                {
+                    "kind": "inspection",
+                    "date": "2026-10-15",
+                    "description": "县民政局对服务台账、人员资质和服务记录进行了检查。",
+                    "result": "台账完整，服务人员持证上岗。",
+                },
+                {
+                    "kind": "spot_check",
+                    "date": "2026-12-08",
+                    "description": "随机入户回访20户服务对象，核对服务内容和时长。",
+                    "result": "服务记录与回访情况一致。",
+                },
+            ],
+            recipients_invited=20,
+            recipients_answered=18,
+            recipients_satisfied=16,
+            opinion_summary="受邀服务对象代表认为上门服务及时、态度好，希望增加助浴服务频次。",
+            conclusion="pass",
+            conclusion_text="服务数量、质量和安全均达到合同约定，同意验收。",
+            team=TEAM,
+        ),
+        actor=officer,
+    )
+    _as(leader)
+    performance.approve_acceptance(acceptance, actor=leader)
+    _as(officer)
+    performance.publish_acceptance(acceptance, actor=officer)
+
+
+def _evaluate(contract: Contract, scores, officer: User, finance: User, evaluator: User) -> None:
+    buyer, finance_scores, survey, third = scores
+    _as(officer)
+    evaluation = performance.open_evaluation(contract, actor=officer)
+    entries = [
+        (officer, "buyer", "阳城县民政局", {"scores": buyer}),
+        (finance, "finance", "阳城县财政局", {"scores": finance_scores}),
+        (evaluator, "recipients", "晋城市养老服务评估中心", {"survey": survey}),
+        (evaluator, "third_party", "晋城市养老服务评估中心", {"scores": third}),
+    ]
+    for user, party, organisation, values in entries:
+        _as(user)
+        performance.enter_scores(
+            evaluation,
+            performance.ScoreInput(
+                party=party,
+                evaluator_name=user.display_name,
+                evaluator_organisation=organisation,
+                conflict_of_interest=False,
+                declaration="本人与被评价服务机构无利害关系。",
+                **values,
+            ),
+            actor=user,
+        )
+    _as(officer)
+    performance.complete_evaluation(evaluation, actor=officer)
+    performance.publish_evaluation(evaluation, actor=officer)
