@@ -53,9 +53,13 @@ class Snapshots:
         if name in self.saved:
             rows, files = self.saved[name]
             connection = db.session.connection()
+            postgres = connection.dialect.name == "postgresql"
+            if postgres:  # plans and versions refer to each other; the rows were valid when built
+                connection.execute(sa.text("SET session_replication_role = replica"))
             for table, values in rows:
                 connection.execute(table.insert(), values)
-            if connection.dialect.name == "postgresql":
+            if postgres:
+                connection.execute(sa.text("SET session_replication_role = origin"))
                 for table, _values in rows:
                     if "id" in table.c and table.c.id.autoincrement:
                         sequence = sa.func.pg_get_serial_sequence(table.name, "id")
