@@ -33,10 +33,12 @@ def _current_keys() -> tuple[Fernet, bytes]:
 
 def lookup_hasher():
     """A function number -> keyed hash, for hashing many numbers in a loop."""
-    key = _current_keys()[1]
+    keyed = hmac.new(_current_keys()[1], digestmod=hashlib.sha256)
 
     def digest(number: str) -> str:
-        return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
+        mac = keyed.copy()  # the key is prepared once, not for every number
+        mac.update(number.encode())
+        return mac.hexdigest()
 
     return digest
 

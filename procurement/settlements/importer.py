@@ -30,6 +30,7 @@ import pyarrow.csv as pa_csv
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from python_calamine import CalamineWorkbook
 from sqlalchemy import bindparam, select, tuple_, update
 
 from procurement.accounts.models import User
@@ -179,11 +180,29 @@ def read_xlsx(data: bytes) -> pd.DataFrame:
     except zipfile.BadZipFile:
         raise ValidationError(_("The file is not an .xlsx workbook."), field="file") from None
     try:
-        frame = pd.read_excel(BytesIO(data), dtype=str, engine="calamine", keep_default_na=False)
+        sheet = CalamineWorkbook.from_filelike(BytesIO(data)).get_sheet_by_index(0)
+        cells = sheet.to_python(skip_empty_area=False)
     except Exception:  # noqa: BLE001 - any parser failure is an unreadable file
         raise ValidationError(_("The workbook could not be read."), field="file") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    if not cells:
+        raise ValidationError(_("The file has no rows."), field="file")
+    header, body = [_cell_text(c).strip() for c in cells[0]], cells[1:]
+    columns = list(zip(*body, strict=False)) if body else [()] * len(header)
+    return pd.DataFrame(
+        {
+            name: [_cell_text(v) for v in column]
+            for name, column in zip(header, columns, strict=False)
+        }
+    )
+
+
+def _cell_text(value) -> str:
+    """A cell as the text it shows: 123.0 is 123, a date-time is 2026-07-03 09:00:00."""
+    if type(value) is str:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
 
 
 def upload_kind(data: bytes, filename: str) -> str:
@@ -236,6 +255,7 @@ class Lookups:
     """What a row is checked against, read once through the scoped ORM."""
 
     recipients: dict[str, int]  # id hash -> recipient id
+    roster: dict[int, tuple]  # recipient id -> rules.RECIPIENT_COLUMNS
     providers: dict[str, int]  # credit code -> provider id
     contracts: pd.DataFrame  # contract_id, provider_id, start, end
     terms: dict[int, rules.Terms]
@@ -262,14 +282,18 @@ def _lookups() -> Lookups:
             if item.region_code in lineage:
                 known.update({item.name: item.code, item.code: item.code})
         items[county] = known
-    recipients = dict(db.session.execute(select(Recipient.id_hash, Recipient.id)).all())
+    # The roster in scope, once: its look-up hashes, and the facts the entitlement reads.
+    recipients, roster = {}, {}
+    for id_hash, *facts in db.session.execute(select(Recipient.id_hash, *rules.RECIPIENT_COLUMNS)):
+        recipients[id_hash] = facts[0]
+        roster[facts[0]] = tuple(facts)
     frame = pd.DataFrame(
         [(t.contract_id, t.provider_id, t.start, t.end) for t in terms.values()],
         columns=["contract_id", "provider_id", "start", "end"],
     )
     frame["start"] = pd.to_datetime(frame["start"]).astype("datetime64[s]")
     frame["end"] = pd.to_datetime(frame["end"]).astype("datetime64[s]")
-    return Lookups(recipients, providers, frame, terms, townships, items)
+    return Lookups(recipients, roster, providers, frame, terms, townships, items)
 
 
 class _Verdicts:
@@ -386,7 +410,7 @@ def import_records(
     touched = sorted(
         {(int(c), m.date()) for c, m in new[["contract_id", "month"]].drop_duplicates().values}
     )
-    flagged = settle(touched, look.terms, new=new, import_id=batch.id)
+    flagged = settle(touched, look.terms, new=new, import_id=batch.id, roster=look.roster)
     batch.flagged = flagged
     batch.months = sorted({m.strftime("%Y-%m") for _c, m in touched})
     _store_rejections(batch.id, rows, verdict, bad_rows)
@@ -581,6 +605,7 @@ def settle(
     *,
     new: pd.DataFrame | None = None,
     import_id: int | None = None,
+    roster: dict[int, tuple] | None = None,
 ) -> int:
     """Evaluate the contract-months ``keys`` (with the ``new`` records, stored here), write
     changed flags and pay, and bring their statements up to date. Returns the number of
@@ -596,7 +621,9 @@ def settle(
     if not len(records):
         return 0
     recipient_ids = [int(r) for r in pd.unique(records["recipient_id"])]
-    standing = rules.Standing(_recipient_rows(recipient_ids))
+    standing = rules.Standing(
+        [roster[r] for r in recipient_ids] if roster is not None else _recipient_rows(recipient_ids)
+    )
     prior = _prior_visits(keys, terms, recipient_ids)
     evaluated = rules.evaluate(records, terms, standing, prior)
     is_new = records["is_new"].to_numpy(dtype=bool)
