@@ -255,7 +255,6 @@ class Lookups:
     """What a row is checked against, read once through the scoped ORM."""
 
     recipients: dict[str, int]  # id hash -> recipient id
-    roster: dict[int, tuple]  # recipient id -> rules.RECIPIENT_COLUMNS
     providers: dict[str, int]  # credit code -> provider id
     contracts: pd.DataFrame  # contract_id, provider_id, start, end
     terms: dict[int, rules.Terms]
@@ -293,7 +292,7 @@ def _lookups() -> Lookups:
     )
     frame["start"] = pd.to_datetime(frame["start"]).astype("datetime64[s]")
     frame["end"] = pd.to_datetime(frame["end"]).astype("datetime64[s]")
-    return Lookups(recipients, roster, providers, frame, terms, townships, items)
+    return Lookups(recipients, providers, frame, terms, townships, items)
 
 
 class _Verdicts:
@@ -410,7 +409,7 @@ def import_records(
     touched = sorted(
         {(int(c), m.date()) for c, m in new[["contract_id", "month"]].drop_duplicates().values}
     )
-    flagged = settle(touched, look.terms, new=new, import_id=batch.id, roster=look.roster)
+    flagged = settle(touched, look.terms, new=new, import_id=batch.id)
     batch.flagged = flagged
     batch.months = sorted({m.strftime("%Y-%m") for _c, m in touched})
     _store_rejections(batch.id, rows, verdict, bad_rows)
@@ -426,7 +425,7 @@ def _recipients_of(numbers: pd.Series, look: Lookups, verdict: _Verdicts) -> pd.
     cleaned, valid = valid_id_numbers(distinct)
     found: dict[str, object] = {
         raw: look.recipients.get(digest(number), "unknown") if ok else "bad"
-        for raw, number, ok in zip(distinct, cleaned, valid, strict=True)
+        for raw, number, ok in zip(distinct.tolist(), cleaned, valid.tolist(), strict=True)
     }
     mapped = numbers.map(found)
     verdict.refuse((mapped == "bad").to_numpy(), "bad_id_number")
@@ -605,7 +604,6 @@ def settle(
     *,
     new: pd.DataFrame | None = None,
     import_id: int | None = None,
-    roster: dict[int, tuple] | None = None,
 ) -> int:
     """Evaluate the contract-months ``keys`` (with the ``new`` records, stored here), write
     changed flags and pay, and bring their statements up to date. Returns the number of
@@ -621,9 +619,7 @@ def settle(
     if not len(records):
         return 0
     recipient_ids = [int(r) for r in pd.unique(records["recipient_id"])]
-    standing = rules.Standing(
-        [roster[r] for r in recipient_ids] if roster is not None else _recipient_rows(recipient_ids)
-    )
+    standing = rules.Standing(_recipient_rows(recipient_ids))
     prior = _prior_visits(keys, terms, recipient_ids)
     evaluated = rules.evaluate(records, terms, standing, prior)
     is_new = records["is_new"].to_numpy(dtype=bool)
