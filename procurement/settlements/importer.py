@@ -77,6 +77,7 @@ REJECTIONS = {
     "bad_row": _l("The line does not have the file's number of cells"),
     "missing_field": _l("A required cell is empty"),
     "bad_record_id": _l("The record id is longer than 64 characters"),
+    "bad_worker_id": _l("The worker id is longer than 64 characters"),
     "bad_id_number": _l("Not a valid ID number"),
     "unknown_recipient": _l("Not on the recipient roster"),
     "unknown_provider": _l("No provider with this credit code in your region"),
@@ -340,6 +341,7 @@ def import_records(
         empty |= blank
     verdict.refuse(empty, "missing_field", which)
     verdict.refuse((rows["record_id"].str.len() > 64).to_numpy(), "bad_record_id")
+    verdict.refuse((rows["worker_id"].str.len() > 64).to_numpy(), "bad_worker_id")
 
     recipient_id = _recipients_of(rows["id_number"], look, verdict)
     provider_id = rows["credit_code"].str.upper().map(look.providers)
@@ -360,7 +362,9 @@ def import_records(
     verdict.refuse(verdict.open & item.isna().to_numpy(), "unknown_item")
 
     key = pd.DataFrame({"provider_id": provider_id, "record_id": rows["record_id"]})
-    duplicate = key.duplicated().to_numpy() & verdict.open
+    # A repeat of a row that is itself taken: the first good occurrence counts.
+    duplicate = np.zeros(n, dtype=bool)
+    duplicate[verdict.open] = key[verdict.open].duplicated().to_numpy()
     verdict.refuse(duplicate, "duplicate_in_file")
 
     months = started.dt.to_period("M").dt.start_time.astype("datetime64[s]")

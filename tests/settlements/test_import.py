@@ -133,6 +133,8 @@ def test_each_row_gets_a_reason(care):
         row("no-item", number, contract, item="飞行服务"),
         row("ok-1", number, contract, start="2026-07-04 09:00:00", end="2026-07-04 10:00:00"),
         row("x" * 65, number, contract),
+        row("long-worker", number, contract, worker="W" * 65),
+        row("", number, contract, start="2026-07-05 09:00:00", end="2026-07-05 10:00:00"),
     ]
     batch = run_import(care, csv_bytes(rows))
     reasons = {
@@ -153,8 +155,10 @@ def test_each_row_gets_a_reason(care):
         11: "unknown_item",
         12: "duplicate_in_file",
         13: "bad_record_id",
+        14: "bad_worker_id",
+        15: "missing_field",
     }
-    assert (batch.rows, batch.accepted, batch.rejected) == (12, 1, 11)
+    assert (batch.rows, batch.accepted, batch.rejected) == (14, 1, 13)
     detail = db.session.scalar(select(ImportRejection.detail).where(ImportRejection.row == 3))
     assert detail == "记录编号"
 
