@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import secrets
 import time
-import zipfile
 from dataclasses import asdict, dataclass, field
 from io import BytesIO
-from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
@@ -27,7 +24,7 @@ from openpyxl.styles import Font
 from sqlalchemy import select
 
 from procurement.accounts.models import User
-from procurement.core import audit
+from procurement.core import audit, spreadsheets
 from procurement.core.db import db
 from procurement.core.errors import DomainError, NotFound, ValidationError
 from procurement.core.office import XLSX  # noqa: F401 - used by the views
@@ -36,7 +33,6 @@ from procurement.providers.models import Provider
 from procurement.regions.services import get_region, townships_of
 
 PROVIDER_SHEET, RECORD_SHEET = "承接主体", "合规记录"
-MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a larger inflated workbook is refused (zip bomb)
 
 PROVIDER_COLUMNS = {
     "名称": "name",
@@ -132,58 +128,6 @@ class ImportReport:
         return sum(1 for r in self.rows if not r.ok)
 
 
-def _staging_dir() -> Path:
-    path = Path(current_app.instance_path) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _cell(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _read(data: bytes) -> dict[str, pd.DataFrame]:
-    """The workbook's sheets as text, or a clear refusal; nothing has been written yet."""
-    if not data:
-        raise ValidationError(_("The file is empty."), field="file")
-    if len(data) > current_app.config["IMPORT_MAX_BYTES"]:
-        raise ValidationError(
-            _(
-                "The file is larger than %(mb)d MB.",
-                mb=current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024),
-            ),
-            field="file",
-        )
-    try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED:
-                raise ValidationError(
-                    _("The workbook inflates to an implausible size and was refused."), field="file"
-                )
-    except zipfile.BadZipFile:
-        raise ValidationError(_("The file is not an .xlsx workbook."), field="file") from None
-    try:
-        return pd.read_excel(BytesIO(data), sheet_name=None, dtype=str, engine="openpyxl")
-    except Exception:  # noqa: BLE001 - any parser failure is an unreadable file
-        raise ValidationError(_("The workbook could not be read."), field="file") from None
-
-
-def _check_columns(frame: pd.DataFrame, sheet: str, required: tuple[str, ...]) -> None:
-    missing = [name for name in required if name not in frame.columns]
-    if missing:
-        raise ValidationError(
-            _(
-                "Sheet %(sheet)s lacks the columns: %(columns)s.",
-                sheet=sheet,
-                columns="、".join(missing),
-            ),
-            field="file",
-        )
-
-
 def _translate(name: str, value: Any) -> Any:
     names = VALUE_NAMES.get(name)
     if names is None or value is None:
@@ -202,10 +146,10 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
     rows: list[RowReport] = []
     if PROVIDER_SHEET in sheets:
         frame = sheets[PROVIDER_SHEET]
-        _check_columns(frame, PROVIDER_SHEET, PROVIDER_REQUIRED)
+        spreadsheets.require_columns(frame, PROVIDER_SHEET, PROVIDER_REQUIRED)
         for index, raw in enumerate(frame.to_dict("records")):
             values = {
-                PROVIDER_COLUMNS[k]: _translate(PROVIDER_COLUMNS[k], _cell(v))
+                PROVIDER_COLUMNS[k]: _translate(PROVIDER_COLUMNS[k], spreadsheets.cell(v))
                 for k, v in raw.items()
                 if k in PROVIDER_COLUMNS
             }
@@ -230,10 +174,10 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
             rows.append(_try(PROVIDER_SHEET, index, values.get("name") or "", register))
     if RECORD_SHEET in sheets:
         frame = sheets[RECORD_SHEET]
-        _check_columns(frame, RECORD_SHEET, RECORD_REQUIRED)
+        spreadsheets.require_columns(frame, RECORD_SHEET, RECORD_REQUIRED)
         for index, raw in enumerate(frame.to_dict("records")):
             values = {
-                RECORD_COLUMNS[k]: _translate(RECORD_COLUMNS[k], _cell(v))
+                RECORD_COLUMNS[k]: _translate(RECORD_COLUMNS[k], spreadsheets.cell(v))
                 for k, v in raw.items()
                 if k in RECORD_COLUMNS
             }
@@ -307,14 +251,13 @@ def stage_import(
 ) -> ImportReport:
     """Read and try the whole file, write nothing, and keep it for confirmation."""
     data = stream.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
-    sheets = _read(data)
+    sheets = spreadsheets.read_sheets(data)
     try:
         rows = _apply(sheets, region_code)
     finally:
         db.session.rollback()
     token = secrets.token_urlsafe(16)
-    staging = _staging_dir()
-    _forget_old(staging)
+    staging = spreadsheets.staging_dir()
     (staging / f"{token}.xlsx").write_bytes(data)
     meta = {
         "region_code": region_code,
@@ -331,7 +274,7 @@ def apply_import(token: str, *, region_code: str, actor: User) -> ImportReport:
     """Import the good rows of a staged file, as its report said; then forget the file."""
     if not token.replace("-", "").replace("_", "").isalnum():
         raise ValidationError(_("Unknown import."))
-    staging = _staging_dir()
+    staging = spreadsheets.staging_dir()
     meta_path, data_path = staging / f"{token}.json", staging / f"{token}.xlsx"
     if not meta_path.exists() or not data_path.exists():
         raise ValidationError(
@@ -341,7 +284,7 @@ def apply_import(token: str, *, region_code: str, actor: User) -> ImportReport:
     if meta["user_id"] != actor.id or meta["region_code"] != region_code:
         raise ValidationError(_("Unknown import."))
     data = data_path.read_bytes()
-    rows = _apply(_read(data), region_code)
+    rows = _apply(spreadsheets.read_sheets(data), region_code)
     if [[r.sheet, r.row, r.ok] for r in rows] != meta["outcome"]:
         db.session.rollback()
         raise ValidationError(
@@ -365,17 +308,6 @@ def apply_import(token: str, *, region_code: str, actor: User) -> ImportReport:
     report = ImportReport(token=token, filename=meta["filename"], rows=rows)
     report.imported = report.good
     return report
-
-
-STAGING_SECONDS = 24 * 3600
-
-
-def _forget_old(staging: Path) -> None:
-    """Staged files are kept a day at most."""
-    limit = time.time() - STAGING_SECONDS
-    for path in staging.iterdir():
-        if path.stat().st_mtime < limit:
-            path.unlink(missing_ok=True)
 
 
 def report_dict(report: ImportReport) -> dict:

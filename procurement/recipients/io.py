@@ -24,20 +24,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from procurement.accounts.models import User
-from procurement.core import audit
+from procurement.core import audit, spreadsheets
 from procurement.core.db import db
 from procurement.core.errors import DomainError, FieldErrors, ValidationError
 from procurement.core.identifiers import InvalidIdentifier, mask_id_number, parse_id_number
 from procurement.policies.models import RecipientCategory
-from procurement.providers.io import (
-    ImportReport,
-    RowReport,
-    _cell,
-    _check_columns,
-    _forget_old,
-    _read,
-    _staging_dir,
-)
+from procurement.providers.io import ImportReport, RowReport
 from procurement.recipients import identity, services
 from procurement.recipients.models import CAPABILITY_LEVELS, ExitReason, Recipient
 from procurement.regions.services import get_region, townships_of
@@ -193,11 +185,11 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
     if SHEET not in sheets:
         raise ValidationError(_("The workbook needs a sheet named %(a)s.", a=SHEET), field="file")
     frame = sheets[SHEET]
-    _check_columns(frame, SHEET, REQUIRED)
+    spreadsheets.require_columns(frame, SHEET, REQUIRED)
     townships = {t.name: t.code for t in townships_of(get_region(region_code))}
     rows = []
     for index, raw in enumerate(frame.to_dict("records")):
-        values = {COLUMNS[k]: _cell(v) for k, v in raw.items() if k in COLUMNS}
+        values = {COLUMNS[k]: spreadsheets.cell(v) for k, v in raw.items() if k in COLUMNS}
         if not any(values.values()):
             continue
         label = _label(values)
@@ -216,14 +208,13 @@ def stage_import(
 ) -> ImportReport:
     """Read and try the whole roster file, write nothing, keep it (encrypted) to confirm."""
     data = stream.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
-    sheets = _read(data)
+    sheets = spreadsheets.read_sheets(data)
     try:
         rows = _apply(sheets, region_code)
     finally:
         db.session.rollback()
     token = secrets.token_urlsafe(16)
-    staging = _staging_dir()
-    _forget_old(staging)
+    staging = spreadsheets.staging_dir()
     (staging / f"{token}{STAGED_SUFFIX}.bin").write_bytes(identity.seal_file(data))
     meta = {
         "region_code": region_code,
@@ -240,7 +231,7 @@ def apply_import(token: str, *, region_code: str, actor: User) -> ImportReport:
     """Put the good rows of a staged file on the roster, as its report said; then forget it."""
     if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", token or ""):
         raise ValidationError(_("Unknown import."))
-    staging = _staging_dir()
+    staging = spreadsheets.staging_dir()
     meta_path = staging / f"{token}{STAGED_SUFFIX}.json"
     data_path = staging / f"{token}{STAGED_SUFFIX}.bin"
     if not meta_path.exists() or not data_path.exists():
@@ -251,7 +242,7 @@ def apply_import(token: str, *, region_code: str, actor: User) -> ImportReport:
     if meta["user_id"] != actor.id or meta["region_code"] != region_code:
         raise ValidationError(_("Unknown import."))
     data = identity.open_file(data_path.read_bytes())
-    rows = _apply(_read(data), region_code)
+    rows = _apply(spreadsheets.read_sheets(data), region_code)
     if _outcome(rows) != meta["outcome"]:
         db.session.rollback()
         raise ValidationError(

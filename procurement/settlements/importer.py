@@ -17,7 +17,6 @@ import csv
 import hashlib
 import io
 import time
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -35,6 +34,7 @@ from sqlalchemy import bindparam, select, tuple_, update
 
 from procurement.accounts.models import User
 from procurement.contracts.models import Contract, ContractStatus
+from procurement.core import spreadsheets
 from procurement.core.clock import utcnow
 from procurement.core.db import db
 from procurement.core.errors import ValidationError
@@ -101,13 +101,7 @@ def rejection_label(code: str) -> str:
 
 
 def _limit(data: bytes) -> None:
-    if not data:
-        raise ValidationError(_("The file is empty."), field="file")
-    limit = current_app.config["RECORD_IMPORT_MAX_BYTES"]
-    if len(data) > limit:
-        raise ValidationError(
-            _("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024)), field="file"
-        )
+    spreadsheets.check_size(data, current_app.config["RECORD_IMPORT_MAX_BYTES"])
 
 
 def read_csv(data: bytes) -> pd.DataFrame:
@@ -172,14 +166,7 @@ def _parse_csv(data: bytes, names: list[str], encoding: str):
 def read_xlsx(data: bytes) -> pd.DataFrame:
     """The first sheet of an .xlsx export as text; zip bombs and broken files refused."""
     _limit(data)
-    try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED:
-                raise ValidationError(
-                    _("The workbook inflates to an implausible size and was refused."), field="file"
-                )
-    except zipfile.BadZipFile:
-        raise ValidationError(_("The file is not an .xlsx workbook."), field="file") from None
+    spreadsheets.check_workbook(data, MAX_UNCOMPRESSED)
     try:
         sheet = CalamineWorkbook.from_filelike(BytesIO(data)).get_sheet_by_index(0)
         cells = sheet.to_python(skip_empty_area=False)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from procurement.contracts.models import Contract
 from procurement.policies.models import EntitlementModel, PolicyProfile
-from procurement.recipients.entitlement import MonthStatus, entitlement
+from procurement.recipients.entitlement import MonthStatus, entitlement, exit_takes_effect
 from procurement.recipients.models import ExitReason, Recipient
 from procurement.settlements.models import Flag, Review, Unpaid
 
@@ -154,9 +154,8 @@ class Standing:
             reason, exit_date = row[8], row[9]
             if exit_date is None:
                 continue
-            death = reason == ExitReason.DEATH
-            effective = exit_date if death else _next_month(exit_date)
-            rows.append((rid, death, pd.Timestamp(effective)))
+            effective = exit_takes_effect(ExitReason(reason), exit_date)
+            rows.append((rid, reason == ExitReason.DEATH, pd.Timestamp(effective)))
         return pd.DataFrame(rows, columns=["recipient_id", "death", "exit_from"])
 
 
@@ -174,10 +173,6 @@ class _Facts:
     service_start: date | None
     exit_reason: str | None
     exit_date: date | None
-
-
-def _next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def evaluate(

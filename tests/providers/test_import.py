@@ -100,7 +100,7 @@ def test_missing_columns_are_named(officer):
 
 
 def test_a_zip_bomb_is_refused_before_parsing(officer, monkeypatch):
-    monkeypatch.setattr(provider_io, "MAX_UNCOMPRESSED", 10_000)
+    monkeypatch.setattr("procurement.core.spreadsheets.MAX_UNCOMPRESSED", 10_000)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/worksheets/sheet1.xml", b"0" * 50_000)

@@ -141,7 +141,7 @@ def test_bad_files_are_refused_clearly(officer, data, fragment):
 
 
 def test_a_zip_bomb_and_an_oversized_file_are_refused(app, officer, monkeypatch):
-    monkeypatch.setattr("procurement.providers.io.MAX_UNCOMPRESSED", 1024 * 1024)
+    monkeypatch.setattr("procurement.core.spreadsheets.MAX_UNCOMPRESSED", 1024 * 1024)
     with pytest.raises(ValidationError) as refused:
         roster_io.stage_import(
             io.BytesIO(_zip_bomb()), "bomb.xlsx", region_code="140522", actor=officer
