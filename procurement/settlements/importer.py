@@ -30,7 +30,19 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from python_calamine import CalamineWorkbook
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
 
 from procurement.accounts.models import User
 from procurement.contracts.models import Contract, ContractStatus
@@ -39,6 +51,7 @@ from procurement.core.clock import utcnow
 from procurement.core.db import db
 from procurement.core.errors import ValidationError
 from procurement.core.identifiers import valid_id_numbers
+from procurement.core.scoping import owned_in_scope
 from procurement.plans.models import ServiceItem
 from procurement.recipients.identity import lookup_hasher
 from procurement.recipients.models import Recipient
@@ -243,6 +256,7 @@ class Lookups:
     """What a row is checked against, read once through the scoped ORM."""
 
     recipients: dict[str, int]  # id hash -> recipient id
+    roster: dict[int, tuple]  # recipient id -> the facts the entitlement reads
     providers: dict[str, int]  # credit code -> provider id
     contracts: pd.DataFrame  # contract_id, provider_id, start, end
     terms: dict[int, rules.Terms]
@@ -270,17 +284,31 @@ def _lookups() -> Lookups:
                 known.update({item.name: item.code, item.code: item.code})
         items[county] = known
     # The roster in scope, once: its look-up hashes, and the facts the entitlement reads.
+    # A Core read, with enums and booleans left as the driver gives them (the rules compare
+    # StrEnums with their text and test flags for truth): for a province's 100,000 people
+    # ORM rows and per-value conversions cost more than a second.
+    table = Recipient.__table__
+    facts = [_as_stored(table.c[column.key]) for column in rules.RECIPIENT_COLUMNS]
     recipients, roster = {}, {}
-    for id_hash, *facts in db.session.execute(select(Recipient.id_hash, *rules.RECIPIENT_COLUMNS)):
-        recipients[id_hash] = facts[0]
-        roster[facts[0]] = tuple(facts)
+    query = select(table.c.id_hash, *facts).where(owned_in_scope(table.c.region_code))
+    for id_hash, *row in db.session.connection().execute(query):
+        recipients[id_hash] = row[0]
+        roster[row[0]] = tuple(row)
     frame = pd.DataFrame(
         [(t.contract_id, t.provider_id, t.start, t.end) for t in terms.values()],
         columns=["contract_id", "provider_id", "start", "end"],
     )
     frame["start"] = pd.to_datetime(frame["start"]).astype("datetime64[s]")
     frame["end"] = pd.to_datetime(frame["end"]).astype("datetime64[s]")
-    return Lookups(recipients, providers, frame, terms, townships, items)
+    return Lookups(recipients, roster, providers, frame, terms, townships, items)
+
+
+def _as_stored(column):
+    if isinstance(column.type, Enum):
+        return type_coerce(column, String).label(column.name)
+    if isinstance(column.type, Boolean):
+        return type_coerce(column, Integer).label(column.name)
+    return column
 
 
 class _Verdicts:
@@ -400,7 +428,7 @@ def import_records(
     touched = sorted(
         {(int(c), m.date()) for c, m in new[["contract_id", "month"]].drop_duplicates().values}
     )
-    flagged = settle(touched, look.terms, new=new, import_id=batch.id)
+    flagged = settle(touched, look.terms, new=new, import_id=batch.id, roster=look.roster)
     batch.flagged = flagged
     batch.months = sorted({m.strftime("%Y-%m") for _c, m in touched})
     _store_rejections(batch.id, rows, verdict, bad_rows)
@@ -553,6 +581,9 @@ RECORD_FIELDS = (
 )
 
 
+TIME_COLUMNS = ("started_at", "ended_at", "month")
+
+
 def _stored(keys: list[tuple[int, date]]) -> pd.DataFrame:
     """The records already stored for these contract-months."""
     table = ServiceRecord.__table__
@@ -574,18 +605,28 @@ def _stored(keys: list[tuple[int, date]]) -> pd.DataFrame:
         table.c.paid_minutes,
         table.c.unpaid_reason,
     ]
+    # Times come back as text on SQLite: pandas parses a column at once, faster than
+    # SQLAlchemy a value at a time.
+    as_read = [type_coerce(c, String) if c.name in TIME_COLUMNS else c for c in columns]
     parts = []
-    for start in range(0, len(keys), 400):
-        chunk = keys[start : start + 400]
-        result = db.session.execute(
-            select(*columns).where(tuple_(table.c.contract_id, table.c.month).in_(chunk))
+    for start in range(0, len(keys), 200):
+        # OR of pairs, not a row-value IN, which SQLite answers by scanning the whole index.
+        wanted = or_(
+            *(
+                and_(table.c.contract_id == c, table.c.month == m)
+                for c, m in keys[start : start + 200]
+            )
         )
-        parts.append(pd.DataFrame(result.fetchall(), columns=[c.name for c in columns]))
+        result = db.session.execute(select(*as_read).where(wanted))
+        # Plain tuples: pandas probes each SQLAlchemy Row for namedtuple fields, and every
+        # probe raises inside SQLAlchemy (seconds for a month's records).
+        rows = list(map(tuple, result.fetchall()))
+        parts.append(pd.DataFrame(rows, columns=[c.name for c in columns]))
     if not parts:
         return pd.DataFrame(columns=[c.name for c in columns])
     frame = pd.concat(parts, ignore_index=True)
-    for column in ("started_at", "ended_at", "month"):
-        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[s]")
+    for column in TIME_COLUMNS:
+        frame[column] = pd.to_datetime(frame[column], format="ISO8601").astype("datetime64[s]")
     return frame
 
 
@@ -595,10 +636,11 @@ def settle(
     *,
     new: pd.DataFrame | None = None,
     import_id: int | None = None,
+    roster: dict[int, tuple] | None = None,
 ) -> int:
     """Evaluate the contract-months ``keys`` (with the ``new`` records, stored here), write
     changed flags and pay, and bring their statements up to date. Returns the number of
-    new flagged records."""
+    new flagged records. ``roster`` holds the recipients' facts when already read."""
     if not keys:
         return 0
     stored = _stored(keys)
@@ -610,7 +652,9 @@ def settle(
     if not len(records):
         return 0
     recipient_ids = [int(r) for r in pd.unique(records["recipient_id"])]
-    standing = rules.Standing(_recipient_rows(recipient_ids))
+    if roster is None:
+        roster = {row[0]: row for row in _recipient_rows(recipient_ids)}
+    standing = rules.Standing(roster[r] for r in recipient_ids)
     prior = _prior_visits(keys, terms, recipient_ids)
     evaluated = rules.evaluate(records, terms, standing, prior)
     is_new = records["is_new"].to_numpy(dtype=bool)

@@ -169,6 +169,9 @@ class ServiceRecord(RegionOwned, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Not indexed: scoping filters by code prefix, which no index answers, and a province's
+    # month of a million rows would grow one more index on every import.
+    region_code: Mapped[str] = mapped_column(String(12), ForeignKey("regions.code"))
     import_id: Mapped[int] = mapped_column(ForeignKey("record_imports.id"))
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))

@@ -138,7 +138,7 @@ class Standing:
         row = self.people[recipient_id]
         (_id, birth, category, level, ltc, registered, lives, start, reason, exit_date) = row
         age_key = (month.year - birth.year) * 12 + month.month - birth.month, birth.day > 1
-        key = (profile.id, month, age_key, category, level, ltc, registered, lives)
+        key = (profile, month, age_key, category, level, ltc, registered, lives)
         key += (start, reason, exit_date)
         found = self._cache.get(key)
         if found is None:
@@ -229,12 +229,19 @@ def evaluate(
     keys = records[["recipient_id", "month", "contract_id"]].drop_duplicates(
         ["recipient_id", "month"]
     )
+    profiles = {cid: t.profile for cid, t in terms.items()}
     statuses, cutoffs = [], []
-    for rid, month, cid in keys.itertuples(index=False):
-        status, died_on = standing.of(rid, month.date(), terms[cid].profile)
-        statuses.append(status.value)
-        cutoffs.append(pd.Timestamp(died_on) if died_on else pd.NaT)
-    keys = keys.assign(status=statuses, died_on=pd.to_datetime(pd.Series(cutoffs)).to_numpy())
+    for rid, month, cid in zip(
+        keys["recipient_id"].tolist(),
+        keys["month"].dt.date.tolist(),
+        keys["contract_id"].tolist(),
+        strict=True,
+    ):
+        status, died_on = standing.of(rid, month, profiles[cid])
+        statuses.append(status)  # a StrEnum: compares equal to its value
+        cutoffs.append(died_on)
+    died_on = pd.to_datetime(pd.Series(cutoffs, dtype=object)).to_numpy(dtype="datetime64[s]")
+    keys = keys.assign(status=statuses, died_on=died_on)
     joined = records[["recipient_id", "month"]].merge(
         keys[["recipient_id", "month", "status", "died_on"]],
         on=["recipient_id", "month"],

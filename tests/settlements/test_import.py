@@ -256,3 +256,16 @@ def test_a_later_file_recomputes_the_month(care):
     assert (first.paid_minutes, first.unpaid_reason) == (120, "over_entitlement")
     statement = db.session.scalar(select(Settlement).where(Settlement.contract_id == contract.id))
     assert statement.paid_minutes == 240
+
+
+def test_the_roster_read_for_an_import_keeps_to_the_scope(care):
+    """The import reads the roster outside the ORM (for speed): the scope must hold there too."""
+    from procurement.core.scoping import RegionScope, activate_scope
+
+    activate_scope(RegionScope("140522"))
+    yangcheng = importer._lookups()
+    assert len(yangcheng.recipients) == count(Recipient) > 0
+    assert set(yangcheng.roster) == set(yangcheng.recipients.values())
+    activate_scope(RegionScope("140521"))  # 沁水县 sees none of Yangcheng's people
+    assert importer._lookups().recipients == {}
+    activate_scope(None)
