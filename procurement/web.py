@@ -117,9 +117,11 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from procurement.accounts.cli import users_cli
     from procurement.demo.cli import demo_cli
+    from procurement.ops.cli import backup_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(backup_cli)
 
 
 def _select_locale() -> str:
