@@ -28,6 +28,7 @@ from procurement.contracts import services as contracts
 from procurement.contracts import templating
 from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
+from procurement.core.identifiers import credit_check_character
 from procurement.demo.providers import _clean_history, _pdf
 from procurement.plans import services as plans
 from procurement.plans.models import ServiceItem
@@ -41,27 +42,33 @@ ZONES = 100
 COUNTY = "149901"
 
 
-def build_world():
+def build_world(county: str = COUNTY, zones: int = ZONES, providers_count: int = 1):
+    """A county of ``zones`` townships, an approved plan with one zone each, and
+    ``providers_count`` qualified providers awarded the zones in turn."""
     load_reference_regions()
-    db.session.add(
-        Region(code="149900", name="测试市", level=RegionLevel.PREFECTURE, parent_code="140000")
-    )
-    db.session.add(
-        Region(code=COUNTY, name="测试县", level=RegionLevel.COUNTY, parent_code="149900")
-    )
-    db.session.flush()
-    for n in range(ZONES):
+    prefecture = county[:4] + "00"
+    if db.session.get(Region, prefecture) is None:
         db.session.add(
             Region(
-                code=f"{COUNTY}{n + 100:03d}",
+                code=prefecture, name="测试市", level=RegionLevel.PREFECTURE, parent_code="140000"
+            )
+        )
+    db.session.add(
+        Region(code=county, name="测试县", level=RegionLevel.COUNTY, parent_code=prefecture)
+    )
+    db.session.flush()
+    for n in range(zones):
+        db.session.add(
+            Region(
+                code=f"{county}{n + 100:03d}",
                 name=f"测试{n + 1}镇",
                 level=RegionLevel.TOWNSHIP,
-                parent_code=COUNTY,
+                parent_code=county,
             )
         )
     db.session.add(
         ServiceItem(
-            region_code=COUNTY,
+            region_code=county,
             code="life-meal",
             category="生活照料服务",
             name="助餐服务",
@@ -69,48 +76,58 @@ def build_world():
         )
     )
     db.session.flush()
-    create_profile(region_code=COUNTY, year=2026, values=PRESETS[0]["values"])
+    create_profile(region_code=county, year=2026, values=PRESETS[0]["values"])
     officer = accounts.create_user(
-        username="officer",
+        username=f"officer{county}",
         display_name="经办人",
         role="officer",
-        region_code=COUNTY,
+        region_code=county,
         password="Bench-2026",
     )
     finance = accounts.create_user(
-        username="finance",
+        username=f"finance{county}",
         display_name="财政",
         role="finance",
-        region_code=COUNTY,
+        region_code=county,
         password="Bench-2026",
     )
-    zones = [
-        plans.ZoneInput(f"第{n + 1}片区", [f"{COUNTY}{n + 100:03d}"], 100) for n in range(ZONES)
-    ]
     plan = plans.create_plan(
         actor=officer,
-        region_code=COUNTY,
+        region_code=county,
         data=plans.PlanInput(
             title="基准测试计划",
             year=2026,
             purchase_method="open_tender",
             service_start=date(2026, 7, 1),
             service_end=date(2026, 12, 31),
-            zones=zones,
+            zones=[
+                plans.ZoneInput(f"第{n + 1}片区", [f"{county}{n + 100:03d}"], 100)
+                for n in range(zones)
+            ],
             item_codes=["life-meal"],
         ),
     )
     plans.submit_plan(plan, actor=officer, note=None, lock_version=None)
     plans.approve_plan(plan, actor=finance, version_number=1)
+    registered = [qualified_provider(county, n, plan, officer) for n in range(providers_count)]
+    for n, zone in enumerate(plan.zones):
+        provider = registered[n % len(registered)]
+        awards.save_bid(zone, provider, unit_price="33.00", technical_score="90")
+        awards.award_zone(zone, provider, actor=officer, rationale="基准")
+    db.session.commit()
+    return plan, officer
+
+
+def qualified_provider(county: str, n: int, plan, officer):
+    """A provider of ``county`` with a clean record, checked for ``plan``."""
+    first17 = f"9114{county[2:6]}MA{n:07d}"
     provider = providers.register_provider(
-        region_code=COUNTY,
+        region_code=county,
         data=providers.ProviderInput(
-            name="基准养老服务有限公司",
-            credit_code="91149901MA0K3L4M5X"[:17] + "0",
+            name=f"基准养老服务有限公司{n + 1}",
+            credit_code=first17 + credit_check_character(first17),
             registration_authority="market_regulation",
             registration_date="2016-08-25",
-            acknowledge_check_failure=True,
-            acknowledgement_reason="benchmark",
         ),
     )
     providers.store_document(
@@ -119,18 +136,14 @@ def build_world():
         kind="declaration",
         title="声明",
         filename="d.pdf",
-        stream=BytesIO(_pdf("d")),
+        stream=BytesIO(_pdf(f"d{n}")),
     )
     providers.add_qualification(provider, {"name": "营业执照", "issued_on": "2016-08-25"})
     for kind, values in _clean_history(False):
         providers.add_record(provider, kind, values)
     providers.add_price(provider, {"service": "助洁", "unit": "小时", "price": "35"})
     providers.run_check(provider, actor=officer, as_of=date(2026, 6, 15), plan=plan)
-    for zone in plan.zones:
-        awards.save_bid(zone, provider, unit_price="33.00", technical_score="90")
-        awards.award_zone(zone, provider, actor=officer, rationale="基准")
-    db.session.commit()
-    return plan, officer
+    return provider
 
 
 def bare_docxtpl(template_bytes: bytes, context: dict, count: int) -> float:

@@ -104,9 +104,9 @@ class Recipient(Audited, RegionOwned, TimestampMixin, db.Model):
     lives_in_county: Mapped[bool] = mapped_column(Boolean, default=True)
 
     # Set by the county's approval (the first of the following month) and by an exit.
-    service_start: Mapped[date | None] = mapped_column(Date)
+    service_start: Mapped[date | None] = mapped_column(Date, index=True)
     exit_reason: Mapped[ExitReason | None] = mapped_column(str_enum(ExitReason, 20))
-    exit_date: Mapped[date | None] = mapped_column(Date)
+    exit_date: Mapped[date | None] = mapped_column(Date, index=True)
     exit_note: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
 

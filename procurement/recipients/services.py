@@ -683,9 +683,7 @@ def admitted_on(recipient: Recipient) -> date | None:
 
 def exit_effective(recipient: Recipient) -> date | None:
     """The first day without entitlement, if the person has left."""
-    if recipient.exit_reason is None or recipient.exit_date is None:
-        return None
-    return exit_takes_effect(ExitReason(recipient.exit_reason), recipient.exit_date)
+    return _takes_effect(recipient.exit_reason, recipient.exit_date)
 
 
 def record_exit(
@@ -745,18 +743,20 @@ def previous_month(month: date) -> date:
 
 def contracts_in_month(month: date) -> list[Contract]:
     """The contracts under which providers serve in ``month`` (drafts serve nobody)."""
+    return list(db.session.scalars(contracts_in_month_query(month)))
+
+
+def contracts_in_month_query(month: date):
     month = month_start(month)
-    return list(
-        db.session.scalars(
-            select(Contract)
-            .where(
-                Contract.status != ContractStatus.DRAFT,
-                Contract.service_start < next_month(month),
-                Contract.service_end >= month,
-                or_(Contract.terminated_on.is_(None), Contract.terminated_on >= month),
-            )
-            .order_by(Contract.number)
+    return (
+        select(Contract)
+        .where(
+            Contract.status != ContractStatus.DRAFT,
+            Contract.service_start < next_month(month),
+            Contract.service_end >= month,
+            or_(Contract.terminated_on.is_(None), Contract.terminated_on >= month),
         )
+        .order_by(Contract.number)
     )
 
 
@@ -766,35 +766,72 @@ class MonthlyChanges:
     month: date
     started: list[Recipient]
     exited: list[tuple[Recipient, date]]  # with the first day without service
+    started_total: int = 0  # the lists may hold only the first ``limit`` people
+    exited_total: int = 0
 
 
-def monthly_changes(contract: Contract, month: date) -> MonthlyChanges:
-    """Who joins and who leaves a contract's zone in a month, for the provider's rota."""
+def monthly_changes(contract: Contract, month: date, limit: int | None = None) -> MonthlyChanges:
+    """Who joins and who leaves a contract's zone in a month, for the provider's rota
+    (the first ``limit`` of each, with the totals: a first month may start thousands)."""
     month = month_start(month)
-    in_zone = select(Recipient).where(
+    in_zone = (
         Recipient.region_code == contract.region_code,
         Recipient.township_code.in_(list(contract.township_codes or [])),
     )
     order = (Recipient.township_code, Recipient.name, Recipient.id)
+    facts = select(
+        Recipient.id, Recipient.exit_reason, Recipient.exit_date, Recipient.service_start
+    )
     started = [
-        r
-        for r in db.session.scalars(
-            in_zone.where(Recipient.service_start == month).order_by(*order)
+        rid
+        for rid, reason, exit_date, _start in db.session.execute(
+            facts.where(*in_zone, Recipient.service_start == month).order_by(*order)
         )
-        if (exit_effective(r) or next_month(month)) > month
+        if (_takes_effect(reason, exit_date) or next_month(month)) > month
     ]
+    # Few leave in a month: they are found by date alone (an index the planner then
+    # prefers to the zone's), and kept to the zone here.
+    zone = (contract.region_code, set(contract.township_codes or []))
     exited = []
-    for recipient in db.session.scalars(
-        in_zone.where(
+    for rid, reason, exit_date, start, region, township in db.session.execute(
+        facts.add_columns(Recipient.region_code, Recipient.township_code)
+        .where(
             Recipient.exit_date >= previous_month(month),
             Recipient.exit_date < next_month(month),
             Recipient.service_start.is_not(None),
-        ).order_by(*order)
+        )
+        .order_by(*order)
     ):
-        effective = exit_effective(recipient)
-        if month <= effective < next_month(month) and recipient.service_start < effective:
-            exited.append((recipient, effective))
-    return MonthlyChanges(contract, month, started, exited)
+        if region != zone[0] or township not in zone[1]:
+            continue
+        effective = _takes_effect(reason, exit_date)
+        if month <= effective < next_month(month) and start < effective:
+            exited.append((rid, effective))
+    people = _recipients([*started[:limit], *(rid for rid, _e in exited[:limit])])
+    return MonthlyChanges(
+        contract,
+        month,
+        [people[rid] for rid in started[:limit]],
+        [(people[rid], effective) for rid, effective in exited[:limit]],
+        started_total=len(started),
+        exited_total=len(exited),
+    )
+
+
+def _takes_effect(reason: str | None, exit_date: date | None) -> date | None:
+    if reason is None or exit_date is None:
+        return None
+    return exit_takes_effect(ExitReason(reason), exit_date)
+
+
+def _recipients(ids: list[int]) -> dict[int, Recipient]:
+    found: dict[int, Recipient] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(
+            (r.id, r) for r in db.session.scalars(select(Recipient).where(Recipient.id.in_(chunk)))
+        )
+    return found
 
 
 def full_id_numbers(changes: MonthlyChanges) -> dict[int, str]:

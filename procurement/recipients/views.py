@@ -285,6 +285,10 @@ def applications():
 # ------------------------------------------------------------------ monthly changes
 
 
+CHANGES_PER_PAGE = 10  # contracts per page
+CHANGES_SHOWN = 200  # people per list on the page; the .xlsx holds everyone
+
+
 @bp.route("/changes")
 @permission_required("recipients.view")
 def changes():
@@ -294,12 +298,16 @@ def changes():
     form.month.errors = errors.fields.get("month", [])
     month = month or services.default_month()
     form.month.data = month.strftime("%Y-%m")
-    lists = [services.monthly_changes(c, month) for c in services.contracts_in_month(month)]
+    page = db.paginate(
+        services.contracts_in_month_query(month), per_page=CHANGES_PER_PAGE, error_out=False
+    )
+    lists = [services.monthly_changes(c, month, CHANGES_SHOWN) for c in page.items]
     return render_template(
         "recipients/changes.html",
         form=form,
         month=month,
         lists=lists,
+        page=page,
         action_form=ActionForm(),
     )
 

@@ -21,6 +21,7 @@ from procurement.core.dates import month_of
 from procurement.core.db import db
 from procurement.settlements import services
 from procurement.settlements.models import (
+    FLAGGED,
     ImportRejection,
     RecordImport,
     ServiceRecord,
@@ -290,9 +291,7 @@ def list_records(query: RecordQuery):
     if query.month:
         stmt = stmt.where(ServiceRecord.month == month_of(query.month))
     if query.flagged is not None:
-        stmt = stmt.where(
-            (ServiceRecord.flags != 0) if query.flagged else (ServiceRecord.flags == 0)
-        )
+        stmt = stmt.where(FLAGGED if query.flagged else (ServiceRecord.flags == 0))
     return paginate(stmt, query, RecordOut)
 
 
@@ -330,14 +329,12 @@ def flag_summary(query: FlagQuery):
 
 
 def _detail(settlement: Settlement) -> SettlementDetail:
+    figures = services.statement_figures(settlement)
     return SettlementDetail(
         **SettlementOut.model_validate(settlement).model_dump(),
         held=services.held_by(settlement) is not None,
-        pending_reviews=services.pending_reviews(settlement),
-        unpaid=[
-            UnpaidOut(reason=r, records=n, minutes=m)
-            for r, n, m in services.unpaid_summary(settlement)
-        ],
+        pending_reviews=figures.pending_reviews,
+        unpaid=[UnpaidOut(reason=r, records=n, minutes=m) for r, n, m in figures.unpaid],
     )
 
 
@@ -387,7 +384,8 @@ def get_settlement(settlement_id: int):
 )
 def list_lines(settlement_id: int, query: LineQuery):
     settlement = services.get_settlement(settlement_id)
-    lines = services.lines(settlement, offset=query.offset, limit=query.limit)
+    every = services.statement_figures(settlement).lines
+    lines = every[query.offset : query.offset + query.limit]
     return LinePage(
         items=[LineOut.model_validate(line) for line in lines],
         offset=query.offset,

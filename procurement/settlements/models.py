@@ -22,6 +22,8 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -166,6 +168,15 @@ class ServiceRecord(RegionOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("provider_id", "record_id"),
         Index("ix_service_records_contract_month", "contract_id", "month"),
+        # Flagged records are few among millions: a partial index finds them per provider
+        # and month. Queries must say FLAGGED literally for the planner to use it.
+        Index(
+            "ix_service_records_flagged",
+            "provider_id",
+            "month",
+            sqlite_where=text("flags != 0"),
+            postgresql_where=text("flags != 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -195,6 +206,10 @@ class ServiceRecord(RegionOwned, db.Model):
     @property
     def flag_labels(self) -> list[str]:
         return flag_labels(self.flags)
+
+
+# The partial index's own condition, with a literal 0 (a bound parameter would hide the match).
+FLAGGED = ServiceRecord.flags != literal_column("0")
 
 
 class SettlementStatus(StrEnum):

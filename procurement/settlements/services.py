@@ -17,6 +17,7 @@ from sqlalchemy import case, func, select, tuple_
 from procurement.accounts.models import User
 from procurement.contracts.models import Contract
 from procurement.core import audit
+from procurement.core.cache import app_cache
 from procurement.core.clock import today, utcnow
 from procurement.core.db import db
 from procurement.core.errors import Conflict, NotFound, ValidationError
@@ -25,6 +26,7 @@ from procurement.plans.models import PurchasePlan
 from procurement.recipients.models import Recipient
 from procurement.settlements import importer, rules
 from procurement.settlements.models import (
+    FLAGGED,
     RecordImport,
     Review,
     ServiceRecord,
@@ -245,6 +247,25 @@ def lines(settlement: Settlement, *, offset: int = 0, limit: int | None = None) 
     ]
 
 
+@dataclass(frozen=True)
+class StatementFigures:
+    lines: list[Line]
+    unpaid: list[tuple[str, int, int]]
+    pending_reviews: int
+
+
+def statement_figures(settlement: Settlement) -> StatementFigures:
+    """Every line, the unpaid summary and the records awaiting review, as the statement
+    was last computed: kept per computation, since a large one takes seconds to group."""
+    return app_cache("statements", size=16).get(
+        settlement.id,
+        (settlement.computed_at, settlement.lock_version),
+        lambda: StatementFigures(
+            lines(settlement), unpaid_summary(settlement), pending_reviews(settlement)
+        ),
+    )
+
+
 def unpaid_summary(settlement: Settlement) -> list[tuple[str, int, int]]:
     """(reason, records, minutes not paid) for the statement."""
     return [
@@ -274,7 +295,7 @@ def flag_summary(month: date | None = None) -> list[tuple]:
     pending = func.sum(case((ServiceRecord.unpaid_reason == Unpaid.FLAG_PENDING.value, 1), else_=0))
     query = (
         select(ServiceRecord.provider_id, ServiceRecord.month, func.count(), pending)
-        .where(ServiceRecord.flags != 0)
+        .where(FLAGGED)
         .group_by(ServiceRecord.provider_id, ServiceRecord.month)
         .order_by(ServiceRecord.month.desc(), ServiceRecord.provider_id)
     )
@@ -289,7 +310,7 @@ def flagged_records(provider_id: int, month: date, flag: int | None = None):
         .where(
             ServiceRecord.provider_id == provider_id,
             ServiceRecord.month == month,
-            ServiceRecord.flags != 0,
+            FLAGGED,
         )
         .order_by(ServiceRecord.started_at, ServiceRecord.id)
     )
@@ -308,7 +329,7 @@ def review(record_ids: list[int], *, decision: str, note: str, actor: User) -> i
     if not record_ids:
         raise ValidationError(_("Choose at least one record."), field="records")
     records = db.session.scalars(
-        select(ServiceRecord).where(ServiceRecord.id.in_(record_ids), ServiceRecord.flags != 0)
+        select(ServiceRecord).where(ServiceRecord.id.in_(record_ids), FLAGGED)
     ).all()
     if len(records) != len(set(record_ids)):
         raise ValidationError(_("Some of the records are not flagged or not yours to review."))

@@ -126,16 +126,17 @@ def show(settlement_id: int):
     settlement = db.get_or_404(Settlement, settlement_id)
     page_number = max(request.args.get("page", 1, type=int), 1)
     per_page = 100
-    lines = services.lines(settlement, offset=(page_number - 1) * per_page, limit=per_page)
+    figures = services.statement_figures(settlement)
+    first = (page_number - 1) * per_page
     return render_template(
         "settlements/show.html",
         settlement=settlement,
-        lines=lines,
+        lines=figures.lines[first : first + per_page],
         page_number=page_number,
-        has_next=len(lines) == per_page and settlement.recipients > page_number * per_page,
-        unpaid=services.unpaid_summary(settlement),
+        has_next=len(figures.lines) > first + per_page,
+        unpaid=figures.unpaid,
         held=services.held_by(settlement),
-        pending=services.pending_reviews(settlement),
+        pending=figures.pending_reviews,
         confirm_form=ConfirmForm(amount_seen=str(settlement.amount)),
         action=ActionForm(),
     )

@@ -1,0 +1,43 @@
+"""indexes for a province: service records without the region index, flagged records,
+recipients by start and exit date
+
+Scoping filters service records by a region-code prefix (LIKE 'prefix%'), which the
+index never answered; it only slowed each import of a province's month. Flagged records,
+few among millions, get a partial index per provider and month for their review lists.
+The monthly changes find the people starting or leaving in a month among 100,000.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-26 15:20:21.319849
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+FLAGGED = sa.text("flags != 0")
+
+
+def upgrade():
+    op.drop_index("ix_service_records_region_code", table_name="service_records")
+    op.create_index(
+        "ix_service_records_flagged",
+        "service_records",
+        ["provider_id", "month"],
+        sqlite_where=FLAGGED,
+        postgresql_where=FLAGGED,
+    )
+    op.create_index("ix_recipients_service_start", "recipients", ["service_start"])
+    op.create_index("ix_recipients_exit_date", "recipients", ["exit_date"])
+
+
+def downgrade():
+    op.drop_index("ix_recipients_exit_date", table_name="recipients")
+    op.drop_index("ix_recipients_service_start", table_name="recipients")
+    op.drop_index("ix_service_records_flagged", table_name="service_records")
+    op.create_index("ix_service_records_region_code", "service_records", ["region_code"])
