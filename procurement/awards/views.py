@@ -12,7 +12,7 @@ from wtforms.validators import InputRequired, Optional
 
 from procurement.accounts.auth import permission_required
 from procurement.awards import services
-from procurement.contracts.services import contract_of
+from procurement.contracts.services import contract_of, contracts_of
 from procurement.core.db import db
 from procurement.core.errors import DomainError
 from procurement.core.forms import ActionForm, choices, show_domain_error
@@ -84,7 +84,9 @@ def index(plan_id: int):
             status = 422
     else:
         db.session.commit()  # the selection row, created on first visit
-    zones = [(zone, services.award_of(zone), contract_of(zone)) for zone in plan.zones]
+    awards = services.awards_by_zone(plan)
+    contracts = {c.zone_id: c for c in contracts_of(plan)}
+    zones = [(zone, awards.get(zone.id), contracts.get(zone.id)) for zone in plan.zones]
     return render_template(
         "awards/index.html", plan=plan, selection=selection, form=form, zones=zones
     ), status

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
@@ -75,8 +76,13 @@ def _page(contract: Contract, status: int = 200, **forms):
 @bp.route("/contracts/")
 @permission_required("plans.view")
 def index():
-    contracts = db.session.scalars(select(Contract).order_by(Contract.number.desc())).all()
-    return render_template("contracts/index.html", contracts=contracts)
+    stmt = (
+        select(Contract)
+        .options(joinedload(Contract.zone), joinedload(Contract.provider))
+        .order_by(Contract.number.desc())
+    )
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template("contracts/index.html", contracts=page.items, page=page)
 
 
 @bp.route("/contracts/<int:contract_id>")

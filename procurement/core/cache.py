@@ -18,6 +18,7 @@ from typing import TypeVar
 from flask import current_app
 
 T = TypeVar("T")
+MISSING = object()
 
 
 class VersionedCache:
@@ -27,28 +28,36 @@ class VersionedCache:
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, version: Hashable, compute: Callable[[], T]) -> T:
-        now = time.monotonic()
+        found = self.lookup(key, version)
+        if found is MISSING:
+            found = compute()
+            self.store(key, version, found)
+        return found  # type: ignore[return-value]
+
+    def lookup(self, key: Hashable, version: Hashable) -> object:
+        """The value kept for ``key`` at ``version`` and still fresh, else ``MISSING``."""
         with self._lock:
             found = self._entries.get(key)
-            if found is not None and found[0] == version and now - found[1] < self.seconds:
-                self._entries.move_to_end(key)
-                return found[2]  # type: ignore[return-value]
-        value = compute()
+            if found is None or found[0] != version or time.monotonic() - found[1] >= self.seconds:
+                return MISSING
+            self._entries.move_to_end(key)
+            return found[2]
+
+    def store(self, key: Hashable, version: Hashable, value: object) -> None:
         with self._lock:
-            self._entries[key] = (version, now, value)
+            self._entries[key] = (version, time.monotonic(), value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return value
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
 
 
-def app_cache(name: str, size: int = 32) -> VersionedCache:
+def app_cache(name: str, size: int = 32, seconds: float = 300.0) -> VersionedCache:
     """The application's cache called ``name`` (one per app, so one per worker and test)."""
     caches = current_app.extensions.setdefault("versioned_caches", {})
     if name not in caches:
-        caches[name] = VersionedCache(size)
+        caches[name] = VersionedCache(size, seconds)
     return caches[name]

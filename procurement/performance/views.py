@@ -9,6 +9,7 @@ from io import BytesIO
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
@@ -62,6 +63,11 @@ def index():
         select(Contract)
         .join(PurchasePlan, PurchasePlan.id == Contract.plan_id)
         .where(Contract.status != ContractStatus.DRAFT)
+        .options(
+            contains_eager(Contract.plan),
+            joinedload(Contract.zone),
+            joinedload(Contract.provider),
+        )
         .order_by(PurchasePlan.year.desc(), Contract.number)
     )
     plan_id = request.args.get("plan", type=int)

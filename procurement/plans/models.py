@@ -217,8 +217,12 @@ class PlanZone(Audited, RegionOwned, db.Model):
     expected_recipients: Mapped[int] = mapped_column(Integer)
 
     plan: Mapped[PurchasePlan] = relationship(back_populates="zones")
+    # Loaded with the zones, in one query for all of them: a plan may have a hundred.
     townships: Mapped[list[ZoneTownship]] = relationship(
-        back_populates="zone", cascade="all, delete-orphan", order_by="ZoneTownship.region_code"
+        back_populates="zone",
+        cascade="all, delete-orphan",
+        order_by="ZoneTownship.region_code",
+        lazy="selectin",
     )
 
     @property

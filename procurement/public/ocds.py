@@ -29,6 +29,7 @@ from pathlib import Path
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from procurement.awards.models import Award
 from procurement.awards.services import buyer_name
@@ -139,11 +140,19 @@ def public_process(plan_id: int) -> Process:
     if not db.session.scalar(select(func.count()).where(Publication.plan_id == plan.id, LIVE)):
         raise NotFound()
     awards = db.session.execute(
-        published(Award, PublicationKind.AWARD).where(Award.plan_id == plan.id).order_by(Award.id)
+        published(Award, PublicationKind.AWARD)
+        .where(Award.plan_id == plan.id)
+        .options(joinedload(Award.provider), joinedload(Award.zone))
+        .order_by(Award.id)
     ).all()
     contracts = db.session.execute(
         published(Contract, PublicationKind.CONTRACT)
         .where(Contract.plan_id == plan.id)
+        .options(
+            selectinload(Contract.versions),
+            joinedload(Contract.provider),
+            joinedload(Contract.zone),
+        )
         .order_by(Contract.number)
     ).all()
     process = Process(plan, [tuple(r) for r in awards], [tuple(r) for r in contracts])

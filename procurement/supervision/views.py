@@ -8,6 +8,7 @@ import re
 from flask import Blueprint, g, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
@@ -61,7 +62,11 @@ def _provider_choices(blank: str = "—"):
 
 
 def _contract_choices(blank: str = "—", provider_id: int | None = None):
-    stmt = select(Contract).order_by(Contract.number.desc())
+    stmt = (
+        select(Contract)
+        .options(joinedload(Contract.zone), joinedload(Contract.provider))
+        .order_by(Contract.number.desc())
+    )
     if provider_id:
         stmt = stmt.where(Contract.provider_id == provider_id)
     return choices(
@@ -69,7 +74,7 @@ def _contract_choices(blank: str = "—", provider_id: int | None = None):
             ("", blank),
             *[
                 (c.id, f"{c.number} · {c.zone.name} · {c.provider.name}")
-                for c in db.session.scalars(stmt)
+                for c in db.session.scalars(stmt).unique()
             ],
         ]
     )
