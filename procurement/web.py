@@ -159,8 +159,11 @@ def _security_headers(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if g.get("user") is not None:
-        response.headers.setdefault("Cache-Control", "no-store")
+    if g.get("user") is not None and request.endpoint != "static" and request.blueprint != "public":
+        # What a logged-in user sees (downloads too, which send_file marks "no-cache")
+        # holds personal data: neither the browser nor a proxy may keep it. The public
+        # site is the same for everyone and stays cacheable.
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
