@@ -121,8 +121,17 @@ def index():
             )
         )
     page = db.paginate(stmt, per_page=50, error_out=False)
+    newest = db.session.scalars(
+        select(QualificationCheck).where(
+            QualificationCheck.id.in_(latest),
+            QualificationCheck.provider_id.in_([p.id for p in page.items]),
+        )
+    )
+    checks = {check.provider_id: check for check in newest}
     args = filter_args(filters)
-    return render_template("providers/index.html", page=page, filters=filters, args=args)
+    return render_template(
+        "providers/index.html", page=page, checks=checks, filters=filters, args=args
+    )
 
 
 def _provider_form(county: Region, **kwargs) -> ProviderForm:
