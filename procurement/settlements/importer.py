@@ -446,9 +446,11 @@ def _recipients_of(numbers: pd.Series, look: Lookups, verdict: _Verdicts) -> pd.
         raw: look.recipients.get(digest(number), "unknown") if ok else "bad"
         for raw, number, ok in zip(distinct.tolist(), cleaned, valid.tolist(), strict=True)
     }
-    mapped = numbers.map(found)
-    verdict.refuse((mapped == "bad").to_numpy(), "bad_id_number")
-    verdict.refuse((mapped == "unknown").to_numpy(), "unknown_recipient")
+    # Rows already refused map to null; as objects they compare False, not as a null
+    # (an Arrow-backed result of only nulls would make the masks below ambiguous).
+    mapped = numbers.map(found).astype(object)
+    verdict.refuse((mapped == "bad").to_numpy(dtype=bool), "bad_id_number")
+    verdict.refuse((mapped == "unknown").to_numpy(dtype=bool), "unknown_recipient")
     return pd.to_numeric(mapped, errors="coerce").fillna(0).astype(np.int64)
 
 

@@ -163,6 +163,15 @@ def test_each_row_gets_a_reason(care):
     assert detail == "记录编号"
 
 
+def test_a_file_whose_every_row_lacks_a_field_is_reported(care):
+    """Found by the API fuzzer: with no row left to look up, the ID-number masks were
+    all null and the import failed with a 500."""
+    _person, number, contract = someone(care)
+    batch = run_import(care, csv_bytes([row("", number, contract), row("no-id", "", contract)]))
+    assert (batch.rows, batch.accepted, batch.rejected) == (2, 0, 2)
+    assert batch.reasons == {"missing_field": 2}
+
+
 def test_names_are_accepted_for_townships_and_items(care):
     person, number, contract = someone(care)
     township_name = "凤城镇" if "140522100" in contract.township_codes else None
