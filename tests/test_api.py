@@ -247,6 +247,54 @@ def test_region_detail(api, admin):
     assert all(c["code"].startswith("140522") and len(c["code"]) == 9 for c in body["children"])
 
 
+def test_integers_past_the_database_range_are_refused_not_a_500(api, admin):
+    """Found by fuzzing: SQLite overflowed on such ids; PostgreSQL INTEGER cannot hold them."""
+    assert_error(api.get(f"/api/v1/users/{2**63}", token=admin), 404, "not_found")
+    assert_error(api.get(f"/api/v1/users/{2**31}", token=admin), 404, "not_found")
+    response = api.get(f"/api/v1/acceptances?contract_id={2**40}", token=admin)
+    error = assert_error(response, 422, "validation_error")
+    assert list(error["fields"]) == ["contract_id"]
+
+
+def test_text_that_cannot_be_stored_is_refused_naming_the_field(app, api, admin):
+    """NUL (PostgreSQL text refuses it) and lone surrogates (not UTF-8) never reach the
+    database."""
+    response = api.post(
+        "/api/v1/users", json={**NEW_USER, "display_name": "新\x00同事"}, token=admin
+    )
+    error = assert_error(response, 422, "validation_error")
+    assert list(error["fields"]) == ["display_name"]
+    body = json.dumps(NEW_USER).replace('"newcomer"', '"new\\ud800comer"')
+    response = api.http.post(
+        "/api/v1/users",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {admin}", "Accept": "application/json"},
+    )
+    error = assert_error(response, 422, "validation_error")
+    assert list(error["fields"]) == ["username"]
+    assert count_users(app) == 1
+    assert_error(api.get("/api/v1/regions/140522%00", token=admin), 404, "not_found")
+
+
+def test_times_stored_without_a_zone_are_written_as_china_time():
+    """Visits are stored as wall-clock times; RFC 3339 date-times carry an offset."""
+    from datetime import UTC
+
+    from procurement.core.api import Schema
+
+    class Visit(Schema):
+        started_at: datetime
+        confirmed_at: datetime
+
+    visit = Visit(started_at=datetime(2026, 7, 2, 8), confirmed_at=datetime(2026, 7, 2, tzinfo=UTC))
+    assert visit.model_dump(mode="json") == {
+        "started_at": "2026-07-02T08:00:00+08:00",
+        "confirmed_at": "2026-07-02T00:00:00Z",
+    }
+    assert visit.model_dump()["started_at"] == datetime(2026, 7, 2, 8)
+
+
 def test_unknown_api_path_is_404_json(api, admin):
     assert_error(api.get("/api/v1/no-such-thing", token=admin), 404, "not_found")
 
@@ -526,6 +574,22 @@ def test_openapi_documents_money_as_strings(app):
     assert {"type": "string", "pattern": r"^-?\d+\.\d{2}$"}.items() <= next(
         v for v in variants if v.get("type") == "string"
     ).items()
+
+
+def test_openapi_bounds_integers_and_leaves_null_out_of_query_parameters(app):
+    doc = app.test_client().get("/api/v1/openapi.json").get_json()
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            for param in operation["parameters"]:
+                schema = param["schema"]
+                variants = schema.get("anyOf", [schema])
+                if param["in"] == "query":
+                    assert all(v.get("type") != "null" for v in variants), (path, method, param)
+                for variant in variants:
+                    if variant.get("type") == "integer":
+                        assert variant["maximum"] <= 2**31 - 1, (path, method, param)
+    integers = re.findall(r'\{[^{}]*"type": "integer"[^{}]*\}', json.dumps(doc, sort_keys=True))
+    assert integers and all('"maximum"' in found for found in integers)
 
 
 # ---------------------------------------------------------------- language

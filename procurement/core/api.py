@@ -11,17 +11,28 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from functools import wraps
 from typing import Annotated, Any, Generic, TypeVar
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    WithJsonSchema,
+    field_serializer,
+)
 from pydantic import ValidationError as PydanticError
 from pydantic.json_schema import models_json_schema
 
-from procurement.core.errors import BadRequest, ValidationError
+from procurement.core.clock import CHINA
+from procurement.core.errors import BadRequest, NotFound, ValidationError
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -32,10 +43,25 @@ MoneyString = Annotated[
 ]
 
 
+# Integers are stored as PostgreSQL INTEGER (ids, counts, minutes, years): a value outside
+# this range can name no record and cannot be stored, so it is refused before any query.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
 class Schema(BaseModel):
     """Base of every API model: unknown fields are refused, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    @field_serializer("*", mode="wrap", when_used="json")
+    def _local_times_with_offset(
+        self, value: Any, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ):
+        """A time stored without a zone (a visit's start and end) is China's wall-clock
+        time: it is written with +08:00, as RFC 3339 date-times must carry an offset."""
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=CHINA)
+        return handler(value)
 
 
 class ErrorDetail(Schema):
@@ -105,6 +131,7 @@ def api_route(
 
         @wraps(func)
         def view(**path_args):
+            _check_path(path_args)
             kwargs = dict(path_args)
             if body is not None:
                 kwargs["body"] = _parse(body, _json_body())
@@ -187,14 +214,67 @@ def _message(error: dict) -> str:
 
 
 def _parse(model: type[BaseModel], data: Any) -> BaseModel:
+    fields: dict[str, list[str]] = {}
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except PydanticError as exc:
-        fields: dict[str, list[str]] = {}
         for error in exc.errors(include_url=False):
             name = ".".join(str(part) for part in error["loc"]) or "body"
             fields.setdefault(name, []).append(_message(error))
-        raise ValidationError(_("Some fields are not valid."), fields=fields) from None
+    else:
+        _check_storable(parsed, (), fields)
+    if fields:
+        raise ValidationError(_("Some fields are not valid."), fields=fields)
+    return parsed
+
+
+def _storable_text(text: str) -> bool:
+    """No NUL (PostgreSQL text cannot hold it) and no lone surrogate (not UTF-8)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_storable(value: Any, loc: tuple, fields: dict[str, list[str]]) -> None:
+    """What pydantic lets through but the database cannot take: integers beyond INTEGER,
+    text with NUL or lone surrogates. Each is named by its field, as pydantic's are."""
+    name = ".".join(str(part) for part in loc) or "body"
+    if isinstance(value, BaseModel):
+        for key in type(value).model_fields:
+            _check_storable(getattr(value, key), (*loc, key), fields)
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if value > INT_MAX:
+            fields.setdefault(name, []).append(_("Must be at most %(n)s.", n=INT_MAX))
+        elif value < INT_MIN:
+            fields.setdefault(name, []).append(_("Must be at least %(n)s.", n=INT_MIN))
+    elif isinstance(value, str):
+        if not _storable_text(value):
+            fields.setdefault(name, []).append(_("Contains characters that cannot be stored."))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key, (*loc, key) if isinstance(key, str) else loc, fields)
+            _check_storable(item, (*loc, key), fields)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            _check_storable(item, (*loc, index), fields)
+
+
+def _check_path(path_args: dict) -> None:
+    """A path id beyond INTEGER, or a path text that could not be stored, names no
+    record: 404 before any query (SQLite would overflow, PostgreSQL refuse NUL)."""
+    for value in path_args.values():
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and not INT_MIN <= value <= INT_MAX:
+            raise NotFound()
+        if isinstance(value, str) and not _storable_text(value):
+            raise NotFound()
 
 
 def _respond(result: Any, model: Any, status: int):
@@ -234,7 +314,7 @@ def paginate(select_stmt, query: PageQuery, item_model: type[BaseModel]) -> dict
 
 _PATH_PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 _CONVERTER_SCHEMA = {
-    "int": {"type": "integer"},
+    "int": {"type": "integer", "minimum": 0, "maximum": INT_MAX},
     "string": {"type": "string"},
     None: {"type": "string"},
 }
@@ -283,6 +363,7 @@ def build_openapi() -> dict:
         ref_template="#/components/schemas/{model}",
     )
     schemas = schema_doc.get("$defs", {})
+    _bound_integers(schemas)
     refs = {model: keys[(model, mode[model])] for model in models}
 
     paths: dict[str, dict] = {}
@@ -343,6 +424,19 @@ def _success(op: Operation, refs: dict) -> dict:
     return {"description": "OK", "content": {"application/json": {"schema": refs[op.response]}}}
 
 
+def _bound_integers(node: Any) -> None:
+    """Every integer in the document gets the INTEGER range the API enforces."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("minimum", INT_MIN)
+            node.setdefault("maximum", INT_MAX)
+        for child in node.values():
+            _bound_integers(child)
+    elif isinstance(node, list):
+        for child in node:
+            _bound_integers(child)
+
+
 def _query_params(model, schemas: dict, refs: dict) -> list[dict]:
     if model is None:
         return []
@@ -350,9 +444,22 @@ def _query_params(model, schemas: dict, refs: dict) -> list[dict]:
     definition = schemas[ref]
     required = set(definition.get("required", []))
     return [
-        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        {"name": name, "in": "query", "required": name in required, "schema": _not_null(prop)}
         for name, prop in definition.get("properties", {}).items()
     ]
+
+
+def _not_null(prop: dict) -> dict:
+    """A query parameter is left out, never sent as null: drop the null branch."""
+    options = [o for o in prop.get("anyOf", []) if o.get("type") != "null"]
+    if not options or len(options) == len(prop.get("anyOf", [])):
+        return prop
+    rest = {key: value for key, value in prop.items() if key != "anyOf"}
+    if rest.get("default", ...) is None:
+        del rest["default"]
+    if len(options) == 1:
+        return {**options[0], **rest}
+    return {"anyOf": options, **rest}
 
 
 @api.get("/openapi.json")
