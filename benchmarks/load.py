@@ -155,7 +155,7 @@ def login(url: str, username: str) -> str:
 
 def wrk(url: str, seconds: int, cookie: str | None = None) -> dict:
     """wrk's figures for one URL: requests per second and latency percentiles (ms)."""
-    command = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency"]
+    command = ["wrk", "-t", str(min(2, CONNECTIONS)), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout  # noqa: S603
