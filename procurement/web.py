@@ -118,7 +118,9 @@ def _register_cli(app: Flask) -> None:
     from procurement.accounts.cli import users_cli
     from procurement.demo.cli import demo_cli
     from procurement.ops.cli import backup_cli
+    from procurement.regions.cli import reference_cli
 
+    app.cli.add_command(reference_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(backup_cli)

@@ -133,3 +133,22 @@ def test_demo_load_is_idempotent_and_prints_working_logins(app, client):
     assert "阳城县" in page and "阳民字〔2026〕11号" in page
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 7
+
+
+def test_reference_load_prepares_a_new_installation_and_can_run_again(app):
+    from procurement.policies.models import PolicyProfile
+    from procurement.regions.models import Region
+
+    first = _run(app, "reference", "load")
+    assert first.exit_code == 0, first.output
+    again = _run(app, "reference", "load")
+    assert again.output.strip() == "regions added: 0; policy profiles added: 0"
+    with app.app_context():
+        assert db.session.get(Region, "140522").name == "阳城县"
+        assert db.session.scalar(sa.select(sa.func.count(PolicyProfile.id))) >= 2
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0  # no demo users
+    created = _run(
+        app, "users", "create", "admin", "--role", "admin", "--region", "140000",
+        "--password", "Strong-pass-1",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
