@@ -127,7 +127,8 @@ def read_csv(data: bytes) -> pd.DataFrame:
     names = None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            names = next(csv.reader([header.decode(encoding).strip("\r")]))
+            # a blank first line has no names: one unnamed column, so the columns are missing
+            names = next(csv.reader([header.decode(encoding).strip("\r")]), None) or [""]
         except UnicodeDecodeError:
             continue
         try:
@@ -471,7 +472,8 @@ def _contracts_of(provider_id, started, township, look: Lookups, verdict) -> pd.
     candidates = candidates.assign(outside=~in_zone).sort_values(["row", "outside", "contract_id"])
     best = candidates.drop_duplicates("row")
     result = pd.Series(np.nan, index=provider_id.index)
-    result.iloc[best["row"].to_numpy()] = best["contract_id"].to_numpy()
+    if len(best):  # none left when every row was refused before (an empty object column)
+        result.iloc[best["row"].to_numpy()] = best["contract_id"].to_numpy()
     verdict.refuse(result.isna().to_numpy(), "no_contract")
     return result.fillna(0).astype(np.int64)
 
@@ -479,7 +481,8 @@ def _contracts_of(provider_id, started, township, look: Lookups, verdict) -> pd.
 def _codes(values: pd.Series, county: pd.Series, known: dict[str, dict[str, str]]):
     """A name or code -> the code, among those known in the row's county."""
     pairs = {f"{c}|{name}": code for c, names in known.items() for name, code in names.items()}
-    return (county.fillna("").astype(str) + "|" + values).map(pairs)
+    # as objects: a county column of only nulls (no row found a contract) is float
+    return (county.astype(object).fillna("").astype(str) + "|" + values).map(pairs)
 
 
 def _confirmed_months(contract_id: pd.Series, months: pd.Series, open_rows) -> np.ndarray:
