@@ -131,6 +131,8 @@ def read_csv(data: bytes) -> pd.DataFrame:
             names = next(csv.reader([header.decode(encoding).strip("\r")]), None) or [""]
         except UnicodeDecodeError:
             continue
+        except csv.Error:  # a "first line" of megabytes, say: not the platform's export
+            raise ValidationError(_("The CSV file could not be read."), field="file") from None
         try:
             frame, bad = _parse_csv(data, names, "utf8" if encoding == "utf-8-sig" else encoding)
         except pa.ArrowInvalid as error:
