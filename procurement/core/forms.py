@@ -26,8 +26,9 @@ class ActionForm(FlaskForm):
 def show_domain_error(form: FlaskForm, error: DomainError) -> None:
     """Put a service's error next to the fields it names; anything else goes to a flash."""
     placed = False
+    aliases = getattr(form, "field_aliases", {})  # a service's field -> the form's own
     for name, messages in error.fields.items():
-        field = getattr(form, name, None)
+        field = getattr(form, aliases.get(name, name), None)
         if field is not None and hasattr(field, "errors"):
             field.errors = [*list(field.errors or []), *messages]
             placed = True

@@ -284,6 +284,17 @@ def _clean_recipient(
     return values
 
 
+def recipient_for_number(text: str | None) -> Recipient | None:
+    """The roster entry (in the caller's scope) of an ID number, if valid and registered."""
+    try:
+        number = parse_id_number((text or "").strip()).number
+    except InvalidIdentifier:
+        return None
+    return db.session.scalar(
+        select(Recipient).where(Recipient.id_hash == identity.lookup_hasher()(number))
+    )
+
+
 def _refuse_duplicate(id_hash: str, county_code: str, exclude_id: int | None = None) -> None:
     """One person, one roster entry in the whole deployment (the hash is unique).
 

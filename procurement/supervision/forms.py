@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
@@ -11,7 +12,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from procurement.contracts.models import TERMINATION_REASONS
+from procurement.core.errors import ValidationError as InvalidInput
 from procurement.core.forms import choices
+from procurement.recipients.services import recipient_for_number
 from procurement.supervision.models import (
     COMPLAINT_CHANNELS,
     ComplaintStatus,
@@ -34,9 +37,12 @@ def _blank_and(pairs):
 
 
 class ComplaintForm(FlaskForm):
+    field_aliases = {"recipient_id": "recipient_number"}
+
     provider_id = SelectField(_l("Provider"), validate_choice=False)
     contract_id = SelectField(_l("Contract"), validate_choice=False)
-    recipient_id = SelectField(_l("Recipient"), validate_choice=False)
+    # The ID number, not a list: a province's roster holds 100,000 people.
+    recipient_number = StringField(_l("Recipient's ID number"), validators=[Length(max=20)])
     received_on = DateField(_l("Received on"), validators=[InputRequired()])
     channel = SelectField(
         _l("Channel"), choices=_blank_and(lambda: COMPLAINT_CHANNELS.items()), validate_choice=False
@@ -49,11 +55,23 @@ class ComplaintForm(FlaskForm):
         return ComplaintInput(
             provider_id=self.provider_id.data,
             contract_id=self.contract_id.data,
-            recipient_id=self.recipient_id.data,
+            recipient_id=self._recipient_id(),
             received_on=self.received_on.data,
             channel=self.channel.data,
             summary=self.summary.data,
         )
+
+    def _recipient_id(self) -> int | None:
+        text = (self.recipient_number.data or "").strip()
+        if not text:
+            return None
+        found = recipient_for_number(text)
+        if found is None:
+            raise InvalidInput(
+                _("No one on the roster you can see has this ID number."),
+                field="recipient_number",
+            )
+        return found.id
 
 
 ATTRIBUTION = {"yes": True, "no": False}

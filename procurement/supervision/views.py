@@ -17,7 +17,6 @@ from procurement.core.clock import today
 from procurement.core.db import db
 from procurement.core.forms import choices, filter_args, save_form
 from procurement.providers.models import Provider
-from procurement.recipients.models import Recipient
 from procurement.supervision import services
 from procurement.supervision.forms import (
     ComplaintFilterForm,
@@ -75,23 +74,6 @@ def _contract_choices(blank: str = "—", provider_id: int | None = None):
             *[
                 (c.id, f"{c.number} · {c.zone.name} · {c.provider.name}")
                 for c in db.session.scalars(stmt).unique()
-            ],
-        ]
-    )
-
-
-def _recipient_choices(contract_id: int | None):
-    """The roster, or only the townships of the contract when one is chosen."""
-    stmt = select(Recipient).order_by(Recipient.township_code, Recipient.name)
-    contract = db.session.get(Contract, contract_id) if contract_id else None
-    if contract is not None:
-        stmt = stmt.where(Recipient.township_code.in_(contract.township_codes))
-    return choices(
-        [
-            ("", "—"),
-            *[
-                (r.id, f"{r.name}（{r.id_masked}）· {r.township.name}")
-                for r in db.session.scalars(stmt)
             ],
         ]
     )
@@ -166,7 +148,6 @@ def new_complaint():
     form.contract_id.choices = _contract_choices(
         provider_id=services.parse_id(form.provider_id.data)
     )
-    form.recipient_id.choices = _recipient_choices(services.parse_id(form.contract_id.data))
     done, status = save_form(
         form,
         lambda: services.record_complaint(form.complaint_input(), actor=g.user),

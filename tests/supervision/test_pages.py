@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from procurement.contracts.models import Contract
 from procurement.core.db import db
+from procurement.recipients.identity import decrypt
 from procurement.supervision.models import Complaint, ComplaintStatus, Sanction
 from tests.supervision.conftest import complain, in_app, make_recipient, verified
 
@@ -29,6 +30,7 @@ def make_recipient_first(in_force):
         "other_provider": in_force[1].provider_id,
         "recipient": recipient.id,
         "masked": recipient.id_masked,
+        "number": decrypt(recipient.id_cipher),
     }
 
 
@@ -46,7 +48,7 @@ def complaint_form(facts, **changes) -> dict:
     return {
         "provider_id": str(facts["provider"]),
         "contract_id": str(facts["contract"]),
-        "recipient_id": str(facts["recipient"]),
+        "recipient_number": facts["number"],
         "received_on": "2026-09-02",
         "channel": "phone",
         "summary": "服务人员未按约定时间上门",
@@ -54,9 +56,24 @@ def complaint_form(facts, **changes) -> dict:
     }
 
 
+@pytest.mark.parametrize(
+    "number",
+    ["140522194203150012", "14052219420315002"],  # valid but not on the roster; too short
+)
+def test_a_complaint_names_its_recipient_by_id_number_on_the_roster(app, client, yc, number):
+    before = in_app(app, lambda: db.session.scalar(select(func.count(Complaint.id))))
+    refused = client.post(
+        "/supervision/complaints/new", complaint_form(yc, recipient_number=number)
+    )
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="recipient_number-error"' in text
+    assert "名册" in text  # said next to the field, in Chinese
+    assert in_app(app, lambda: db.session.scalar(select(func.count(Complaint.id)))) == before
+
+
 def test_record_and_verify_a_complaint(app, client, yc):
     form = client.get(f"/supervision/complaints/new?provider_id={yc['provider']}")
-    assert form.status_code == 200 and yc["masked"] in form.get_data(as_text=True)
+    assert form.status_code == 200 and 'name="recipient_number"' in form.get_data(as_text=True)
     response = client.post("/supervision/complaints/new", complaint_form(yc))
     assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
     url = response.headers["Location"]
@@ -222,7 +239,7 @@ def test_another_county_cannot_read_or_change_yangcheng_supervision(app, client,
         f"/supervision/sanctions/{suspension}/lift", {"lifted_on": "2026-10-01"}, page=form_page
     )
     assert lift.status_code == 404
-    new = client.post(form_page, complaint_form(yc, recipient_id=""))
+    new = client.post(form_page, complaint_form(yc, recipient_number=""))
     assert new.status_code == 422 and 'id="provider_id-error"' in new.get_data(as_text=True)
     sanction = client.post(
         "/supervision/sanctions/new",
