@@ -15,7 +15,8 @@ ENV_PREFIX = "PROCUREMENT_"
 class DefaultConfig:
     # The database defaults to SQLite inside the instance folder (filled in by load_config).
     SQLALCHEMY_DATABASE_URI: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Statement parameters (names, phone numbers) stay out of logs and error messages.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

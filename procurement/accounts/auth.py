@@ -7,12 +7,14 @@ no view has to remember to do either.
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from procurement.accounts.models import User
 from procurement.accounts.services import touch_token, user_for_token
@@ -22,6 +24,8 @@ from procurement.core.db import db
 from procurement.core.errors import PermissionDenied, Unauthorized
 from procurement.core.scoping import activate_scope
 from procurement.extensions import login_manager
+
+log = logging.getLogger(__name__)
 
 # Reachable without logging in; everything else needs a user (and then a permission).
 PUBLIC_ENDPOINTS = {"static", "accounts.login", "dashboard.healthz", "api.openapi", "set_language"}
@@ -108,7 +112,10 @@ def _after_api_request(error) -> None:
     token_id = g.pop("touch_token_id", None)
     if token_id is not None and error is None:
         db.session.remove()
-        touch_token(token_id)
+        try:
+            touch_token(token_id)
+        except SQLAlchemyError:  # the database failed during the request: the answer stands
+            log.warning("could not note the use of API token %s", token_id)
 
 
 def permission_required(permission: str):

@@ -3,17 +3,63 @@
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
+import traceback
 
-from flask import Response, jsonify, make_response, render_template, request
+from flask import Response, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from procurement.core.db import db
 
 log = logging.getLogger(__name__)
+
+# The database is down, unreachable, locked or gave up on the statement (deadlock,
+# timeout): through SQLAlchemy, or straight from the driver where a bulk import writes
+# through the raw connection (COPY).
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+)
+try:
+    import psycopg
+except ImportError:  # pragma: no cover - SQLite only
+    pass
+else:
+    UNAVAILABLE += (psycopg.OperationalError, psycopg.InterfaceError)
+
+# Personal data never reaches the log: ID numbers, phone numbers and other long numbers,
+# and Chinese text (names, addresses) are blanked out of exception messages.
+_LONG_NUMBER = re.compile(r"\d{7,}[Xx]?")
+_CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+")
+
+
+def redact(text: str) -> str:
+    """``text`` without anything that could be a person's name or number."""
+    return _CHINESE.sub("[…]", _LONG_NUMBER.sub("[#]", text))
+
+
+def describe(error: BaseException) -> str:
+    """An exception for the log: its class, redacted message and where it was raised
+    (file, line, function), and the same for the exceptions that led to it; never the
+    values it carried."""
+    parts, seen = [], set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        frames = "".join(traceback.format_list(traceback.extract_tb(error.__traceback__)))
+        parts.append(
+            f"{error.__class__.__module__}.{error.__class__.__name__}: "
+            f"{redact(str(error))}\n{frames}"
+        )
+        error = error.__cause__ or error.__context__
+    return "\n-- caused by --\n".join(parts)
 
 
 class DomainError(Exception):
@@ -118,6 +164,7 @@ HTTP_MESSAGES = {
     429: _l("Too many requests. Please wait and try again."),
     500: _l("An internal error occurred. It has been logged; please try again later."),
 }
+DATABASE_UNAVAILABLE = _l("The database is unavailable; nothing was saved. Try again later.")
 
 
 def wants_json() -> bool:
@@ -156,7 +203,7 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(IntegrityError)
     def _concurrent(error: Exception):
         """Two requests changed the same record at once: the later one is told to reload."""
-        db.session.rollback()
+        _roll_back()
         log.warning("conflict on %s %s: %s", request.method, request.path, error.__class__.__name__)
         message = _(
             "The record was changed by someone else at the same time. Reload and try again."
@@ -165,8 +212,30 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        db.session.rollback()  # the page or JSON below must not touch a broken session
+        _roll_back()  # the page or JSON below must not touch a broken session
         if isinstance(error, HTTPException):
             return _http(error)
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        if isinstance(error, UNAVAILABLE):
+            return _unavailable(error)
+        log.error("unhandled error on %s %s: %s", request.method, request.path, describe(error))
         return error_response(500, "internal_error", str(HTTP_MESSAGES[500]))
+
+    def _unavailable(error: BaseException):
+        """The database failed mid-request: everything of the request was rolled back."""
+        log.error(
+            "database unavailable on %s %s: %s", request.method, request.path, describe(error)
+        )
+        # The user's row is expired by the rollback: the page must not load it again
+        # from a database that is not answering (it is shown without the navigation).
+        g.user = None
+        response = error_response(503, "database_unavailable", str(DATABASE_UNAVAILABLE))
+        response.headers["Retry-After"] = "30"
+        return response
+
+
+def _roll_back() -> None:
+    try:
+        db.session.rollback()
+    except Exception as error:  # noqa: BLE001 - the connection itself may be gone
+        log.warning("rollback failed: %s", describe(error))
+        db.session.invalidate()
