@@ -130,6 +130,14 @@ def set_password(user: User, password: str) -> None:
     db.session.flush()
 
 
+def end_sessions(user: User) -> None:
+    """Log out: every session cookie issued to the user stops working, even one that was
+    copied before (the cookie names the session secret, which changes here)."""
+    user.session_secret = new_secret()
+    audit.label(user, "logout")
+    db.session.flush()
+
+
 def set_active(user: User, active: bool, *, actor: User | None) -> None:
     """Deactivate (sessions and tokens stop working at once) or reactivate an account."""
     if actor is not None and actor.id == user.id and not active:

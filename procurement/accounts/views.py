@@ -71,6 +71,8 @@ def login():
 def logout():
     if not ActionForm().validate_on_submit():
         abort(400)
+    services.end_sessions(g.user)  # a copy of the cookie is worth nothing from now on
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")

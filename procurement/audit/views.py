@@ -30,6 +30,7 @@ ACTION_LABELS = {
     "update": _l("Changed"),
     "delete": _l("Deleted"),
     "login": _l("Logged in"),
+    "logout": _l("Logged out"),
     "password_reset": _l("Password set"),
     "activate": _l("Reactivated"),
     "deactivate": _l("Deactivated"),
