@@ -27,4 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
     from procurement.web import init_web
 
     init_web(app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app

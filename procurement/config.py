@@ -34,6 +34,12 @@ class DefaultConfig:
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 
+    # Reverse proxies in front of the application (nginx: 1). Their X-Forwarded-For and
+    # X-Forwarded-Proto are believed that many hops deep, so that login throttling and the
+    # audit trail see each client's own address, not the proxy's; with 0 (no proxy) the
+    # headers are ignored, so that a client cannot claim another address.
+    TRUSTED_PROXIES = 0
+
     # Login throttling: this many failures for one user name (or 4x for one address)
     # within the window lock further attempts until the window has passed.
     LOGIN_MAX_FAILURES = 5
