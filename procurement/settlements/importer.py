@@ -139,6 +139,8 @@ def read_csv(data: bytes) -> pd.DataFrame:
             if "UTF8" in str(error) and encoding == "utf-8-sig":
                 continue  # not UTF-8 after all
             raise ValidationError(_("The CSV file could not be read."), field="file") from None
+        except UnicodeDecodeError:  # Python's codec transcodes GB18030, and raises this
+            continue
         break
     else:
         raise ValidationError(_("The file is neither UTF-8 nor GB18030 text."), field="file")

@@ -195,6 +195,11 @@ def test_names_are_accepted_for_townships_and_items(care):
         ),
         (csv_bytes([]), "The file has no rows."),
         ("\ufeff记录编号\n".encode("utf-16"), "The file is neither UTF-8 nor GB18030 text."),
+        # fuzzing: a body neither UTF-8 nor GB18030 under a readable header was a 500
+        (
+            csv_bytes([]) + b"\xff\xfe,1,2,3,4,5,6,7\n",
+            "The file is neither UTF-8 nor GB18030 text.",
+        ),
     ],
 )
 def test_unreadable_files_change_nothing(care, data, msgid):
@@ -208,6 +213,16 @@ def test_unreadable_files_change_nothing(care, data, msgid):
     assert caught.value.message == expected
     db.session.rollback()
     assert count(RecordImport) == 0 and count(ServiceRecord) == 0
+
+
+@pytest.mark.parametrize("data", [b"\r\n--part--\r\n", b"\nabc\n", b"\r\n1,2\n"])
+def test_a_blank_header_line_is_refused_naming_the_file(care, data):
+    """Found by the API fuzzer: a CSV whose first line is blank failed with a 500."""
+    with pytest.raises(ValidationError) as caught:
+        run_import(care, data)
+    assert caught.value.fields == {"file": [caught.value.message]}
+    db.session.rollback()
+    assert count(RecordImport) == 0
 
 
 def test_a_file_over_the_limit_is_refused(care, app):
