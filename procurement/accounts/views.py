@@ -157,8 +157,13 @@ def users():
     filters = UserFilterForm(request.args)
     stmt = select(User).order_by(User.region_code, User.username)
     if filters.q.data:
-        pattern = f"%{filters.q.data.strip()}%"
-        stmt = stmt.where(or_(User.username.ilike(pattern), User.display_name.ilike(pattern)))
+        text = filters.q.data.strip()
+        stmt = stmt.where(
+            or_(  # % and _ are searched for as typed
+                User.username.icontains(text, autoescape=True),
+                User.display_name.icontains(text, autoescape=True),
+            )
+        )
     if filters.role.data:
         stmt = stmt.where(User.role == filters.role.data)
     if not filters.inactive.data:

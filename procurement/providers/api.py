@@ -272,8 +272,12 @@ def _input(body: ProviderIn) -> services.ProviderInput:
 def list_providers(query: ProviderQuery):
     stmt = select(Provider).order_by(Provider.name)
     if query.q:
-        pattern = f"%{query.q}%"
-        stmt = stmt.where(or_(Provider.name.ilike(pattern), Provider.credit_code.ilike(pattern)))
+        stmt = stmt.where(
+            or_(  # % and _ are searched for as typed
+                Provider.name.icontains(query.q, autoescape=True),
+                Provider.credit_code.icontains(query.q, autoescape=True),
+            )
+        )
     if query.township_code:
         stmt = stmt.where(Provider.township_code == query.township_code)
     return paginate(stmt, query, ProviderSummary)

@@ -106,8 +106,13 @@ def index():
     )
     stmt = select(Provider).order_by(Provider.region_code, Provider.name)
     if filters.q.data:
-        pattern = f"%{filters.q.data.strip()}%"
-        stmt = stmt.where(or_(Provider.name.ilike(pattern), Provider.credit_code.ilike(pattern)))
+        text = filters.q.data.strip()
+        stmt = stmt.where(
+            or_(  # % and _ are searched for as typed
+                Provider.name.icontains(text, autoescape=True),
+                Provider.credit_code.icontains(text, autoescape=True),
+            )
+        )
     if filters.township.data:
         stmt = stmt.where(Provider.township_code == filters.township.data)
     latest = _latest_check_ids()

@@ -170,7 +170,7 @@ def roster_query(
             else:
                 stmt = stmt.where(Recipient.id_hash == identity.lookup_hasher()(number))
         else:
-            stmt = stmt.where(Recipient.name.ilike(f"%{text}%"))
+            stmt = stmt.where(Recipient.name.icontains(text, autoescape=True))  # % _ as typed
     if township_code:
         stmt = stmt.where(Recipient.township_code == township_code)
     if category in {c.value for c in RecipientCategory}:
