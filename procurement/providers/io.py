@@ -26,7 +26,7 @@ from sqlalchemy import select
 from procurement.accounts.models import User
 from procurement.core import audit, spreadsheets
 from procurement.core.db import db
-from procurement.core.errors import DomainError, NotFound, ValidationError
+from procurement.core.errors import UNAVAILABLE, DomainError, NotFound, ValidationError
 from procurement.core.office import XLSX  # noqa: F401 - used by the views
 from procurement.providers import services
 from procurement.providers.models import Provider
@@ -233,6 +233,8 @@ def _try(sheet: str, index: int, label: str, action) -> RowReport:
             for field, messages in (error.fields or {"": [error.message]}).items()
             for message in messages
         ]
+    except UNAVAILABLE:
+        raise  # the database failed, not the row: the whole import stops, nothing is kept
     except Exception:  # noqa: BLE001 - a cell the services could not even read
         savepoint.rollback()
         row.ok, row.messages = False, [_("The row could not be read.")]

@@ -26,7 +26,7 @@ from openpyxl.styles import Font
 from procurement.accounts.models import User
 from procurement.core import audit, spreadsheets
 from procurement.core.db import db
-from procurement.core.errors import DomainError, FieldErrors, ValidationError
+from procurement.core.errors import UNAVAILABLE, DomainError, FieldErrors, ValidationError
 from procurement.core.identifiers import InvalidIdentifier, mask_id_number, parse_id_number
 from procurement.policies.models import RecipientCategory
 from procurement.providers.io import ImportReport, RowReport
@@ -168,6 +168,8 @@ def _try(index: int, label: str, action) -> RowReport:
             for field, messages in (error.fields or {"": [error.message]}).items()
             for message in messages
         ]
+    except UNAVAILABLE:
+        raise  # the database failed, not the row: the whole import stops, nothing is kept
     except Exception:  # noqa: BLE001 - a cell the services could not even read
         savepoint.rollback()
         row.ok, row.messages = False, [_("The row could not be read.")]
