@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import IO, Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, distinct, func, select
@@ -30,7 +31,7 @@ from sqlalchemy.orm import selectinload
 from procurement.accounts.models import User
 from procurement.accounts.roles import ROLE_LABELS, Role
 from procurement.contracts.models import Contract, ContractStatus
-from procurement.core import audit
+from procurement.core import audit, spreadsheets
 from procurement.core.clock import today, utcnow
 from procurement.core.dates import past_date, read_date
 from procurement.core.db import db
@@ -1077,6 +1078,9 @@ def enter_scores(evaluation: Evaluation, data: ScoreInput, *, actor: User) -> Ev
 
 def survey_counts(data: bytes) -> dict:
     """The counts of an .xlsx survey with one answer per row in the column 满意度."""
+    # a spreadsheet of people's answers: the limit of the other spreadsheet imports, not
+    # the much larger one of the platform's record exports that read_xlsx applies
+    spreadsheets.check_size(data, current_app.config["IMPORT_MAX_BYTES"])
     frame = read_xlsx(data)
     if SURVEY_COLUMN not in frame.columns:
         raise ValidationError(
