@@ -968,7 +968,7 @@ def _upload_routes(ids: dict) -> list[dict]:
             "page": "/performance/evaluations/{evaluation_id}/scores/recipients".format(**ids),
             "prefix": "recipients-",
             "field": "file",
-            "limit": None,  # as the record import's: bounded by the request limit here
+            "limit": "IMPORT_MAX_BYTES",
         },
         {
             "name": "API service-record file",
@@ -1002,7 +1002,7 @@ def _upload_routes(ids: dict) -> list[dict]:
                 "file_base64": base64.b64encode(data).decode(),
             },
             "field": "file",
-            "limit": None,
+            "limit": "IMPORT_MAX_BYTES",
         },
     ]
 
