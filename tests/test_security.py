@@ -58,6 +58,9 @@ QUERIES = {
     "api.recipient_eligibility": "?month=2026-12",
     "api.acceptance_figures": "?period_start=2026-07-01&period_end=2026-08-31",
     "api.get_provider_performance_record": "?year=2026",
+    "api.list_recipient_changes": "?month=2026-12",
+    "api.list_workday_overrides": "?year=2027",
+    "recipients.changes": "?month=2026-12",
 }
 # Routes with an id that names no region's record: the official workday calendar, one
 # for every county, kept by officers and administrators (calendar.manage).
@@ -353,6 +356,45 @@ def fingerprint(app) -> dict[str, str]:
     return digests
 
 
+# Lists that show every county's entries by design.
+SHARED_LISTS = {"api.list_regions", "api.openapi", "regions.index"}
+
+
+def _yangcheng_in_lists(app, caller: Caller) -> list[tuple]:
+    """What of 阳城县 (its code, plan numbers, providers' and recipients' names) the list
+    pages and API lists (every GET route without arguments) show to ``caller``."""
+    from procurement.providers.models import Provider
+    from procurement.recipients.models import Recipient
+
+    def names():
+        found = {"140522-2026", "阳城县"}
+        found |= set(db.session.scalars(sa.select(Provider.name)))
+        found |= set(db.session.scalars(sa.select(Recipient.name).limit(30)))
+        return found
+
+    yangcheng = in_app(app, names)
+    shown, read = [], 0
+    for rule in app.url_map.iter_rules():
+        if (
+            "GET" not in rule.methods
+            or rule.arguments
+            or _is_public(rule.endpoint)
+            or rule.endpoint in SHARED_LISTS
+        ):
+            continue
+        response = caller.call("GET", rule.rule + QUERIES.get(rule.endpoint, ""))
+        if response.status_code != 200 or response.mimetype not in {
+            "text/html",
+            "application/json",
+        }:
+            continue
+        read += 1
+        text = response.get_data(as_text=True)
+        shown += [(caller.username, rule.rule, name) for name in yangcheng if name in text]
+    assert read > 30
+    return shown
+
+
 def changed_since(app, before: dict[str, str]) -> set[str]:
     """The tables whose rows differ from the fingerprint ``before``."""
     return {name for name, digest in fingerprint(app).items() if before[name] != digest}
@@ -379,6 +421,13 @@ def test_another_county_reaches_no_yangcheng_record_through_any_route(
             if seen != expected or seen[0] < 400:
                 leaks.append((username, method, rule.rule, seen, expected))
     assert leaks == []
+    # Nor do the lists show any of them, to the officer or the administrator.
+    assert [
+        shown
+        for caller in callers
+        if caller.username in {QINSHUI_USERS[Role.OFFICER], QINSHUI_USERS[Role.ADMIN]}
+        for shown in _yangcheng_in_lists(app, caller)
+    ] == []
     changed = changed_since(app, before)
     assert changed == set()
 
@@ -396,6 +445,8 @@ def test_the_same_routes_find_the_records_for_yangcheng(app, make_token, region_
     every one of those records, so the refusals above are not about wrong ids."""
     callers = {}
     wrong = []
+    drafter = Caller(app, "drafter", make_token("drafter"))
+    assert len(_yangcheng_in_lists(app, drafter)) > 10  # the list check sees what is there
     for method, rule in record_rules(app):
         if method != "GET":
             continue
