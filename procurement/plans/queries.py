@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from procurement.core.db import db
 from procurement.plans.execution import execution
@@ -27,12 +28,18 @@ def awaiting_review(region_code: str) -> list[PurchasePlan]:
     )
 
 
+def listed_plans():
+    """Plans as lists show them: with their versions and budget lines (for the total)
+    loaded in one query each, not one per plan."""
+    return select(PurchasePlan).options(
+        selectinload(PurchasePlan.versions), selectinload(PurchasePlan.budget_lines)
+    )
+
+
 def recent_plans(limit: int = 5) -> list[PurchasePlan]:
     """The most recently changed plans in the caller's region."""
     return list(
-        db.session.scalars(
-            select(PurchasePlan).order_by(PurchasePlan.updated_at.desc()).limit(limit)
-        )
+        db.session.scalars(listed_plans().order_by(PurchasePlan.updated_at.desc()).limit(limit))
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
@@ -29,6 +28,7 @@ from procurement.plans.models import (
     PlanStatus,
     PurchasePlan,
 )
+from procurement.plans.queries import listed_plans
 from procurement.regions.forms import requested_county
 from procurement.regions.models import Region, RegionLevel
 from procurement.regions.services import counties_in_scope, townships_of
@@ -78,7 +78,7 @@ def index():
     filters.status.choices = choices(
         [("", _("All statuses")), *[(s.value, s.label) for s in PlanStatus]]
     )
-    stmt = select(PurchasePlan).order_by(
+    stmt = listed_plans().order_by(
         PurchasePlan.year.desc(), PurchasePlan.region_code, PurchasePlan.id.desc()
     )
     if filters.year.data:

@@ -17,7 +17,7 @@ from datetime import date
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from procurement.accounts.models import User
@@ -83,6 +83,8 @@ class Recipient(Audited, RegionOwned, TimestampMixin, db.Model):
     __tablename__ = "recipients"
     __audit_redact__ = frozenset({"id_cipher", "id_hash"})
     __audit_ignore__ = frozenset({"updated_at"})
+    # The roster's order (township, name): a page of 100,000 people without a sort.
+    __table_args__ = (Index("ix_recipients_township_name", "township_code", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     id_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -91,7 +93,7 @@ class Recipient(Audited, RegionOwned, TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(60))
     sex: Mapped[str] = mapped_column(String(6))
     birth_date: Mapped[date] = mapped_column(Date)
-    township_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    township_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
     village: Mapped[str] = mapped_column(String(60), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(30), default="")

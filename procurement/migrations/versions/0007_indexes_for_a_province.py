@@ -1,11 +1,11 @@
 """indexes for a province: service records without the region index, flagged records,
-statements read from an index, recipients by start and exit date
+statements read from an index, recipients by start and exit date and in roster order
 
 Scoping filters service records by a region-code prefix (LIKE 'prefix%'), which the
 index never answered; it only slowed each import of a province's month. Flagged records,
 few among millions, get a partial index per provider and month for their review lists.
 The statement's index covers what it groups per person. The monthly changes find the
-people starting or leaving in a month among 100,000.
+people starting or leaving in a month among 100,000, and the roster pages in its order.
 
 Revision ID: 0007
 Revises: 0006
@@ -38,9 +38,13 @@ def upgrade():
     op.create_index("ix_service_records_contract_month", "service_records", STATEMENT)
     op.create_index("ix_recipients_service_start", "recipients", ["service_start"])
     op.create_index("ix_recipients_exit_date", "recipients", ["exit_date"])
+    op.drop_index("ix_recipients_township_code", table_name="recipients")
+    op.create_index("ix_recipients_township_name", "recipients", ["township_code", "name"])
 
 
 def downgrade():
+    op.drop_index("ix_recipients_township_name", table_name="recipients")
+    op.create_index("ix_recipients_township_code", "recipients", ["township_code"])
     op.drop_index("ix_recipients_exit_date", table_name="recipients")
     op.drop_index("ix_recipients_service_start", table_name="recipients")
     op.drop_index("ix_service_records_contract_month", table_name="service_records")
