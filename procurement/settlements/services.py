@@ -114,13 +114,21 @@ def held_by(settlement: Settlement):
     return settlement_suspension(settlement.contract_id, today())
 
 
+# A statement's records are read by its contract and month once the statement itself was
+# found in the caller's scope: the records of a contract are in the contract's region. The
+# region filter would otherwise read every record from the table instead of the index.
+OF_A_VISIBLE_STATEMENT = {"unscoped": True}
+
+
 def pending_reviews(settlement: Settlement) -> int:
     return db.session.scalar(
-        select(func.count()).where(
+        select(func.count())
+        .where(
             ServiceRecord.contract_id == settlement.contract_id,
             ServiceRecord.month == settlement.month,
             ServiceRecord.unpaid_reason == Unpaid.FLAG_PENDING.value,
         )
+        .execution_options(**OF_A_VISIBLE_STATEMENT)
     )
 
 
@@ -202,14 +210,14 @@ def lines(settlement: Settlement, *, offset: int = 0, limit: int | None = None) 
         .join(Recipient, Recipient.id == grouped.c.recipient_id)
         .order_by(Recipient.township_code, Recipient.name, Recipient.id)
         .offset(offset)
+        .execution_options(**OF_A_VISIBLE_STATEMENT)
     )
     if limit is not None:
         query = query.limit(limit)
     rows = db.session.execute(query).all()
-    ids = [r.recipient_id for r in rows]
     reasons: dict[int, dict[str, int]] = {}
-    if ids:
-        for rid, reason, unpaid in db.session.execute(
+    if rows:
+        unpaid_query = (
             select(
                 record.recipient_id,
                 record.unpaid_reason,
@@ -218,51 +226,63 @@ def lines(settlement: Settlement, *, offset: int = 0, limit: int | None = None) 
             .where(
                 record.contract_id == settlement.contract_id,
                 record.month == settlement.month,
-                record.recipient_id.in_(ids),
                 record.unpaid_reason.is_not(None),
             )
             .group_by(record.recipient_id, record.unpaid_reason)
-        ):
+        )
+        if limit is not None:  # a page: its people only (the whole statement reads them all)
+            unpaid_query = unpaid_query.where(record.recipient_id.in_([r[0] for r in rows]))
+        unpaid_query = unpaid_query.execution_options(**OF_A_VISIBLE_STATEMENT)
+        for rid, reason, unpaid in db.session.execute(unpaid_query):
             reasons.setdefault(rid, {})[reason] = int(unpaid)
     hourly = settlement.unit == "hour"
     rate_fen = int(settlement.rate * 100)
+    no_reasons: dict[str, int] = {}
     return [
         Line(
-            recipient_id=r.recipient_id,
-            name=r.name,
-            id_masked=r.id_masked,
-            township_code=r.township_code,
-            visits=int(r.visits),
-            minutes=int(r.minutes),
-            paid_minutes=int(r.paid_minutes),
-            paid_visits=int(r.paid_visits),
-            amount=rules.fen_to_yuan(
-                int(
-                    rules.line_amount_fen(int(r.paid_minutes), int(r.paid_visits), rate_fen, hourly)
-                )
+            rid,
+            name,
+            masked,
+            township,
+            int(visits),
+            int(minutes),
+            int(paid),
+            int(paid_visits),
+            rules.fen_to_yuan(
+                int(rules.line_amount_fen(int(paid), int(paid_visits), rate_fen, hourly))
             ),
-            unpaid=reasons.get(r.recipient_id, {}),
+            reasons.get(rid, no_reasons),
         )
-        for r in rows
+        for rid, visits, minutes, paid, paid_visits, name, masked, township in rows
     ]
 
 
 @dataclass(frozen=True)
 class StatementFigures:
-    lines: list[Line]
     unpaid: list[tuple[str, int, int]]
     pending_reviews: int
 
 
+def _version(settlement: Settlement) -> tuple:
+    return settlement.computed_at, settlement.lock_version
+
+
 def statement_figures(settlement: Settlement) -> StatementFigures:
-    """Every line, the unpaid summary and the records awaiting review, as the statement
-    was last computed: kept per computation, since a large one takes seconds to group."""
-    return app_cache("statements", size=16).get(
+    """The unpaid summary and the records awaiting review, as the statement was last
+    computed: kept per computation, since a large one takes a while to group."""
+    return app_cache("statements", size=64, seconds=3600).get(
         settlement.id,
-        (settlement.computed_at, settlement.lock_version),
-        lambda: StatementFigures(
-            lines(settlement), unpaid_summary(settlement), pending_reviews(settlement)
-        ),
+        _version(settlement),
+        lambda: StatementFigures(unpaid_summary(settlement), pending_reviews(settlement)),
+    )
+
+
+def statement_lines(settlement: Settlement, *, offset: int, limit: int) -> list[Line]:
+    """A page of the statement's lines, kept per computation like its figures."""
+    return app_cache("statement_pages", size=256, seconds=3600).get(
+        (settlement.id, offset, limit),
+        _version(settlement),
+        lambda: lines(settlement, offset=offset, limit=limit),
     )
 
 
@@ -283,6 +303,7 @@ def unpaid_summary(settlement: Settlement) -> list[tuple[str, int, int]]:
             )
             .group_by(ServiceRecord.unpaid_reason)
             .order_by(ServiceRecord.unpaid_reason)
+            .execution_options(**OF_A_VISIBLE_STATEMENT)
         )
     ]
 

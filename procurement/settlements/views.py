@@ -131,9 +131,9 @@ def show(settlement_id: int):
     return render_template(
         "settlements/show.html",
         settlement=settlement,
-        lines=figures.lines[first : first + per_page],
+        lines=services.statement_lines(settlement, offset=first, limit=per_page),
         page_number=page_number,
-        has_next=len(figures.lines) > first + per_page,
+        has_next=settlement.recipients > first + per_page,
         unpaid=figures.unpaid,
         held=services.held_by(settlement),
         pending=figures.pending_reviews,
