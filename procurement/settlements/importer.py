@@ -775,16 +775,23 @@ def _prior_visits(keys, terms, recipient_ids) -> dict[tuple[int, int], int]:
         return {}
     table = ServiceRecord.__table__
     skip = set(keys)
+    wanted = set(recipient_ids)
+    # A person is served under the contracts of their county: its records of the year are
+    # read from the contract-month index alone, and kept to these people here.
+    counties = {terms[c].region_code for c, _m in keys}
+    contracts = list(
+        db.session.scalars(select(Contract.id).where(Contract.region_code.in_(counties)))
+    )
     counts: dict[tuple[int, int], int] = {}
     for year in {m.year for _c, m in keys}:
         query = select(table.c.recipient_id, table.c.contract_id, table.c.month).where(
-            table.c.paid_minutes > 0,
+            table.c.contract_id.in_(contracts),
             table.c.month >= date(year, 1, 1),
             table.c.month <= date(year, 12, 1),
-            table.c.recipient_id.in_(recipient_ids),
+            table.c.paid_minutes > 0,
         )
         for rid, cid, month in db.session.execute(query):
-            if (cid, month) not in skip:  # those are being evaluated now
+            if rid in wanted and (cid, month) not in skip:  # skip: being evaluated now
                 counts[(rid, year)] = counts.get((rid, year), 0) + 1
     return counts
 

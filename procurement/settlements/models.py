@@ -197,7 +197,9 @@ class ServiceRecord(RegionOwned, db.Model):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
     record_id: Mapped[str] = mapped_column(String(64))
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"), index=True)
+    # Not indexed alone: a statement reads its people from the contract-month index, and a
+    # province's import would grow one more index of a million rows.
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
     worker_id: Mapped[str] = mapped_column(String(64))
     item_code: Mapped[str] = mapped_column(String(40))
     township_code: Mapped[str] = mapped_column(String(12))

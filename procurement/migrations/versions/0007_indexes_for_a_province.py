@@ -2,7 +2,8 @@
 statements read from an index, recipients by start and exit date and in roster order
 
 Scoping filters service records by a region-code prefix (LIKE 'prefix%'), which the
-index never answered; it only slowed each import of a province's month. Flagged records,
+index never answered, and the one on recipient ids served only what the contract-month
+index now covers; both slowed each import of a province's month. Flagged records,
 few among millions, get a partial index per provider and month for their review lists.
 The statement's index covers what it groups per person. The monthly changes find the
 people starting or leaving in a month among 100,000, and the roster pages in its order.
@@ -27,6 +28,7 @@ STATEMENT = ["contract_id", "month", "recipient_id", "minutes", "paid_minutes", 
 
 def upgrade():
     op.drop_index("ix_service_records_region_code", table_name="service_records")
+    op.drop_index("ix_service_records_recipient_id", table_name="service_records")
     op.create_index(
         "ix_service_records_flagged",
         "service_records",
@@ -51,3 +53,4 @@ def downgrade():
     op.create_index("ix_service_records_contract_month", "service_records", STATEMENT[:2])
     op.drop_index("ix_service_records_flagged", table_name="service_records")
     op.create_index("ix_service_records_region_code", "service_records", ["region_code"])
+    op.create_index("ix_service_records_recipient_id", "service_records", ["recipient_id"])
