@@ -293,3 +293,31 @@ def test_the_roster_read_for_an_import_keeps_to_the_scope(care):
     activate_scope(RegionScope("140521"))  # 沁水县 sees none of Yangcheng's people
     assert importer._lookups().recipients == {}
     activate_scope(None)
+
+
+def test_visits_paid_earlier_in_the_year_are_counted_per_person(care):
+    """The visits model caps visits a year: earlier months' paid visits of each person,
+    under any contract of the county, count; the months being evaluated do not."""
+    import dataclasses
+
+    load_demo_records(care["officer"], care["plan"])
+    august = date(2026, 8, 1)
+    terms = {
+        cid: dataclasses.replace(t, hourly=False)
+        for cid, t in services.terms_for(
+            db.session.scalars(select(ServiceRecord.contract_id).distinct())
+        ).items()
+    }
+    keys = [(cid, august) for cid in terms]
+    people = list(db.session.scalars(select(ServiceRecord.recipient_id).distinct()))
+    counted = importer._prior_visits(keys, terms, people[: len(people) // 2])
+    expected = {}
+    for rid, month in db.session.execute(
+        select(ServiceRecord.recipient_id, ServiceRecord.month).where(
+            ServiceRecord.paid_minutes > 0,
+            ServiceRecord.month != august,
+            ServiceRecord.recipient_id.in_(people[: len(people) // 2]),
+        )
+    ):
+        expected[(rid, month.year)] = expected.get((rid, month.year), 0) + 1
+    assert counted == expected and sum(counted.values()) > 0
