@@ -278,7 +278,10 @@ def statement_figures(settlement: Settlement) -> StatementFigures:
 
 
 def statement_lines(settlement: Settlement, *, offset: int, limit: int) -> list[Line]:
-    """A page of the statement's lines, kept per computation like its figures."""
+    """A page of the statement's lines, kept per computation like its figures (pages of
+    the size people read; the API's larger pages are read afresh, to bound the memory)."""
+    if limit > 500:
+        return lines(settlement, offset=offset, limit=limit)
     return app_cache("statement_pages", size=256, seconds=3600).get(
         (settlement.id, offset, limit),
         _version(settlement),
