@@ -32,6 +32,7 @@ from procurement.core.money import amount_in_capitals
 from procurement.policies.models import EntitlementModel
 from procurement.settlements import rules
 from procurement.settlements.models import Flag, Review, Unpaid
+from tests.core.test_money import FACTS
 from tests.settlements.test_rules import ZONE, person, profile, terms
 
 # Reproducible in CI, no example database left behind, no deadline on a shared machine.
@@ -262,18 +263,7 @@ def test_capitals_follow_the_rules_of_facts_md(amount):
         assert "元" not in text, text
 
 
-@pytest.mark.parametrize(
-    ("amount", "capitals"),
-    [
-        ("1409.50", "壹仟肆佰零玖元伍角整"),
-        ("6007.14", "陆仟零柒元壹角肆分"),
-        ("1680.32", "壹仟陆佰捌拾元零叁角贰分"),
-        ("107000.53", "壹拾万柒仟元零伍角叁分"),
-        ("16409.02", "壹万陆仟肆佰零玖元零贰分"),
-        ("325.04", "叁佰贰拾伍元零肆分"),
-        ("126000.00", "壹拾贰万陆仟元整"),
-    ],
-)
+@pytest.mark.parametrize(("amount", "capitals"), FACTS)
 def test_the_reader_reads_the_facts_md_table(amount, capitals):
     """The test's own reader is right on the reference table, so it can judge the rest."""
     assert read_capitals(capitals) == Decimal(amount)
