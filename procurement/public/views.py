@@ -88,11 +88,12 @@ def _everyone_sees_the_same():
     activate_scope(None)
     if request.method != "GET":
         return None
-    g.public_stamp = publication_stamp()
-    found = _rendered().lookup(_page_key(), g.public_stamp)
+    stamp = publication_stamp()
+    found = _rendered().lookup(_page_key(), stamp)
     if found is MISSING:
+        g.public_stamp = stamp  # rendered now: ``_keep`` keeps it
         return None
-    body, headers = found
+    body, headers = found  # served as kept: its age runs on, so it is not kept again
     return Response(body, headers=headers).make_conditional(request)
 
 

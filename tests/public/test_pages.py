@@ -238,3 +238,22 @@ def test_logged_in_users_of_any_county_see_the_same_pages(app, site, make_user):
     assert response.headers["ETag"] == anonymous.headers["ETag"]
     assert response.cache_control.public
     assert client.get(f"/public/contracts/{site['contracts'][0]}").status_code == 200
+
+
+def test_a_kept_page_is_rendered_again_a_minute_after_it_was_rendered(app, site, monkeypatch):
+    """Serving a kept page does not keep it longer: other changes behind it show within
+    ``RENDERED_SECONDS`` of its rendering, however often it is read meanwhile."""
+    from procurement.core import cache
+    from procurement.public import views
+
+    now = [1000.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+    http = app.test_client()
+    assert http.get("/public/").status_code == 200
+    kept = app.extensions["versioned_caches"]["public_pages"]
+    (key,) = list(kept._entries)
+    stamp = kept._entries[key][0]
+    now[0] += views.RENDERED_SECONDS - 1
+    assert http.get("/public/").status_code == 200  # served as kept
+    now[0] += 2
+    assert kept.lookup(key, stamp) is cache.MISSING
