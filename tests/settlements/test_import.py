@@ -3,7 +3,7 @@
 import csv
 import io
 import zipfile
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from flask_babel import gettext
@@ -248,6 +248,23 @@ def test_xlsx_export_is_read_like_csv(care):
     person, number, contract = someone(care)
     batch = run_import(care, xlsx_bytes([row("x1", number, contract)]), "records.xlsx")
     assert (batch.source, batch.accepted) == ("xlsx", 1)
+
+
+def test_xlsx_cells_are_read_as_the_text_they_show(ctx):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["记录编号", "数量", "开始时间", "备注"])
+    sheet.append(["r1", 123, datetime(2026, 7, 3, 9, 0), "text"])
+    sheet.append(["r2", 1.5, "2026-07-03 10:00:00", None])
+    out = io.BytesIO()
+    book.save(out)
+    frame = importer.read_xlsx(out.getvalue())
+    assert frame.to_dict("list") == {
+        "记录编号": ["r1", "r2"],
+        "数量": ["123", "1.5"],
+        "开始时间": ["2026-07-03 09:00:00", "2026-07-03 10:00:00"],
+        "备注": ["text", ""],
+    }
 
 
 def test_corrupted_and_bomb_workbooks_are_refused(care):
