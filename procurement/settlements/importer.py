@@ -467,20 +467,28 @@ def import_records(
 
 
 def _recipients_of(numbers: pd.Series, look: Lookups, verdict: _Verdicts) -> pd.Series:
-    """ID number -> recipient id, hashing each distinct number once."""
+    """ID number -> recipient id (0 on refused rows), hashing each distinct number once.
+
+    The numbers are factorised: each distinct one is checked and hashed, and the rows
+    take their answers by code, with no mapping of text to text per row."""
     digest = lookup_hasher()
-    distinct = pd.unique(numbers[verdict.open])
-    cleaned, valid = valid_id_numbers(distinct)
-    found: dict[str, object] = {
-        raw: look.recipients.get(digest(number), "unknown") if ok else "bad"
-        for raw, number, ok in zip(distinct.tolist(), cleaned, valid.tolist(), strict=True)
-    }
-    # Rows already refused map to null; as objects they compare False, not as a null
-    # (an Arrow-backed result of only nulls would make the masks below ambiguous).
-    mapped = numbers.map(found).astype(object)
-    verdict.refuse((mapped == "bad").to_numpy(dtype=bool), "bad_id_number")
-    verdict.refuse((mapped == "unknown").to_numpy(dtype=bool), "unknown_recipient")
-    return pd.to_numeric(mapped, errors="coerce").fillna(0).astype(np.int64)
+    rows = np.flatnonzero(verdict.open)
+    codes, distinct = pd.factorize(numbers.iloc[rows])
+    cleaned, valid = valid_id_numbers(distinct.tolist())
+    distinct_ids = np.array(  # 0: not on the roster
+        [
+            look.recipients.get(digest(number), 0) if ok else 0
+            for number, ok in zip(cleaned, valid.tolist(), strict=True)
+        ],
+        dtype=np.int64,
+    )
+    bad = np.zeros(len(numbers), dtype=bool)
+    bad[rows] = ~valid[codes]
+    recipient_id = np.zeros(len(numbers), dtype=np.int64)
+    recipient_id[rows] = distinct_ids[codes]
+    verdict.refuse(bad, "bad_id_number")
+    verdict.refuse(recipient_id == 0, "unknown_recipient")
+    return pd.Series(recipient_id, index=numbers.index)
 
 
 def _contracts_of(provider_id, started, township, look: Lookups, verdict) -> pd.Series:
