@@ -5,6 +5,8 @@ import io
 import zipfile
 from datetime import date, datetime
 
+import numpy as np
+import pandas as pd
 import pytest
 from flask_babel import gettext
 from openpyxl import Workbook
@@ -309,6 +311,31 @@ def test_the_roster_read_for_an_import_keeps_to_the_scope(care):
     assert set(yangcheng.roster) == set(yangcheng.recipients.values())
     activate_scope(RegionScope("140521"))  # 沁水县 sees none of Yangcheng's people
     assert importer._lookups().recipients == {}
+    activate_scope(None)
+
+
+def test_a_file_partly_imported_before_adds_only_its_new_rows(care):
+    person, number, contract = someone(care)
+    first = row("a", number, contract)
+    run_import(care, csv_bytes([first]))
+    later = row("b", number, contract, "2026-07-04 09:00:00", "2026-07-04 10:00:00")
+    batch = run_import(care, csv_bytes([first, later]))
+    assert (batch.rows, batch.accepted, batch.already_imported) == (2, 1, 1)
+    stored = db.session.scalars(select(ServiceRecord.record_id).order_by(ServiceRecord.record_id))
+    assert stored.all() == ["a", "b"]
+
+
+def test_the_check_of_stored_record_ids_keeps_to_the_scope(care):
+    """Stored record ids are looked up outside the ORM (for speed): the scope holds there."""
+    from procurement.core.scoping import RegionScope, activate_scope
+
+    person, number, contract = someone(care)
+    run_import(care, csv_bytes([row("a", number, contract)]))
+    key = pd.DataFrame({"provider_id": [contract.provider_id] * 2, "record_id": ["a", "b"]})
+    assert importer._existing(key, np.array([True, True])).tolist() == [True, False]
+    assert importer._existing(key, np.array([False, True])).tolist() == [False, False]
+    activate_scope(RegionScope("140521"))  # 沁水县 sees none of Yangcheng's records
+    assert importer._existing(key, np.array([True, True])).tolist() == [False, False]
     activate_scope(None)
 
 
