@@ -42,6 +42,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    exists,
     or_,
     select,
     tuple_,
@@ -551,10 +552,21 @@ def _confirmed_months(contract_id: pd.Series, months: pd.Series, open_rows) -> n
 def _existing(key: pd.DataFrame, open_rows: np.ndarray) -> np.ndarray:
     """Rows whose record id was imported before for the same provider.
 
-    The rows' keys go into a temporary table joined with the unique index of stored
+    The keys of the rows of providers with stored records (a province's first month has
+    none) go into a temporary table, joined with the unique index of stored
     (provider_id, record_id): one index probe a row, where lists of thousands of bound
     parameters cost more to build than to answer."""
+    existing = np.zeros(len(key), dtype=bool)
+    records = ServiceRecord.__table__
     rows = np.flatnonzero(open_rows)
+    with_records = [
+        provider_id
+        for provider_id in pd.unique(key["provider_id"].iloc[rows]).tolist()
+        if db.session.scalar(select(exists().where(records.c.provider_id == provider_id)))
+    ]
+    rows = rows[key["provider_id"].iloc[rows].isin(with_records).to_numpy()]
+    if not len(rows):
+        return existing
     connection = db.session.connection()
     FILE_KEYS.create(connection)
     _raw_insert(
@@ -567,8 +579,7 @@ def _existing(key: pd.DataFrame, open_rows: np.ndarray) -> np.ndarray:
             strict=True,
         ),
     )
-    records = ServiceRecord.__table__
-    query = (
+    stored = (
         select(FILE_KEYS.c.position)
         .join(
             records,
@@ -579,8 +590,7 @@ def _existing(key: pd.DataFrame, open_rows: np.ndarray) -> np.ndarray:
         )
         .where(owned_in_scope(records.c.region_code))
     )
-    existing = np.zeros(len(key), dtype=bool)
-    existing[connection.execute(query).scalars().all()] = True
+    existing[connection.execute(stored).scalars().all()] = True
     FILE_KEYS.drop(connection)
     return existing
 
