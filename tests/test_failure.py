@@ -157,6 +157,28 @@ def test_a_record_import_that_fails_midway_through_the_api_leaves_nothing(
     assert retried.json["accepted"] > 10
 
 
+def test_a_record_import_that_fails_while_checking_stored_ids_leaves_nothing(
+    app, make_token, september, monkeypatch
+):
+    """The keys checked against the stored records go into a temporary table through the
+    same raw insert: a failure there leaves nothing, nor the table (the retry makes it)."""
+    officer = Caller(app, "drafter", make_token("drafter"))
+    headers = {"Authorization": f"Bearer {officer.token}", "Content-Type": "text/csv"}
+    url = "/api/v1/service-records/file?filename=2026-09.csv"
+    numbers = counts(app)
+    progress = fail_raw_insert_midway(monkeypatch, importer.FILE_KEYS.name, after=10)
+
+    response = officer.http.post(url, data=september, headers=headers)
+    assert progress["failed"] and progress["written"] == 10
+    assert response.status_code == 503
+    assert counts(app) == numbers
+
+    monkeypatch.undo()
+    retried = officer.http.post(url, data=september, headers=headers)
+    assert retried.status_code == 201, retried.json
+    assert retried.json["accepted"] > 10
+
+
 def test_rejections_that_fail_midway_leave_no_batch_either(app, make_token, september, monkeypatch):
     """The rejected rows are written through the same raw insert, after the records: the
     records already written go with them."""
@@ -170,7 +192,8 @@ def test_rejections_that_fail_midway_leave_no_batch_either(app, make_token, sept
     response = officer.http.post(
         "/api/v1/service-records/file?filename=2026-09.csv", data=data, headers=headers
     )
-    assert progress["before"] == ["service_records"] and progress["failed"]
+    # the records went in just before (after the keys checked against stored records)
+    assert progress["before"][-1:] == ["service_records"] and progress["failed"]
     assert response.status_code == 503
     assert counts(app) == numbers
 
