@@ -50,8 +50,10 @@ def init_web(app: Flask) -> None:
 
     from procurement.accounts.auth import init_auth
     from procurement.core.errors import register_error_handlers
+    from procurement.core.pages import init_page_cache
 
     init_auth(app)
+    init_page_cache(app)  # after the user is known
     register_error_handlers(app)
     _register_blueprints(app)
     _register_cli(app)

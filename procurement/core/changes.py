@@ -1,0 +1,76 @@
+"""The version of the data: one counter, moved on by every transaction that writes.
+
+A page rendered from the database stays true exactly as long as nothing has been written
+since; the counter says so in one indexed read. Every session transaction that inserts,
+updates or deletes anything (through the ORM, an ORM-enabled bulk statement, or the raw
+driver alongside an ORM change, as the service-record importer does) moves it on as it
+commits, in the same transaction as its changes, so a reader never sees the new counter
+without the changes behind it.
+
+The counter is moved on at the very end of the transaction, just before its last flush and
+commit: on PostgreSQL its row lock is then held only while committing, and the commits of
+concurrent writers take their numbers in the order in which they become visible. (A
+sequence or the largest audit event id would not: an id is taken when a row is written,
+and a transaction that took a smaller one may commit after a reader has seen a larger.)
+"""
+
+from __future__ import annotations
+
+from flask import g, has_app_context
+from sqlalchemy import BigInteger, Integer, event, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from procurement.core.db import db
+
+WRITTEN = "procurement.written"
+SINGLETON = 1
+MOVE_ON = text(
+    "INSERT INTO data_version (id, counter) VALUES (:id, 1) "
+    "ON CONFLICT (id) DO UPDATE SET counter = data_version.counter + 1"
+)
+READ = text("SELECT counter FROM data_version WHERE id = :id")
+
+
+class DataVersion(db.Model):
+    """One row: how many writing transactions have committed."""
+
+    __tablename__ = "data_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter: Mapped[int] = mapped_column(BigInteger)
+
+
+def data_version() -> int:
+    """The counter as committed now (0 on a database nothing has been written to)."""
+    return db.session.execute(READ, {"id": SINGLETON}).scalar() or 0
+
+
+def wrote_in_this_request() -> bool:
+    """Whether this request committed a change (its page shows a moment, not a version)."""
+    return has_app_context() and g.get("data_written", False)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, flush_context) -> None:
+    if session.new or session.dirty or session.deleted:  # still as before the flush
+        session.info[WRITTEN] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_statement(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[WRITTEN] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _move_on(session: Session) -> None:
+    if session.info.pop(WRITTEN, False) or session.new or session.dirty or session.deleted:
+        session.connection().execute(MOVE_ON, {"id": SINGLETON})
+        if has_app_context():
+            g.data_written = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(WRITTEN, None)
