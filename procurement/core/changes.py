@@ -20,6 +20,7 @@ from flask import g, has_app_context
 from sqlalchemy import BigInteger, Integer, event, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from procurement.core.cache import app_cache
 from procurement.core.db import db
 
 WRITTEN = "procurement.written"
@@ -45,6 +46,16 @@ def data_version() -> int:
     return db.session.execute(READ, {"id": SINGLETON}).scalar() or 0
 
 
+def recent_data_version() -> int:
+    """The counter as this worker read it within the last second (at once after its own
+    writes): for pages that everyone reads and that may show a change a second late."""
+    return _recent().get("version", None, data_version)
+
+
+def _recent():
+    return app_cache("data_version", size=1, seconds=1.0)
+
+
 def wrote_in_this_request() -> bool:
     """Whether this request committed a change (its page shows a moment, not a version)."""
     return has_app_context() and g.get("data_written", False)
@@ -68,6 +79,7 @@ def _move_on(session: Session) -> None:
         session.connection().execute(MOVE_ON, {"id": SINGLETON})
         if has_app_context():
             g.data_written = True
+            _recent().clear()
 
 
 @event.listens_for(Session, "after_commit")

@@ -1,21 +1,25 @@
-"""Rendered pages of a logged-in user, kept while the data behind them has not changed.
+"""Rendered pages, kept while the data behind them has not changed.
 
 An officer's list of a hundred zones or of a province's recipients takes tens of
 milliseconds to render; opened again (a reload, a second tab, back from a record) it is
-the same page as long as nothing was written in between. Each worker keeps the pages it
-rendered lately under:
+the same page as long as nothing was written in between, and the public site is read far
+more often than anything in it changes. Each worker keeps the pages it rendered lately
+under:
 
-- who asked: the user and this session's CSRF secret (a page carries the session's CSRF
+- who asked: on the public site, no one (everyone sees the same page, logged in or not);
+  elsewhere the user and this session's CSRF secret (a page carries the session's CSRF
   token in its forms, and the user's permissions and region decide what it shows);
 - what was asked: the path with its query and the language;
 - the day in China (deadlines and overdue marks move with it);
 - the version of the data (``procurement.core.changes``): any committed write, from
   anyone, anywhere, renders every page anew.
 
-Only plain successful GET pages are kept: no API answer, no download, no page that
-showed a flashed message or that wrote something itself (an audited view of a full ID
-number writes its audit event each time, so it is never kept), and nothing is served
-while a message waits to be flashed. ``PAGE_CACHE_SECONDS = 0`` turns it off.
+Only successful GET answers are kept: no API answer, no download, no page that showed a
+flashed message or that wrote something itself (an audited view writes its audit event
+each time, so it is never kept), and nothing is served from the keep while a message
+waits to be flashed. A public page served from the keep still answers a conditional
+request with 304; it may show a change a second late (the version is read at most once a
+second there). ``PAGE_CACHE_SECONDS = 0`` turns the keep off.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from flask_babel import get_locale
 
 from procurement.core import clock
 from procurement.core.cache import MISSING, app_cache
-from procurement.core.changes import data_version, wrote_in_this_request
+from procurement.core.changes import data_version, recent_data_version, wrote_in_this_request
 
 
 def init_page_cache(app: Flask) -> None:
@@ -35,26 +39,25 @@ def init_page_cache(app: Flask) -> None:
     app.after_request(_keep)
 
 
+PUBLIC = "public"
+# What a kept answer carries besides its body (the public site's validators included).
+KEPT_HEADERS = {"Content-Type", "ETag", "Last-Modified", "Cache-Control"}
+
+
 def _keepable() -> bool:
     return (
         current_app.config["PAGE_CACHE_SECONDS"] > 0
         and request.method == "GET"
-        and g.get("user") is not None
+        and (request.blueprint == PUBLIC or g.get("user") is not None)
         and not request.path.startswith("/api/")
-        and request.blueprint != "public"
         and request.endpoint != "static"
         and "_flashes" not in session
     )
 
 
 def _key() -> tuple:
-    return (
-        g.user.id,
-        session.get("csrf_token"),
-        request.full_path,
-        str(get_locale()),
-        clock.today(),
-    )
+    who = (PUBLIC,) if request.blueprint == PUBLIC else (g.user.id, session.get("csrf_token"))
+    return (*who, request.full_path, str(get_locale()), clock.today())
 
 
 def _kept():
@@ -65,13 +68,14 @@ def _kept():
 def _serve_kept() -> Response | None:
     if not _keepable():
         return None
-    version = data_version()  # read before anything the page shows
+    # read before anything the page shows; a user sees their own change at once
+    version = recent_data_version() if request.blueprint == PUBLIC else data_version()
     found = _kept().lookup(_key(), version)
     if found is MISSING:
         g.page_version = version  # rendered now: ``_keep`` may keep it
         return None
-    body, content_type = found
-    return Response(body, content_type=content_type)
+    body, headers = found
+    return Response(body, headers=headers).make_conditional(request)
 
 
 def _keep(response: Response) -> Response:
@@ -79,12 +83,12 @@ def _keep(response: Response) -> Response:
     if (
         version is not None
         and response.status_code == 200
-        and response.mimetype == "text/html"
         and not response.direct_passthrough
         and "Content-Disposition" not in response.headers
         and not request_ctx.flashes  # the page showed a message: it is of this moment
         and "_flashes" not in session
         and not wrote_in_this_request()
     ):
-        _kept().store(_key(), version, (response.get_data(), response.content_type))
+        headers = [(k, v) for k, v in response.headers.items() if k in KEPT_HEADERS]
+        _kept().store(_key(), version, (response.get_data(), headers))
     return response

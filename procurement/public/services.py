@@ -8,36 +8,17 @@ is published here (and never personal data).
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from procurement.accounts.models import User
 from procurement.awards.models import Award
 from procurement.contracts.models import Contract
 from procurement.core import audit
-from procurement.core.cache import app_cache
 from procurement.core.clock import utcnow
 from procurement.core.db import db
 from procurement.core.errors import Conflict
 from procurement.core.i18n import stored_language
 from procurement.public.models import Publication, PublicationKind
-
-
-def publication_stamp() -> tuple:
-    """A value that changes whenever anything is published or withdrawn, read at most once
-    a second per worker (rendered public pages are kept under it) and at once in the worker
-    that published."""
-    return _stamps().get("stamp", None, _read_stamp)
-
-
-def _read_stamp() -> tuple:
-    query = select(
-        func.count(), func.max(Publication.published_at), func.max(Publication.withdrawn_at)
-    )
-    return tuple(db.session.execute(query).one())
-
-
-def _stamps():
-    return app_cache("publication_stamp", size=1, seconds=1.0)
 
 
 def publication_of(kind: PublicationKind, object_id: int) -> Publication | None:
@@ -76,7 +57,6 @@ def publish(
     found.withdrawn_at = None
     audit.label(found, "publish", note=kind.value)
     db.session.flush()
-    _stamps().clear()
     return found
 
 
@@ -86,7 +66,6 @@ def withdraw(publication: Publication) -> Publication:
     publication.withdrawn_at = utcnow()
     audit.label(publication, "withdraw", note=publication.kind.value)
     db.session.flush()
-    _stamps().clear()
     return publication
 
 

@@ -21,7 +21,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    g,
     jsonify,
     make_response,
     render_template,
@@ -36,7 +35,6 @@ from sqlalchemy import select
 from procurement.awards.models import Award
 from procurement.contracts.models import Contract
 from procurement.contracts.services import document_bytes, township_names
-from procurement.core.cache import MISSING, app_cache
 from procurement.core.db import db
 from procurement.core.errors import HTTP_MESSAGES, NotFound, error_response, wants_json
 from procurement.core.files import EXTENSIONS, read_blob, sniff
@@ -67,7 +65,7 @@ from procurement.public.queries import (
     published,
     zone_budgets,
 )
-from procurement.public.services import is_public, publication_stamp
+from procurement.public.services import is_public
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -83,48 +81,9 @@ PAGES = {
 
 @bp.before_request
 def _everyone_sees_the_same():
-    """Public pages read every region's published records, whoever is logged in; a page
-    rendered lately is served again while no publication has changed (see ``_keep``)."""
+    """Public pages read every region's published records, whoever is logged in (and
+    are kept for everyone alike: ``procurement.core.pages``)."""
     activate_scope(None)
-    if request.method != "GET":
-        return None
-    stamp = publication_stamp()
-    found = _rendered().lookup(_page_key(), stamp)
-    if found is MISSING:
-        g.public_stamp = stamp  # rendered now: ``_keep`` keeps it
-        return None
-    body, headers = found  # served as kept: its age runs on, so it is not kept again
-    return Response(body, headers=headers).make_conditional(request)
-
-
-@bp.after_request
-def _keep(response: Response) -> Response:
-    """Keep a rendered page for ``RENDERED_SECONDS``, under the state of the publications:
-    publishing or withdrawing anything renders every page anew at once, while other
-    changes behind a page (a confirmed statement in the open data) show within that time,
-    well inside the ``MAX_AGE`` that shared caches are allowed anyway."""
-    stamp = g.pop("public_stamp", None)
-    if (
-        stamp is not None
-        and response.status_code == 200
-        and not response.direct_passthrough
-        and "Content-Disposition" not in response.headers
-    ):
-        headers = [(k, v) for k, v in response.headers.items() if k in KEPT_HEADERS]
-        _rendered().store(_page_key(), stamp, (response.get_data(), headers))
-    return response
-
-
-RENDERED_SECONDS = 60
-KEPT_HEADERS = {"Content-Type", "ETag", "Last-Modified", "Cache-Control"}
-
-
-def _rendered():
-    return app_cache("public_pages", size=256, seconds=RENDERED_SECONDS)
-
-
-def _page_key() -> tuple[str, str]:
-    return request.full_path, str(get_locale())
 
 
 @bp.errorhandler(404)
