@@ -8,7 +8,6 @@ import re
 from flask import Blueprint, g, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
@@ -16,6 +15,7 @@ from procurement.contracts.models import Contract
 from procurement.core.clock import today
 from procurement.core.db import db
 from procurement.core.forms import choices, filter_args, save_form
+from procurement.plans.models import PlanZone
 from procurement.providers.models import Provider
 from procurement.supervision import services
 from procurement.supervision.forms import (
@@ -56,27 +56,21 @@ def _arg_id(name: str) -> int | None:
 
 
 def _provider_choices(blank: str = "—"):
-    providers = db.session.scalars(select(Provider).order_by(Provider.name))
-    return choices([("", blank), *[(p.id, p.name) for p in providers]])
+    providers = db.session.execute(select(Provider.id, Provider.name).order_by(Provider.name))
+    return choices([("", blank), *providers])
 
 
 def _contract_choices(blank: str = "—", provider_id: int | None = None):
     stmt = (
-        select(Contract)
-        .options(joinedload(Contract.zone), joinedload(Contract.provider))
+        select(Contract.id, Contract.number, PlanZone.name, Provider.name)
+        .join(Contract.zone)
+        .join(Contract.provider)
         .order_by(Contract.number.desc())
     )
     if provider_id:
         stmt = stmt.where(Contract.provider_id == provider_id)
-    return choices(
-        [
-            ("", blank),
-            *[
-                (c.id, f"{c.number} · {c.zone.name} · {c.provider.name}")
-                for c in db.session.scalars(stmt).unique()
-            ],
-        ]
-    )
+    rows = db.session.execute(stmt)
+    return choices([("", blank), *[(id_, " · ".join(names)) for id_, *names in rows]])
 
 
 # ------------------------------------------------------------------ the overview
