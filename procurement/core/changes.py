@@ -7,18 +7,26 @@ driver alongside an ORM change, as the service-record importer does) moves it on
 commits, in the same transaction as its changes, so a reader never sees the new counter
 without the changes behind it.
 
-The counter is moved on at the very end of the transaction, just before its last flush and
-commit: on PostgreSQL its row lock is then held only while committing, and the commits of
-concurrent writers take their numbers in the order in which they become visible. (A
-sequence or the largest audit event id would not: an id is taken when a row is written,
-and a transaction that took a smaller one may commit after a reader has seen a larger.)
+The counter is moved on at the very end of the transaction, after its last flush, just
+before the commit: on PostgreSQL its row lock is then held only while committing, and the
+commits of concurrent writers take their numbers in the order in which they become
+visible. (A sequence or the largest audit event id would not: an id is taken when a row
+is written, and a transaction that took a smaller one may commit after a reader has seen
+a larger.) A savepoint's release does not move it, as the transaction goes on; a
+savepoint's rollback does not forget the writes made before it.
+
+Writes outside the session name themselves: rows the raw driver inserts on the session's
+connection (``note_written``), a short transaction of its own (``move_on``).
 """
 
 from __future__ import annotations
 
+import re
+
 from flask import g, has_app_context
 from sqlalchemy import BigInteger, Integer, event, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.elements import TextClause
 
 from procurement.core.cache import app_cache
 from procurement.core.db import db
@@ -30,6 +38,7 @@ MOVE_ON = text(
     "ON CONFLICT (id) DO UPDATE SET counter = data_version.counter + 1"
 )
 READ = text("SELECT counter FROM data_version WHERE id = :id")
+READS = re.compile(r"\s*(SELECT|WITH|PRAGMA|SHOW|EXPLAIN)\b", re.IGNORECASE)
 
 
 class DataVersion(db.Model):
@@ -61,28 +70,49 @@ def wrote_in_this_request() -> bool:
     return has_app_context() and g.get("data_written", False)
 
 
+def note_written(session: Session) -> None:
+    """Count a write the session cannot see (rows the raw driver inserts on the session's
+    connection) towards this transaction's move of the counter."""
+    session.info[WRITTEN] = True
+
+
+def move_on(connection) -> None:
+    """Move the counter on in a transaction made outside the session (commit follows)."""
+    connection.execute(MOVE_ON, {"id": SINGLETON})
+    if has_app_context():
+        _recent().clear()
+
+
 @event.listens_for(Session, "after_flush")
 def _note_flush(session: Session, flush_context) -> None:
     if session.new or session.dirty or session.deleted:  # still as before the flush
-        session.info[WRITTEN] = True
+        note_written(session)
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _note_bulk_statement(state) -> None:
+def _note_statement(state) -> None:
+    statement = state.statement
     if state.is_insert or state.is_update or state.is_delete:
-        state.session.info[WRITTEN] = True
+        note_written(state.session)
+    elif isinstance(statement, TextClause) and not READS.match(statement.text):
+        note_written(state.session)  # text("UPDATE ...") is a write the ORM cannot name
 
 
 @event.listens_for(Session, "before_commit")
 def _move_on(session: Session) -> None:
-    if session.info.pop(WRITTEN, False) or session.new or session.dirty or session.deleted:
-        session.connection().execute(MOVE_ON, {"id": SINGLETON})
+    if session.in_nested_transaction():
+        return  # a savepoint released: the transaction goes on
+    # Everything pending is written first, so that the counter's row lock is taken last
+    # and held only while committing: a writer waiting for rows another transaction
+    # holds never holds the counter meanwhile (which would deadlock with that one).
+    session.flush()
+    if session.info.pop(WRITTEN, False):
+        move_on(session.connection())
         if has_app_context():
             g.data_written = True
-            _recent().clear()
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(WRITTEN, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the transaction itself, not a savepoint in it
+        session.info.pop(WRITTEN, None)

@@ -9,12 +9,14 @@ under:
 - who asked: on the public site, no one (everyone sees the same page, logged in or not);
   elsewhere the user and this session's CSRF secret (a page carries the session's CSRF
   token in its forms, and the user's permissions and region decide what it shows);
-- what was asked: the path with its query and the language;
+- what was asked: the address with its host and query (the feed and the open data write
+  absolute links), and the language;
 - the day in China (deadlines and overdue marks move with it);
 - the version of the data (``procurement.core.changes``): any committed write, from
   anyone, anywhere, renders every page anew.
 
-Only successful GET answers are kept: no API answer, no download, no page that showed a
+Only successful GET answers are kept (HTML pages; on the public site also the feed and
+the open data): no API answer, no download, no page that showed a
 flashed message or that wrote something itself (an audited view writes its audit event
 each time, so it is never kept), and nothing is served from the keep while a message
 waits to be flashed. A public page served from the keep still answers a conditional
@@ -42,6 +44,7 @@ def init_page_cache(app: Flask) -> None:
 PUBLIC = "public"
 # What a kept answer carries besides its body (the public site's validators included).
 KEPT_HEADERS = {"Content-Type", "ETag", "Last-Modified", "Cache-Control"}
+PUBLIC_PAGES = 256  # per worker: the public site has many pages, each the same for all
 
 
 def _keepable() -> bool:
@@ -56,39 +59,51 @@ def _keepable() -> bool:
 
 
 def _key() -> tuple:
-    who = (PUBLIC,) if request.blueprint == PUBLIC else (g.user.id, session.get("csrf_token"))
-    return (*who, request.full_path, str(get_locale()), clock.today())
+    public = request.blueprint == PUBLIC
+    who = (PUBLIC,) if public else (g.user.id, session.get("csrf_token"))
+    # the address asked for, host included: the feed and open data write absolute links
+    return (*who, request.url_root, request.full_path, str(get_locale()), clock.today())
 
 
-def _kept():
-    config = current_app.config
-    return app_cache("pages", size=config["PAGE_CACHE_SIZE"], seconds=config["PAGE_CACHE_SECONDS"])
+def _kept(public: bool):
+    """The public site's keep and the logged-in users' keep, so that neither crowds the
+    other out."""
+    seconds = current_app.config["PAGE_CACHE_SECONDS"]
+    if public:
+        return app_cache("public_pages", size=PUBLIC_PAGES, seconds=seconds)
+    return app_cache("pages", size=current_app.config["PAGE_CACHE_SIZE"], seconds=seconds)
 
 
 def _serve_kept() -> Response | None:
     if not _keepable():
         return None
+    public = request.blueprint == PUBLIC
     # read before anything the page shows; a user sees their own change at once
-    version = recent_data_version() if request.blueprint == PUBLIC else data_version()
-    found = _kept().lookup(_key(), version)
+    version = recent_data_version() if public else data_version()
+    key = _key()
+    found = _kept(public).lookup(key, version)
     if found is MISSING:
-        g.page_version = version  # rendered now: ``_keep`` may keep it
+        g.page_kept_as = (key, version)  # rendered now: ``_keep`` may keep it
         return None
     body, headers = found
     return Response(body, headers=headers).make_conditional(request)
 
 
 def _keep(response: Response) -> Response:
-    version = g.pop("page_version", None)
+    kept_as = g.pop("page_kept_as", None)
+    public = request.blueprint == PUBLIC
     if (
-        version is not None
+        kept_as is not None
         and response.status_code == 200
+        and (public or response.mimetype == "text/html")  # the feed and open data too
         and not response.direct_passthrough
         and "Content-Disposition" not in response.headers
         and not request_ctx.flashes  # the page showed a message: it is of this moment
         and "_flashes" not in session
         and not wrote_in_this_request()
     ):
-        headers = [(k, v) for k, v in response.headers.items() if k in KEPT_HEADERS]
-        _kept().store(_key(), version, (response.get_data(), headers))
+        key, version = _key(), kept_as[1]  # the session's CSRF secret may be new
+        if key[-1] == kept_as[0][-1]:  # not if the day turned meanwhile
+            headers = [(k, v) for k, v in response.headers.items() if k in KEPT_HEADERS]
+            _kept(public).store(key, version, (response.get_data(), headers))
     return response

@@ -53,6 +53,7 @@ from sqlalchemy import (
 from procurement.accounts.models import User
 from procurement.contracts.models import Contract, ContractStatus
 from procurement.core import spreadsheets
+from procurement.core.changes import note_written
 from procurement.core.clock import utcnow
 from procurement.core.db import db
 from procurement.core.errors import ValidationError
@@ -899,6 +900,7 @@ def _large_cache() -> None:
 def _raw_insert(table: str, columns: tuple[str, ...], values) -> None:
     """Many rows through the driver, in the session's transaction (COPY on PostgreSQL)."""
     connection = db.session.connection()
+    note_written(db.session())  # the session does not see these rows go in
     raw = connection.connection.driver_connection
     names = ", ".join(columns)
     if connection.dialect.name == "postgresql":

@@ -153,3 +153,19 @@ def test_the_keep_can_be_turned_off(app, admin):
     client.get(USERS)
     _page, statements = statements_of(app, lambda: client.get(USERS))
     assert any("FROM users" in s and "ORDER BY" in s for s in statements)
+
+
+def test_an_answer_for_another_host_is_kept_apart(app):
+    """The feed writes absolute links: a request naming another host never sets them for
+    everyone else."""
+    app.test_client().get("/public/feed.atom", headers={"Host": "evil.example"})
+    feed = app.test_client().get("/public/feed.atom")
+    assert feed.status_code == 200
+    assert "evil.example" not in feed.get_data(as_text=True)
+
+
+def test_only_html_pages_of_a_logged_in_user_are_kept(app, client, admin):
+    client.login(admin)
+    client.get("/healthz")
+    _answer, statements = statements_of(app, lambda: client.get("/healthz"))
+    assert any(s.strip() == "SELECT 1" for s in statements), "the health check ran again"

@@ -250,7 +250,7 @@ def test_a_kept_page_is_rendered_again_once_its_time_is_up(app, site, monkeypatc
     monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
     http = app.test_client()
     assert http.get("/public/").status_code == 200
-    kept = app.extensions["versioned_caches"]["pages"]
+    kept = app.extensions["versioned_caches"]["public_pages"]
     (key,) = list(kept._entries)
     version = kept._entries[key][0]
     now[0] += app.config["PAGE_CACHE_SECONDS"] - 1
