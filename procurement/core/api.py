@@ -104,6 +104,7 @@ class Operation:
     content_type: str | None = None
     description: str | None = None
     errors: tuple[int, ...] = field(default=())
+    upload: tuple[str, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -122,8 +123,10 @@ def api_route(
     status: int = 200,
     content_type: str | None = None,
     description: str | None = None,
+    upload: tuple[str, ...] = (),
 ) -> Callable:
-    """Declare an API endpoint: route, permission, input and output models, documentation."""
+    """Declare an API endpoint: route, permission, input and output models, documentation.
+    ``upload`` names the media types of a file sent as the whole request body."""
     from procurement.accounts.auth import permission_required
 
     def decorator(func: Callable) -> Callable:
@@ -158,6 +161,7 @@ def api_route(
                 status,
                 content_type,
                 description or func.__doc__,
+                upload=upload,
             )
         )
         return func
@@ -384,6 +388,12 @@ def build_openapi() -> dict:
             item["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": refs[op.body]}},
+            }
+        if op.upload:
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            item["requestBody"] = {
+                "required": True,
+                "content": {media_type: binary for media_type in op.upload},
             }
         item["responses"][str(op.status)] = _success(op, refs)
         paths.setdefault(path, {})[op.method.lower()] = item

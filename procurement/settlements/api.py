@@ -19,6 +19,7 @@ from procurement.contracts.models import Contract
 from procurement.core.api import MoneyString, Page, PageQuery, Schema, api_route, paginate
 from procurement.core.dates import month_of
 from procurement.core.db import db
+from procurement.core.office import XLSX
 from procurement.settlements import services
 from procurement.settlements.models import (
     FLAGGED,
@@ -212,22 +213,31 @@ def push_records(body: RecordsIn):
     return ImportOut.model_validate(batch), 201
 
 
+class UploadQuery(Schema):
+    filename: str = Field(
+        "upload.csv",
+        max_length=200,
+        description="The file's name, for the report; .xlsx is read as a workbook.",
+    )
+
+
 @api_route(
     "/service-records/file",
     method="POST",
     summary="Import the platform's export file (CSV or .xlsx as the request body)",
     tag="service records",
     permission="records.import",
+    query=UploadQuery,
     response=ImportOut,
     status=201,
+    upload=("text/csv", XLSX),
 )
-def upload_records():
+def upload_records(query: UploadQuery):
     """Send the file itself as the body (Content-Type text/csv or the .xlsx type), with
     ``?filename=`` to name it in the report."""
     request.max_content_length = services.upload_limit()
-    filename = request.args.get("filename", "upload.csv")[:200]
     batch = services.import_upload(
-        BytesIO(request.get_data()), filename, region_code=g.user.region_code, actor=g.user
+        BytesIO(request.get_data()), query.filename, region_code=g.user.region_code, actor=g.user
     )
     db.session.commit()
     return ImportOut.model_validate(batch), 201
