@@ -1,33 +1,28 @@
 """Bulk import of providers and their compliance records from .xlsx, with a row report.
 
-An import is staged first: every row is tried inside a savepoint and the whole
-transaction is rolled back, giving a report without writing anything. The officer
-then confirms, and the same file is applied for real: the good rows only, never a
-silent half. Knows nothing of HTTP.
+An import is staged first (``procurement.core.staging``): every row is tried inside a
+savepoint and the whole transaction is rolled back, giving a report without writing
+anything. The officer then confirms, and the same file is applied for real: the good rows
+only, never a silent half. Knows nothing of HTTP.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from io import BytesIO
-from typing import IO, Any
+from typing import Any
 
 import pandas as pd
-from flask import current_app
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import select
 
-from procurement.accounts.models import User
-from procurement.core import audit, spreadsheets
+from procurement.core import spreadsheets
 from procurement.core.db import db
 from procurement.core.errors import UNAVAILABLE, DomainError, NotFound, ValidationError
 from procurement.core.office import XLSX  # noqa: F401 - used by the views
+from procurement.core.staging import ImportReport, RowReport, StagedImports
 from procurement.providers import services
 from procurement.providers.models import Provider
 from procurement.regions.services import get_region, townships_of
@@ -101,31 +96,6 @@ VALUE_NAMES = {
     },
     "acknowledge_check_failure": {"是": True, "否": False},
 }
-
-
-@dataclass
-class RowReport:
-    sheet: str
-    row: int
-    label: str
-    ok: bool
-    messages: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ImportReport:
-    token: str
-    filename: str
-    rows: list[RowReport]
-    imported: int = 0
-
-    @property
-    def good(self) -> int:
-        return sum(1 for r in self.rows if r.ok)
-
-    @property
-    def bad(self) -> int:
-        return sum(1 for r in self.rows if not r.ok)
 
 
 def _translate(name: str, value: Any) -> Any:
@@ -248,68 +218,15 @@ def _confirmation(value: Any) -> bool:
     raise ValidationError(_("Write 是 or 否."), field="acknowledge_check_failure")
 
 
-def stage_import(
-    stream: IO[bytes], filename: str, *, region_code: str, actor: User
-) -> ImportReport:
-    """Read and try the whole file, write nothing, and keep it for confirmation."""
-    data = stream.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
-    sheets = spreadsheets.read_sheets(data)
-    try:
-        rows = _apply(sheets, region_code)
-    finally:
-        db.session.rollback()
-    token = secrets.token_urlsafe(16)
-    staging = spreadsheets.staging_dir()
-    (staging / f"{token}.xlsx").write_bytes(data)
-    meta = {
-        "region_code": region_code,
-        "user_id": actor.id,
-        "filename": filename,
-        "outcome": [[r.sheet, r.row, r.ok] for r in rows],
-        "staged_at": time.time(),
-    }
-    (staging / f"{token}.json").write_text(json.dumps(meta))
-    return ImportReport(token=token, filename=filename, rows=rows)
-
-
-def apply_import(token: str, *, region_code: str, actor: User) -> ImportReport:
-    """Import the good rows of a staged file, as its report said; then forget the file."""
-    if not token.replace("-", "").replace("_", "").isalnum():
-        raise ValidationError(_("Unknown import."))
-    staging = spreadsheets.staging_dir()
-    meta_path, data_path = staging / f"{token}.json", staging / f"{token}.xlsx"
-    if not meta_path.exists() or not data_path.exists():
-        raise ValidationError(
-            _("This import has expired or was already applied. Upload the file again.")
-        )
-    meta = json.loads(meta_path.read_text())
-    if meta["user_id"] != actor.id or meta["region_code"] != region_code:
-        raise ValidationError(_("Unknown import."))
-    data = data_path.read_bytes()
-    rows = _apply(spreadsheets.read_sheets(data), region_code)
-    if [[r.sheet, r.row, r.ok] for r in rows] != meta["outcome"]:
-        db.session.rollback()
-        raise ValidationError(
-            _("The register changed since the file was checked: check it again before importing.")
-        )
-    audit.record(
-        "import",
-        entity_type="provider_imports",
-        entity_id=token,
-        region_code=region_code,
-        after={
-            "filename": meta["filename"],
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "imported_rows": sum(r.ok for r in rows),
-            "refused_rows": sum(not r.ok for r in rows),
-        },
-    )
-    db.session.commit()
-    meta_path.unlink()
-    data_path.unlink()
-    report = ImportReport(token=token, filename=meta["filename"], rows=rows)
-    report.imported = report.good
-    return report
+STAGED = StagedImports(
+    kind="provider_imports",
+    try_rows=_apply,
+    changed_meanwhile=lambda: _(
+        "The register changed since the file was checked: check it again before importing."
+    ),
+)
+stage_import = STAGED.stage
+apply_import = STAGED.apply
 
 
 def report_dict(report: ImportReport) -> dict:

@@ -1,7 +1,7 @@
 """The roster as .xlsx: bulk import with a row report, the template, and the monthly
 change lists sent to providers. Knows nothing of HTTP.
 
-An import is staged first, as for providers (``procurement.providers.io``): every row is
+An import is staged first, as for providers (``procurement.core.staging``): every row is
 tried in its own savepoint and everything is rolled back, giving the report; the officer
 confirms and the good rows are written, never a silent half. The staged file holds ID
 numbers, so it waits encrypted with the roster's key, and a day at most.
@@ -9,27 +9,21 @@ numbers, so it waits encrypted with the roster's key, and a day at most.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import secrets
-import time
 from io import BytesIO
-from typing import IO, Any
+from typing import Any
 
 import pandas as pd
-from flask import current_app
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from procurement.accounts.models import User
-from procurement.core import audit, spreadsheets
+from procurement.core import spreadsheets
 from procurement.core.db import db
 from procurement.core.errors import UNAVAILABLE, DomainError, FieldErrors, ValidationError
 from procurement.core.identifiers import InvalidIdentifier, mask_id_number, parse_id_number
+from procurement.core.staging import RowReport, StagedImports
 from procurement.policies.models import RecipientCategory
-from procurement.providers.io import ImportReport, RowReport
 from procurement.recipients import identity, services
 from procurement.recipients.models import CAPABILITY_LEVELS, ExitReason, Recipient
 from procurement.regions.services import get_region, townships_of
@@ -79,7 +73,6 @@ HELP = [
     ("长期护理保险 / 户籍在本县 / 居住在本县", "是 或 否；空白分别视为 否 / 是 / 是。"),
     ("服务开始月份", "仅用于建档时已在服务的老人，如 2026-01；新申请的老人留空，审批后自动设置。"),
 ]
-STAGED_SUFFIX = ".recipients"
 
 
 def _lost_digits(value: str) -> bool:
@@ -201,73 +194,17 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
     return rows
 
 
-def _outcome(rows: list[RowReport]) -> list[list]:
-    return [[r.row, r.ok] for r in rows]
-
-
-def stage_import(
-    stream: IO[bytes], filename: str, *, region_code: str, actor: User
-) -> ImportReport:
-    """Read and try the whole roster file, write nothing, keep it (encrypted) to confirm."""
-    data = stream.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
-    sheets = spreadsheets.read_sheets(data)
-    try:
-        rows = _apply(sheets, region_code)
-    finally:
-        db.session.rollback()
-    token = secrets.token_urlsafe(16)
-    staging = spreadsheets.staging_dir()
-    (staging / f"{token}{STAGED_SUFFIX}.bin").write_bytes(identity.seal_file(data))
-    meta = {
-        "region_code": region_code,
-        "user_id": actor.id,
-        "filename": filename,
-        "outcome": _outcome(rows),
-        "staged_at": time.time(),
-    }
-    (staging / f"{token}{STAGED_SUFFIX}.json").write_text(json.dumps(meta))
-    return ImportReport(token=token, filename=filename, rows=rows)
-
-
-def apply_import(token: str, *, region_code: str, actor: User) -> ImportReport:
-    """Put the good rows of a staged file on the roster, as its report said; then forget it."""
-    if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", token or ""):
-        raise ValidationError(_("Unknown import."))
-    staging = spreadsheets.staging_dir()
-    meta_path = staging / f"{token}{STAGED_SUFFIX}.json"
-    data_path = staging / f"{token}{STAGED_SUFFIX}.bin"
-    if not meta_path.exists() or not data_path.exists():
-        raise ValidationError(
-            _("This import has expired or was already applied. Upload the file again.")
-        )
-    meta = json.loads(meta_path.read_text())
-    if meta["user_id"] != actor.id or meta["region_code"] != region_code:
-        raise ValidationError(_("Unknown import."))
-    data = identity.open_file(data_path.read_bytes())
-    rows = _apply(spreadsheets.read_sheets(data), region_code)
-    if _outcome(rows) != meta["outcome"]:
-        db.session.rollback()
-        raise ValidationError(
-            _("The roster changed since the file was checked: check it again before importing.")
-        )
-    audit.record(
-        "import",
-        entity_type="recipient_imports",
-        entity_id=token,
-        region_code=region_code,
-        after={
-            "filename": meta["filename"],
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "imported_rows": sum(r.ok for r in rows),
-            "refused_rows": sum(not r.ok for r in rows),
-        },
-    )
-    db.session.commit()
-    meta_path.unlink()
-    data_path.unlink()
-    report = ImportReport(token=token, filename=meta["filename"], rows=rows)
-    report.imported = report.good
-    return report
+STAGED = StagedImports(  # the file holds ID numbers: it waits encrypted
+    kind="recipient_imports",
+    try_rows=_apply,
+    changed_meanwhile=lambda: _(
+        "The roster changed since the file was checked: check it again before importing."
+    ),
+    seal=identity.seal_file,
+    unseal=identity.open_file,
+)
+stage_import = STAGED.stage
+apply_import = STAGED.apply
 
 
 def _bold_header(sheet, width: int = 16) -> None:
