@@ -54,8 +54,9 @@ class DefaultConfig:
     # Service records from the platform: a province's month is about 120 MB of CSV.
     RECORD_IMPORT_MAX_BYTES = 256 * 1024 * 1024
 
-    # A logged-in user's page is kept by each worker while no data has changed
-    # (procurement.core.pages): for this many seconds at most, this many pages per worker.
+    # Rendered pages are kept by each worker while no data has changed
+    # (procurement.core.pages): for this many seconds at most; this many pages of logged-in
+    # users per worker (the public site's own keep holds 256).
     PAGE_CACHE_SECONDS = 120
     PAGE_CACHE_SIZE = 64
 
