@@ -246,18 +246,7 @@ def pages(folder: Path) -> dict[str, list[tuple[str, str]]]:
 def render_costs(folder: Path, targets: dict) -> dict[tuple[str, str], float]:
     """What each page costs to render when it is not kept (after any change of the data):
     the median of five renders in this process, with the page cache off."""
-    from procurement import create_app
-
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
-            "INSTANCE_PATH": str(folder),
-            "SECRET_KEY": "benchmark",
-            "DATA_KEY": "benchmark-data-key",
-            "PAGE_CACHE_SECONDS": 0,
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
+    app = service_records.app_for(folder, PAGE_CACHE_SECONDS=0, WTF_CSRF_ENABLED=False)
     costs = {}
     for user, paths in targets.items():
         if user == "public":

@@ -37,7 +37,8 @@ COLUMNS = ["记录编号", "服务对象身份证号", "服务机构统一社会
            "服务项目", "开始时间", "结束时间", "服务乡镇"]  # fmt: skip
 
 
-def app_for(folder: Path):
+def app_for(folder: Path, **settings):
+    """The application on the benchmark's database in ``folder`` (``settings`` added)."""
     from procurement import create_app
 
     return create_app(
@@ -46,6 +47,7 @@ def app_for(folder: Path):
             "INSTANCE_PATH": str(folder),
             "SECRET_KEY": "benchmark",
             "DATA_KEY": "benchmark-data-key",
+            **settings,
         }
     )
 
