@@ -92,10 +92,10 @@ def _note_flush(session: Session, flush_context) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _note_statement(state) -> None:
     statement = state.statement
-    if state.is_insert or state.is_update or state.is_delete:
+    # text("UPDATE ...") is a write the ORM cannot name: any text that is not a read
+    writes_text = isinstance(statement, TextClause) and not READS.match(statement.text)
+    if state.is_insert or state.is_update or state.is_delete or writes_text:
         note_written(state.session)
-    elif isinstance(statement, TextClause) and not READS.match(statement.text):
-        note_written(state.session)  # text("UPDATE ...") is a write the ORM cannot name
 
 
 @event.listens_for(Session, "before_commit")
