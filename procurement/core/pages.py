@@ -47,11 +47,15 @@ KEPT_HEADERS = {"Content-Type", "ETag", "Last-Modified", "Cache-Control"}
 PUBLIC_PAGES = 256  # per worker: the public site has many pages, each the same for all
 
 
+def _public() -> bool:
+    return request.blueprint == PUBLIC
+
+
 def _keepable() -> bool:
     return (
         current_app.config["PAGE_CACHE_SECONDS"] > 0
         and request.method == "GET"
-        and (request.blueprint == PUBLIC or g.get("user") is not None)
+        and (_public() or g.get("user") is not None)
         and not request.path.startswith("/api/")
         and request.endpoint != "static"
         and "_flashes" not in session
@@ -59,8 +63,7 @@ def _keepable() -> bool:
 
 
 def _key() -> tuple:
-    public = request.blueprint == PUBLIC
-    who = (PUBLIC,) if public else (g.user.id, session.get("csrf_token"))
+    who = (PUBLIC,) if _public() else (g.user.id, session.get("csrf_token"))
     # the address asked for, host included: the feed and open data write absolute links
     return (*who, request.url_root, request.full_path, str(get_locale()), clock.today())
 
@@ -77,7 +80,7 @@ def _kept(public: bool):
 def _serve_kept() -> Response | None:
     if not _keepable():
         return None
-    public = request.blueprint == PUBLIC
+    public = _public()
     # read before anything the page shows; a user sees their own change at once
     version = recent_data_version() if public else data_version()
     key = _key()
@@ -91,7 +94,7 @@ def _serve_kept() -> Response | None:
 
 def _keep(response: Response) -> Response:
     kept_as = g.pop("page_kept_as", None)
-    public = request.blueprint == PUBLIC
+    public = _public()
     if (
         kept_as is not None
         and response.status_code == 200
