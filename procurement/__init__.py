@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
 
 __version__ = "0.1.0"
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parent
+"""Where the package's own files live: templates, static files, contract templates, data."""
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, CLI."""
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "PROCUREMENT_INSTANCE_PATH"
+    )
+    # Without a setting, Flask's own rule: ``instance/`` beside the package in a checkout
+    # (or an editable install), ``<prefix>/var/procurement-instance`` for an installed wheel.
     app = Flask(
         __name__,
         instance_relative_config=True,
-        instance_path=str((config or {}).get("INSTANCE_PATH") or PROJECT_ROOT / "instance"),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
     )
     from procurement.config import load_config
 

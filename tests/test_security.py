@@ -772,7 +772,7 @@ def test_another_county_cannot_reach_yangcheng_records_named_in_a_request_body(
 
 # ------------------------------------------------------------------ security headers
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "procurement" / "templates"
 
 
 def csp_directives(header: str) -> dict[str, list[str]]:

@@ -19,10 +19,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 __all__ = ["RenderFailed", "SecurityError", "check_template", "environment", "render"]
 
-from procurement import PROJECT_ROOT
+from procurement import PACKAGE_ROOT
 from procurement.core.errors import ValidationError
 
-DEFAULT_TEMPLATE = PROJECT_ROOT / "contract_templates" / "home_care_contract.docx"
+DEFAULT_TEMPLATE = PACKAGE_ROOT / "contract_templates" / "home_care_contract.docx"
 
 # Every field a contract template may use, with what it holds (shown in the app and README).
 FIELDS: dict[str, dict[str, str]] = {

@@ -1,6 +1,6 @@
 """The acceptance certificate (验收书): its fields and its rendering.
 
-It is rendered from ``contract_templates/acceptance_certificate.docx`` (built by
+It is rendered from ``procurement/contract_templates/acceptance_certificate.docx`` (built by
 ``certificate_template``) through the contracts' sandboxed docxtpl rendering, when the
 acceptance is approved, and kept in the content-addressed store (``certificate_sha256``).
 It states every figure and the team's signature lines, and is published: the context
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 
-from procurement import PROJECT_ROOT
+from procurement import PACKAGE_ROOT
 from procurement.awards.services import buyer_name
 from procurement.contracts import templating
 from procurement.contracts.services import township_names
@@ -27,7 +27,7 @@ from procurement.performance.services import (
     satisfaction_rate,
 )
 
-CERTIFICATE_TEMPLATE = PROJECT_ROOT / "contract_templates" / "acceptance_certificate.docx"
+CERTIFICATE_TEMPLATE = PACKAGE_ROOT / "contract_templates" / "acceptance_certificate.docx"
 UNIT_WORDS = {"hour": "小时", "visit": "次"}
 # The certificate is a Chinese document: its terms are fixed here, not translated.
 CONCLUSION_WORDS = {Conclusion.PASS: "合格", Conclusion.FAIL: "不合格"}

@@ -9,7 +9,7 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "procurement/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
-METHODS = [("procurement/**.py", "python"), ("templates/**.html", "jinja2")]
+METHODS = [("procurement/**.py", "python"), ("procurement/templates/**.html", "jinja2")]
 
 
 def _messages_in_code() -> set[str]:

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from procurement import PROJECT_ROOT
+from procurement import PACKAGE_ROOT
 from procurement.core.db import db
 from procurement.public import services as publishing
 from procurement.public.models import PublicationKind
@@ -84,7 +84,7 @@ def test_pages_are_accessible_chinese_documents(app, site):
             assert landmark in page.tags, (url, landmark)
         assert page.tags.count("h1") == 1, url
         assert page.headers == page.headers_with_scope, url  # every table header has a scope
-    stylesheet = (PROJECT_ROOT / "static" / "css" / "app.css").read_text(encoding="utf-8")
+    stylesheet = (PACKAGE_ROOT / "static" / "css" / "app.css").read_text(encoding="utf-8")
     assert "@media print" in stylesheet and "body.public" in stylesheet
 
 
