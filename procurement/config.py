@@ -17,6 +17,9 @@ class DefaultConfig:
     SQLALCHEMY_DATABASE_URI: str | None = None
     # Statement parameters (names, phone numbers) stay out of logs and error messages.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    # SQLite only: how long a write waits for another transaction's write lock before the
+    # request is answered 409 ("changed by someone else at the same time").
+    SQLITE_BUSY_TIMEOUT_MS = 5000
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -43,7 +43,7 @@ CSP = (
 def init_web(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
-        use_real_sqlite_transactions(db.engine)
+        use_real_sqlite_transactions(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)

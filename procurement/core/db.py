@@ -108,19 +108,29 @@ def str_enum(enum_cls, length: int = 24):
     )
 
 
-def use_real_sqlite_transactions(engine) -> None:
-    """Make SQLite transactional like PostgreSQL.
+def use_real_sqlite_transactions(engine, busy_timeout_ms: int = 5000) -> None:
+    """Make SQLite transactional like PostgreSQL, with readers that do not wait for writers.
 
     The sqlite3 driver opens a transaction only before data changes, so a SAVEPOINT
     issued first starts one of its own and its RELEASE commits: a "dry run" inside
     savepoints would write. SQLAlchemy's documented recipe: let SQLAlchemy emit BEGIN.
+
+    A database file is put in write-ahead-log mode (SQLite's own answer to one writer and
+    many readers: pages keep being served while an import or a contract batch writes), and
+    a writer waits ``busy_timeout_ms`` for another's write lock before giving up.
     """
     if engine.dialect.name != "sqlite":
         return
+    in_memory = engine.url.database in (None, "", ":memory:")
 
     @event.listens_for(engine, "connect")
     def _autocommit_driver(dbapi_connection, connection_record):
         dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection):

@@ -35,6 +35,24 @@ except ImportError:  # pragma: no cover - SQLite only
 else:
     UNAVAILABLE += (psycopg.OperationalError, psycopg.InterfaceError)
 
+# Two transactions wanted the same rows or the same write lock at once: SQLite's busy
+# database (after its busy timeout), PostgreSQL's serialization failure, deadlock or lock
+# timeout. Nothing was saved, the database is well: the user reloads and tries again.
+_SQLITE_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+_POSTGRES_CLASH_STATES = {"40001", "40P01", "55P03"}
+
+
+def is_write_clash(error: BaseException) -> bool:
+    """Whether ``error`` is a write that lost a race, not a database that is down."""
+    driver_error = getattr(error, "orig", None) or error
+    if isinstance(driver_error, sqlite3.OperationalError):
+        code = getattr(driver_error, "sqlite_errorcode", None)
+        return (code is not None and code & 0xFF in _SQLITE_BUSY_CODES) or (
+            "database is locked" in str(driver_error)
+        )
+    return getattr(driver_error, "sqlstate", None) in _POSTGRES_CLASH_STATES
+
+
 # Personal data never reaches the log: ID numbers, phone numbers and other long numbers,
 # and Chinese text (names, addresses) are blanked out of exception messages.
 _LONG_NUMBER = re.compile(r"\d{7,}[Xx]?")
@@ -201,7 +219,7 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(StaleDataError)
     @app.errorhandler(IntegrityError)
-    def _concurrent(error: Exception):
+    def _concurrent(error: BaseException):
         """Two requests changed the same record at once: the later one is told to reload."""
         _roll_back()
         log.warning("conflict on %s %s: %s", request.method, request.path, error.__class__.__name__)
@@ -215,6 +233,8 @@ def register_error_handlers(app) -> None:
         _roll_back()  # the page or JSON below must not touch a broken session
         if isinstance(error, HTTPException):
             return _http(error)
+        if is_write_clash(error):
+            return _concurrent(error)
         if isinstance(error, UNAVAILABLE):
             return _unavailable(error)
         log.error("unhandled error on %s %s: %s", request.method, request.path, describe(error))
