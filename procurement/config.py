@@ -63,6 +63,20 @@ class DefaultConfig:
     PAGE_CACHE_SECONDS = 120
     PAGE_CACHE_SIZE = 64
 
+    # Long work runs as jobs on Huey (procurement.jobs.queue): "sqlite" (a file in the
+    # instance folder; each web process runs JOBS_EMBEDDED_WORKERS worker threads, so
+    # nothing else needs starting) or "redis" (JOBS_REDIS_URL; run `flask --app procurement
+    # worker` on any number of machines, and set JOBS_EMBEDDED_WORKERS to 0).
+    JOBS_BACKEND = "sqlite"
+    JOBS_REDIS_URL = "redis://127.0.0.1:6379/0"
+    # The queue's name: counties sharing one Redis need a name each.
+    JOBS_QUEUE_NAME = "procurement"
+    JOBS_EMBEDDED_WORKERS = 2
+    # Tests: a job runs at once, inside the request that asks for it.
+    JOBS_IMMEDIATE = False
+    # A running job that has reported no progress for this long lost its worker.
+    JOBS_STALL_SECONDS = 900
+
     API_PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 500
 

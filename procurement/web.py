@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from procurement.core.clock import CHINA
-from procurement.core.db import use_real_sqlite_transactions
+from procurement.core.db import sqlite_engine_options, use_real_sqlite_transactions
 from procurement.core.money import amount_in_capitals, format_amount
 from procurement.core.scoping import current_scope
 from procurement.extensions import babel, csrf, db, migrate
@@ -41,9 +41,13 @@ CSP = (
 
 
 def init_web(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"], app.config["SQLITE_BUSY_TIMEOUT_MS"]
+        )
     db.init_app(app)
     with app.app_context():
-        use_real_sqlite_transactions(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        use_real_sqlite_transactions(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
@@ -51,8 +55,10 @@ def init_web(app: Flask) -> None:
     from procurement.accounts.auth import init_auth
     from procurement.core.errors import register_error_handlers
     from procurement.core.pages import init_page_cache
+    from procurement.jobs.queue import init_jobs
 
     init_auth(app)
+    init_jobs(app)
     init_page_cache(app)  # after the user is known
     register_error_handlers(app)
     _register_blueprints(app)
@@ -73,6 +79,8 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.contracts.views import bp as contracts
     from procurement.core.api import api
     from procurement.dashboard.views import bp as dashboard
+    from procurement.jobs import api as _jobs_api  # noqa: F401
+    from procurement.jobs.views import bp as jobs
     from procurement.performance import api as _performance_api  # noqa: F401
     from procurement.performance.views import bp as performance
     from procurement.plans import api as _plans_api  # noqa: F401
@@ -100,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
         awards,
         contracts,
         dashboard,
+        jobs,
         performance,
         plans,
         policies,
@@ -119,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from procurement.accounts.cli import users_cli
     from procurement.demo.cli import demo_cli
+    from procurement.jobs.cli import worker_command
     from procurement.ops.cli import backup_cli
     from procurement.regions.cli import reference_cli
 
@@ -126,6 +136,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(worker_command)
 
 
 def _select_locale() -> str:

@@ -29,6 +29,8 @@ BASE_CONFIG = {
     "DATA_KEY": "test-data-key",
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     "SERVER_NAME": None,
+    # Jobs run inside the request that asks for them (tests/jobs run real workers).
+    "JOBS_IMMEDIATE": True,
 }
 
 

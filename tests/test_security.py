@@ -177,6 +177,23 @@ def _build_region_world(app, site) -> dict:  # noqa: F811 (the fixture's value)
             stream=io.BytesIO(templating.default_template_bytes()),
             actor=None,
         )
+        from procurement.core.files import store_blob
+        from procurement.jobs.models import Job, JobStatus
+
+        job = Job(
+            kind="contracts.archive",
+            key=f"contracts.archive:{site['plan']}",
+            params={"plan_id": site["plan"]},
+            status=JobStatus.FAILED,
+            error="测试",
+            result={
+                "summary": "1",
+                "download": {"blob": store_blob(b"PK"), "filename": "a.zip", "mimetype": "x/y"},
+            },
+            created_by=drafter,
+            region_code=YANGCHENG,
+        )
+        db.session.add(job)
         # Two statements wait for finance again, as before they were confirmed.
         waiting, other_waiting = db.session.scalars(
             sa.select(Settlement).order_by(Settlement.id.desc()).limit(2)
@@ -223,6 +240,7 @@ def _build_region_world(app, site) -> dict:  # noqa: F811 (the fixture's value)
             "event_id": _first(AuditEvent, AuditEvent.region_code == YANGCHENG),
             "override_id": _first(WorkdayOverride),
             "template_id": template.id,
+            "job_id": job.id,
             "number": 1,  # the plan's first version
         }
         ids["second"] = {

@@ -26,6 +26,7 @@ CHANNELS = [
 
 
 ACTION_LABELS = {
+    "queue": _l("Queued as a job"),
     "create": _l("Created"),
     "update": _l("Changed"),
     "delete": _l("Deleted"),
@@ -103,6 +104,7 @@ ENTITY_LABELS = {
     "evaluations": _l("Evaluations"),
     "evaluation_scores": _l("Evaluation scores"),
     "publications": _l("Publications"),
+    "jobs": _l("Jobs"),
 }
 CHANNEL_LABELS = dict(CHANNELS)
 

@@ -20,6 +20,7 @@ from procurement.core.api import MoneyString, Schema, api_route
 from procurement.core.db import db
 from procurement.core.errors import NotFound, ValidationError
 from procurement.core.money import amount_in_capitals
+from procurement.jobs.api import JobOut, accepted
 from procurement.plans.exports import DOCX
 from procurement.plans.services import get_plan
 from procurement.providers.services import get_provider
@@ -265,17 +266,41 @@ def generate_contract(plan_id: int, zone_id: int):
 @api_route(
     "/plans/<int:plan_id>/contracts",
     method="POST",
-    summary="Generate the contracts of every awarded zone",
+    summary="Generate the contracts of every awarded zone (a job: 202, then GET its URL)",
     tag="contracts",
     permission="contracts.manage",
-    response=ContractList,
-    status=201,
+    response=JobOut,
+    status=202,
 )
 def generate_all_contracts(plan_id: int):
     plan = get_plan(plan_id)
-    services.generate_all(plan, actor=g.user)
-    db.session.commit()
-    return {"items": [_contract_out(c) for c in services.contracts_of(plan)]}, 201
+    return accepted(
+        "contracts.generate",
+        f"contracts.generate:{plan.id}",
+        {"plan_id": plan.id},
+        region_code=plan.region_code,
+    )
+
+
+@api_route(
+    "/plans/<int:plan_id>/contracts/archive",
+    method="POST",
+    summary="Every contract of the plan as one zip with PDFs (a job: 202, then download)",
+    tag="contracts",
+    permission="plans.view",
+    response=JobOut,
+    status=202,
+)
+def archive_plan_contracts(plan_id: int):
+    plan = get_plan(plan_id)
+    if not services.contracts_of(plan):
+        raise ValidationError(_("The plan has no contracts yet."))
+    return accepted(
+        "contracts.archive",
+        f"contracts.archive:{plan.id}",
+        {"plan_id": plan.id},
+        region_code=plan.region_code,
+    )
 
 
 @api_route(

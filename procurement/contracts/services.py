@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import zipfile
+from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from io import BytesIO
@@ -341,13 +344,18 @@ def generate_contract(
     return contract
 
 
-def generate_all(plan: PurchasePlan, *, actor: User | None) -> list[Contract]:
-    """Every awarded zone of the plan that has no contract yet gets one."""
+def generate_all(
+    plan: PurchasePlan, *, actor: User | None, progress: Callable[..., None] | None = None
+) -> list[Contract]:
+    """Every awarded zone of the plan that has no contract yet gets one (a job: see
+    ``procurement.jobs.kinds``; ``progress("documents", done, total)`` as it goes)."""
     template = _template_in_force(plan.region_code)
+    due = [z for z in plan.zones if award_of(z) is not None and contract_of(z) is None]
     made = []
-    for zone in plan.zones:
-        if award_of(zone) is not None and contract_of(zone) is None:
-            made.append(generate_contract(zone, actor=actor, template=template))
+    for zone in due:
+        made.append(generate_contract(zone, actor=actor, template=template))
+        if progress is not None:
+            progress("documents", len(made), len(due))
     return made
 
 
@@ -577,32 +585,61 @@ def pdf_converter() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+# LibreOffice refuses a second conversion that shares a running one's user profile: each
+# process converts one document at a time, with a profile of its own.
+_CONVERTING = threading.Lock()
+PDF_TIMEOUT_SECONDS = 120
+
+
 def to_pdf(docx: bytes) -> bytes:
     converter = pdf_converter()
     if converter is None:
         raise ValidationError(_("PDF needs LibreOffice, which is not installed on this server."))
-    with tempfile.TemporaryDirectory() as folder:
+    with _CONVERTING, tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "contract.docx"
         source.write_bytes(docx)
-        subprocess.run(  # noqa: S603 - fixed arguments, our own file
-            [converter, "--headless", "--convert-to", "pdf", "--outdir", folder, str(source)],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        return (Path(folder) / "contract.pdf").read_bytes()
+        profile = Path(tempfile.gettempdir()) / f"procurement-lo-profile-{os.getpid()}"
+        try:
+            subprocess.run(  # noqa: S603 - fixed arguments, our own file
+                [
+                    converter,
+                    f"-env:UserInstallation={profile.as_uri()}",
+                    "--headless",
+                    "--convert-to",
+                    "pdf",
+                    "--outdir",
+                    folder,
+                    str(source),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=PDF_TIMEOUT_SECONDS,
+            )
+            return (Path(folder) / "contract.pdf").read_bytes()
+        except (subprocess.SubprocessError, OSError) as error:
+            raise ValidationError(
+                _("LibreOffice could not convert the document to PDF.")
+            ) from error
 
 
-def plan_archive(plan: PurchasePlan, contracts: list[Contract], *, with_pdf: bool) -> BytesIO:
+def plan_archive(
+    plan: PurchasePlan,
+    contracts: list[Contract],
+    *,
+    with_pdf: bool,
+    progress: Callable[..., None] | None = None,
+) -> BytesIO:
     """Every contract of a plan as one zip (and PDFs when LibreOffice is there)."""
     output = BytesIO()
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as archive:
-        for contract in contracts:
+        for done, contract in enumerate(contracts, start=1):
             data = document_bytes(contract)
             stem = f"{contract.number}-{contract.zone.name}"
             archive.writestr(f"{stem}.docx", data)
             if with_pdf:
                 archive.writestr(f"{stem}.pdf", to_pdf(data))
+            if progress is not None:
+                progress("pdf" if with_pdf else "documents", done, len(contracts))
     output.seek(0)
     return output
 

@@ -24,6 +24,7 @@ from procurement.core.db import db
 from procurement.core.errors import DomainError
 from procurement.core.files import read_blob
 from procurement.core.forms import ActionForm, choices, show_domain_error
+from procurement.jobs.views import start as start_job
 from procurement.plans.exports import DOCX
 from procurement.plans.models import PurchasePlan
 from procurement.public import services as publishing
@@ -111,38 +112,33 @@ def generate(plan_id: int, zone_id: int):
 @bp.post("/plans/<int:plan_id>/contracts")
 @permission_required("contracts.manage")
 def generate_all(plan_id: int):
+    """The plan's contracts are made by a job; its page shows them as they are made."""
     plan = db.get_or_404(PurchasePlan, plan_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        made = services.generate_all(plan, actor=g.user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("%(n)d contracts were generated.", n=len(made)), "success")
-    return redirect(url_for("awards.index", plan_id=plan.id))
+    return start_job(
+        "contracts.generate",
+        f"contracts.generate:{plan.id}",
+        {"plan_id": plan.id},
+        region_code=plan.region_code,
+    )
 
 
-@bp.route("/plans/<int:plan_id>/contracts.zip")
+@bp.post("/plans/<int:plan_id>/contracts.zip")
 @permission_required("plans.view")
 def plan_zip(plan_id: int):
+    """Every contract of the plan as one zip (with PDFs), made by a job to download."""
     plan = db.get_or_404(PurchasePlan, plan_id)
-    contracts = services.contracts_of(plan)
-    if not contracts:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if not services.contracts_of(plan):
         flash(_("The plan has no contracts yet."), "info")
         return redirect(url_for("awards.index", plan_id=plan.id))
-    with_pdf = services.pdf_converter() is not None
-    if not with_pdf:
-        flash(
-            _("PDF copies need LibreOffice on the server; the archive holds .docx files."), "info"
-        )
-    return send_file(
-        services.plan_archive(plan, contracts, with_pdf=with_pdf),
-        as_attachment=True,
-        mimetype="application/zip",
-        download_name=f"{plan.region.name}{plan.year}年购买服务合同-计划{plan.id}.zip",
+    return start_job(
+        "contracts.archive",
+        f"contracts.archive:{plan.id}",
+        {"plan_id": plan.id},
+        region_code=plan.region_code,
     )
 
 

@@ -282,8 +282,10 @@ def _check_path(path_args: dict) -> None:
 
 
 def _respond(result: Any, model: Any, status: int):
+    headers: dict[str, str] = {}
     if isinstance(result, tuple):
-        result, status = result
+        result, status, *rest = result
+        headers = rest[0] if rest else {}
     if result is None:
         return "", 204 if status == 200 else status
     if isinstance(result, BaseModel):
@@ -292,7 +294,7 @@ def _respond(result: Any, model: Any, status: int):
         payload = model.model_validate(result).model_dump(mode="json")
     else:
         payload = result
-    return jsonify(payload), status
+    return jsonify(payload), status, headers
 
 
 def paginate(select_stmt, query: PageQuery, item_model: type[BaseModel]) -> dict:

@@ -108,7 +108,13 @@ def str_enum(enum_cls, length: int = 24):
     )
 
 
-def use_real_sqlite_transactions(engine, busy_timeout_ms: int = 5000) -> None:
+def sqlite_engine_options(options: dict, busy_timeout_ms: int) -> dict:
+    """The engine options with the sqlite3 driver's lock wait (its busy timeout)."""
+    connect_args = {**options.get("connect_args", {}), "timeout": busy_timeout_ms / 1000}
+    return {**options, "connect_args": connect_args}
+
+
+def use_real_sqlite_transactions(engine) -> None:
     """Make SQLite transactional like PostgreSQL, with readers that do not wait for writers.
 
     The sqlite3 driver opens a transaction only before data changes, so a SAVEPOINT
@@ -116,8 +122,9 @@ def use_real_sqlite_transactions(engine, busy_timeout_ms: int = 5000) -> None:
     savepoints would write. SQLAlchemy's documented recipe: let SQLAlchemy emit BEGIN.
 
     A database file is put in write-ahead-log mode (SQLite's own answer to one writer and
-    many readers: pages keep being served while an import or a contract batch writes), and
-    a writer waits ``busy_timeout_ms`` for another's write lock before giving up.
+    many readers: pages keep being served while an import or a contract batch writes); a
+    writer waits for another's write lock as long as the driver's ``timeout`` (see
+    ``sqlite_engine_options``) before giving up.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -126,12 +133,12 @@ def use_real_sqlite_transactions(engine, busy_timeout_ms: int = 5000) -> None:
     @event.listens_for(engine, "connect")
     def _autocommit_driver(dbapi_connection, connection_record):
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         if not in_memory:
-            cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
+            dbapi_connection.execute("PRAGMA journal_mode = WAL")
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # A transaction that will write whatever it reads (a job) takes the write lock at
+        # once: in WAL mode a reader that writes later fails if another wrote meanwhile.
+        immediate = connection.get_execution_options().get("sqlite_immediate")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,99 @@
+"""What each kind of job does, and who may ask for it and see it.
+
+A handler takes the job's parameters and a ``progress`` callable, does its work in the
+current transaction (the runner commits it with the job's outcome) and returns the
+result the job's page shows: a ``summary``, and optionally a ``download`` (a stored blob)
+and ``links`` (endpoint and values, made into URLs when shown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import g
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from procurement.core.files import store_blob
+
+Handler = Callable[[dict[str, Any], Callable[..., None]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    title: Any  # a lazy string
+    permission: str  # to ask for it; its result is seen with the same permission
+    handler: Handler
+
+
+def _plan(params: dict[str, Any]):
+    from procurement.plans.services import get_plan
+
+    return get_plan(params["plan_id"])
+
+
+def generate_plan_contracts(params: dict[str, Any], progress) -> dict[str, Any]:
+    from procurement.contracts import services as contracts
+
+    made = contracts.generate_all(_plan(params), actor=g.user, progress=progress)
+    return {
+        "summary": _("%(n)d contracts were generated.", n=len(made)),
+        "links": [
+            {"endpoint": "contracts.show", "values": {"contract_id": c.id}, "label": c.number}
+            for c in made
+        ],
+    }
+
+
+def archive_plan_contracts(params: dict[str, Any], progress) -> dict[str, Any]:
+    from procurement.contracts import services as contracts
+
+    plan = _plan(params)
+    made = contracts.contracts_of(plan)
+    if not made:
+        from procurement.core.errors import ValidationError
+
+        raise ValidationError(_("The plan has no contracts yet."))
+    with_pdf = contracts.pdf_converter() is not None
+    archive = contracts.plan_archive(plan, made, with_pdf=with_pdf, progress=progress)
+    summary = _("%(n)d contracts are in the archive.", n=len(made))
+    if not with_pdf:
+        summary += " " + _(
+            "PDF copies need LibreOffice on the server; the archive holds .docx files."
+        )
+    return {
+        "summary": summary,
+        "download": {
+            "blob": store_blob(archive.getvalue()),
+            "filename": f"{plan.region.name}{plan.year}年购买服务合同-计划{plan.id}.zip",
+            "mimetype": "application/zip",
+        },
+    }
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "contracts.generate",
+            _l("Generate the plan's contracts"),
+            "contracts.manage",
+            generate_plan_contracts,
+        ),
+        Kind(
+            "contracts.archive",
+            _l("All contracts of the plan (.zip)"),
+            "plans.view",
+            archive_plan_contracts,
+        ),
+    )
+}
+
+STAGES = {
+    "start": _l("Starting"),
+    "documents": _l("Documents made"),
+    "pdf": _l("PDF copies made"),
+}
