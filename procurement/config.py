@@ -8,6 +8,7 @@ import secrets
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "PROCUREMENT_"
 
@@ -42,6 +43,9 @@ class DefaultConfig:
     # audit trail see each client's own address, not the proxy's; with 0 (no proxy) the
     # headers are ignored, so that a client cannot claim another address.
     TRUSTED_PROXIES = 0
+    # The scheme and host the public reaches the site at (https://host): absolute links of
+    # the feed and open data are made from it, never from the Host header (docs/security.md).
+    PUBLIC_BASE_URL = ""
 
     # Login throttling: this many failures for one user name (or 4x for one address)
     # within the window lock further attempts until the window has passed.
@@ -118,6 +122,16 @@ def load_config(app, overrides: dict | None) -> None:
         # Encrypts recipients' ID numbers: back it up with the database (README, backup).
         app.config["DATA_KEY"] = _instance_secret(instance, "data_key")
     app.config.setdefault("UPLOAD_FOLDER", str(instance / "uploads"))
+    _check_public_base_url(app.config.get("PUBLIC_BASE_URL"))
+
+
+def _check_public_base_url(value: str | None) -> None:
+    """Refuse at start-up a public base that is not an http(s) address."""
+    if not value:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise RuntimeError(f"PUBLIC_BASE_URL must look like https://host, not {value!r}")
 
 
 def _instance_secret(instance: Path, name: str) -> str:

@@ -16,6 +16,7 @@ from procurement.accounts.models import ApiToken, User, hash_token
 from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
 from procurement.policies.models import PolicyProfile
+from tests.conftest import PASSWORD
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 NEW_USER = {
@@ -141,14 +142,48 @@ def test_revoked_token_is_401(app, api, admin):
     assert_error(api.get("/api/v1/me", token=admin), 401, "unauthorized")
 
 
-def test_deactivated_users_token_is_401(app, api, make_user, make_token):
+def test_deactivated_users_token_is_401_and_stays_so_after_reactivation(
+    app, api, make_user, make_token
+):
     make_user("leaver", role="officer")
     token = make_token("leaver")
     assert api.get("/api/v1/me", token=token).status_code == 200
     in_app(app, lambda: accounts.set_active(accounts.find_user("leaver"), False, actor=None))
     assert_error(api.get("/api/v1/me", token=token), 401, "unauthorized")
     in_app(app, lambda: accounts.set_active(accounts.find_user("leaver"), True, actor=None))
+    assert_error(api.get("/api/v1/me", token=token), 401, "unauthorized")  # not revived
+    fresh = make_token("leaver")  # the returning user asks for a new one
+    assert api.get("/api/v1/me", token=fresh).status_code == 200
+
+
+def test_a_password_change_revokes_the_users_tokens(app, api, client, make_user, make_token):
+    """Through the account page (the user's own change) and by an administrator."""
+    make_user("officer")
+    token = make_token("officer")
     assert api.get("/api/v1/me", token=token).status_code == 200
+    client.login("officer")
+    changed = client.post(
+        "/account/password",
+        {"current": PASSWORD, "password": "New-pass-2026", "confirm": "New-pass-2026"},
+        page="/account",
+    )
+    assert changed.status_code == 302
+    assert_error(api.get("/api/v1/me", token=token), 401, "unauthorized")
+
+    second = make_token("officer")
+    in_app(app, lambda: accounts.set_password(accounts.find_user("officer"), "Reset-pass-2026"))
+    assert_error(api.get("/api/v1/me", token=second), 401, "unauthorized")
+
+    def revocations():
+        from procurement.core.audit import AuditEvent
+
+        return db.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.entity_type == "api_tokens", AuditEvent.action == "revoke"
+            )
+        )
+
+    assert in_app(app, revocations) == 2  # each revocation is on the record
 
 
 def test_session_cookie_does_not_open_the_api(client, make_user):

@@ -314,3 +314,79 @@ def test_a_provider_import_that_fails_midway_leaves_no_provider(app, county, mon
     monkeypatch.undo()
     assert county.client.http.post("/providers/import/confirm", data=confirm).status_code == 302
     assert in_app(app, providers) == 4
+
+
+# ------------------------------------------------------- the connection itself is lost
+
+
+def test_a_connection_killed_during_the_record_write_answers_503(
+    app, make_token, september, monkeypatch
+):
+    """PostgreSQL: the session's backend is terminated (pg_terminate_backend) while the
+    records are being copied in. The rollback itself then fails on the dead connection;
+    the answer is still the documented 503, and the next request works on a new one."""
+    officer = Caller(app, "drafter", make_token("drafter"))
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("terminating a backend needs PostgreSQL")
+        url = db.engine.url
+    killer = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    real = importer._raw_insert
+    killed = []
+
+    def insert(name, columns, values):
+        if name == "service_records" and not killed:
+            pid = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with killer.begin() as other:
+                other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            killed.append(pid)
+        return real(name, columns, values)
+
+    monkeypatch.setattr(importer, "_raw_insert", insert)
+    headers = {"Authorization": f"Bearer {officer.token}", "Content-Type": "text/csv"}
+    url_ = "/api/v1/service-records/file?filename=2026-09.csv"
+    numbers = counts(app)
+    response = officer.http.post(url_, data=september, headers=headers)
+    killer.dispose()
+    assert killed
+    assert response.status_code == 503, response.get_data(as_text=True)[:300]
+    assert response.json["error"]["code"] == "database_unavailable"
+    assert counts(app) == numbers
+
+    monkeypatch.undo()
+    retried = officer.http.post(url_, data=september, headers=headers)
+    assert retried.status_code == 201, retried.json
+
+
+def test_a_rollback_that_fails_on_a_lost_connection_still_answers_503(
+    app, make_token, september, monkeypatch
+):
+    """Any database: the write fails as a lost connection would, and so does the rollback
+    after it (the connection is gone); the session is invalidated, the answer is 503."""
+    from sqlalchemy.orm import Session
+
+    officer = Caller(app, "drafter", make_token("drafter"))
+    fail_raw_insert_midway(monkeypatch, "service_records", after=10)
+    with app.app_context():
+        driver_error = db.engine.dialect.loaded_dbapi.OperationalError
+    real_rollback = Session.rollback
+    failed = []
+
+    def rollback(session):
+        if not failed:
+            failed.append(True)
+            raise driver_error(LOST)
+        return real_rollback(session)
+
+    monkeypatch.setattr(Session, "rollback", rollback)
+    headers = {"Authorization": f"Bearer {officer.token}", "Content-Type": "text/csv"}
+    url = "/api/v1/service-records/file?filename=2026-09.csv"
+    numbers = counts(app)
+    response = officer.http.post(url, data=september, headers=headers)
+    assert failed
+    assert response.status_code == 503, response.get_data(as_text=True)[:300]
+    assert response.json["error"]["code"] == "database_unavailable"
+    monkeypatch.undo()
+    assert counts(app) == numbers
+    retried = officer.http.post(url, data=september, headers=headers)
+    assert retried.status_code == 201, retried.json

@@ -63,7 +63,8 @@ QUERIES = {
     "recipients.changes": "?month=2026-12",
 }
 # Routes with an id that names no region's record: the official workday calendar, one
-# for every county, kept by officers and administrators (calendar.manage).
+# for every county, read by officers and administrators (calendar.view), kept by the
+# province's administrators (calendar.manage).
 NOT_REGION_OWNED = {
     "recipients.delete_calendar_day",
     "api.delete_workday_override",

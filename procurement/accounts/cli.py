@@ -98,11 +98,7 @@ def revoke_tokens(username):
         user = services.find_user(username)
     except DomainError as error:
         _fail(error)
-    count = 0
-    for item in user.tokens:
-        if not item.is_revoked:
-            services.revoke_token(item)
-            count += 1
+    count = services.revoke_tokens(user)
     db.session.commit()
     click.echo(f"revoked {count} token(s) of {username}")
 

@@ -62,7 +62,7 @@ class User(Audited, RegionOwned, TimestampMixin, db.Model):
         return f"{self.id}:{self.session_secret}"
 
     def can(self, permission: str) -> bool:
-        return self.active and has_permission(self.role, permission)
+        return self.active and has_permission(self.role, permission, level=self.region.level)
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"

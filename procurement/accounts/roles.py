@@ -51,7 +51,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "recipients.edit": frozenset({Role.OFFICER}),
     # the full ID number (each view is audited); everyone else sees it masked
     "recipients.view_id": frozenset({Role.OFFICER}),
-    "calendar.manage": frozenset({Role.ADMIN, Role.OFFICER}),
+    # the official holiday table is one for every county: read by the counties, kept by
+    # the province (see PROVINCE_ONLY)
+    "calendar.view": frozenset({Role.ADMIN, Role.OFFICER}),
+    "calendar.manage": frozenset({Role.ADMIN}),
     "records.import": frozenset({Role.OFFICER}),
     "records.review": frozenset({Role.OFFICER}),
     "settlements.view": EVERYONE,
@@ -68,7 +71,16 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 }
 
 
-def has_permission(role: Role, permission: str) -> bool:
+# Permissions over what every county shares: held only by users of a province, so that
+# no county changes the others' records.
+PROVINCE_ONLY: frozenset[str] = frozenset({"calendar.manage"})
+
+
+def has_permission(role: Role, permission: str, *, level: str) -> bool:
+    """Whether a user of ``role`` in a region of ``level`` (province, prefecture, county)
+    holds ``permission``."""
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}")
+    if permission in PROVINCE_ONLY and level != "province":
+        return False
     return role in PERMISSIONS[permission]

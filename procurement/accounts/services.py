@@ -122,12 +122,14 @@ def update_user(user: User, *, display_name: str, role: str, region_code: str) -
 
 
 def set_password(user: User, password: str) -> None:
-    """Set a new password; every open session of the user ends."""
+    """Set a new password; every open session and every API token of the user ends (a
+    token issued under a password that leaked must not outlive it)."""
     validate_password(password)
     user.password_hash = _hash(password)
     user.password_changed_at = utcnow()
     user.session_secret = new_secret()
     audit.label(user, "password_reset")
+    revoke_tokens(user)
     db.session.flush()
 
 
@@ -140,7 +142,9 @@ def end_sessions(user: User) -> None:
 
 
 def set_active(user: User, active: bool, *, actor: User | None) -> None:
-    """Deactivate (sessions and tokens stop working at once) or reactivate an account."""
+    """Deactivate (sessions end and tokens are revoked at once) or reactivate an account;
+    reactivation revives no token (those of a deactivated account are revoked too, should
+    one have been left from before tokens were revoked on deactivation)."""
     if actor is not None and actor.id == user.id and not active:
         raise ValidationError(_("You cannot deactivate your own account."), field="active")
     if user.active == active:
@@ -148,6 +152,7 @@ def set_active(user: User, active: bool, *, actor: User | None) -> None:
     user.active = active
     user.session_secret = new_secret()
     audit.label(user, "activate" if active else "deactivate")
+    revoke_tokens(user)
     db.session.flush()
 
 
@@ -228,6 +233,14 @@ def revoke_token(token: ApiToken) -> None:
         token.revoked_at = utcnow()
         audit.label(token, "revoke")
         db.session.flush()
+
+
+def revoke_tokens(user: User) -> int:
+    """Revoke every token of ``user`` still in force; how many were."""
+    alive = [token for token in user.tokens if not token.is_revoked]
+    for token in alive:
+        revoke_token(token)
+    return len(alive)
 
 
 def user_for_token(secret: str) -> User | None:

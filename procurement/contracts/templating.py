@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import copy
 import operator
+import re
+import xml.etree.ElementTree as ET
+import zipfile
 from io import BytesIO
 from pathlib import Path
 
@@ -202,11 +205,49 @@ def render(template_bytes: bytes, context: dict) -> bytes:
     return output.getvalue()
 
 
+RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+# A target that leaves the package: a scheme (http:, file:, mailto:...) or a network path.
+OUTSIDE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*:|\\\\|//)")
+
+
+def external_targets(data: bytes) -> list[str]:
+    """What the document's parts refer to outside the file (an attached template on a
+    web server, an image on \\\\host\\share, a hyperlink): Word fetches such targets when the
+    document is opened, from every contract generated from the template."""
+    found = []
+    with zipfile.ZipFile(BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if not name.endswith(".rels"):
+                continue
+            root = ET.fromstring(archive.read(name))  # noqa: S314 - parsed, not trusted
+            for relation in root.iter(RELATIONSHIP):
+                target = relation.get("Target", "")
+                if relation.get("TargetMode") == "External" or OUTSIDE.match(target):
+                    found.append(target)
+    return found
+
+
 def check_template(data: bytes, contexts: list[dict] = ()) -> list[str]:
-    """The fields an uploaded template uses; refuse broken Jinja, unknown fields, escapes.
+    """The fields an uploaded template uses; refuse external relationships, broken Jinja,
+    unknown fields, escapes.
 
     Besides the sample data, it is tried on ``contexts`` (the region's real contracts),
     so that a template cannot behave differently on real data."""
+    try:
+        outside = external_targets(data)
+    except (zipfile.BadZipFile, ET.ParseError, KeyError):
+        raise ValidationError(
+            _("The file is not a readable .docx document."), field="file"
+        ) from None
+    if outside:
+        raise ValidationError(
+            _(
+                "The template refers to files or addresses outside the document (%(targets)s): "
+                "remove the linked template, images or links and upload it again.",
+                targets="、".join(sorted(set(outside))[:3]),
+            ),
+            field="file",
+        )
     try:
         template = DocxTemplate(BytesIO(data))
         used = sorted(template.get_undeclared_template_variables(environment()))

@@ -258,4 +258,4 @@ def _roll_back() -> None:
         db.session.rollback()
     except Exception as error:  # noqa: BLE001 - the connection itself may be gone
         log.warning("rollback failed: %s", describe(error))
-        db.session.invalidate()
+        db.session().invalidate()  # the Session itself: ``db.session`` is its scoped proxy

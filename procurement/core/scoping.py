@@ -29,11 +29,16 @@ def scope_prefix(code: str, level: str) -> str:
     return code[: PREFIX_LENGTH[level]]
 
 
+def province_of(code: str) -> str:
+    """The code of the province that ``code`` lies in (or is)."""
+    return code[:2] + "0000"
+
+
 def ancestor_codes(code: str, level: str) -> tuple[str, ...]:
     """The codes of the regions above ``code`` (province, prefecture, county)."""
     codes = []
     if level in {"prefecture", "county", "township"}:
-        codes.append(code[:2] + "0000")
+        codes.append(province_of(code))
     if level in {"county", "township"}:
         codes.append(code[:4] + "00")
     if level == "township":

@@ -7,12 +7,11 @@ from io import BytesIO
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from procurement.core.clock import today
 from procurement.core.money import amount_in_capitals, format_amount
-from procurement.core.office import DOCX, MONEY_FORMAT, XLSX, append_row, cjk_document  # noqa: F401
+from procurement.core.office import DOCX, MONEY_FORMAT, XLSX, cjk_document, saved, workbook  # noqa: F401
 from procurement.plans.budget import months_in_period
 from procurement.plans.models import PurchasePlan
 
@@ -62,19 +61,19 @@ def _line_rows(plan: PurchasePlan) -> list[tuple]:
 
 def plan_workbook(plan: PurchasePlan) -> BytesIO:
     """Two sheets: the plan with its zones, and the budget breakdown with totals."""
-    book = Workbook()
+    book = workbook()
     sheet = book.active
     sheet.title = _("Plan")
     bold = Font(bold=True)
     for row in _header_rows(plan):
-        append_row(sheet, list(row))
+        sheet.append(list(row))
         sheet.cell(sheet.max_row, 1).font = bold
     sheet.append([])
     sheet.append([_("Zone"), _("Townships"), _("Expected recipients")])
     for cell in sheet[sheet.max_row]:
         cell.font = bold
     for zone in plan.zones:
-        append_row(sheet, [zone.name, "、".join(zone.township_names), zone.expected_recipients])
+        sheet.append([zone.name, "、".join(zone.township_names), zone.expected_recipients])
     sheet.column_dimensions["A"].width = 18
     sheet.column_dimensions["B"].width = 70
     for row in sheet.iter_rows():
@@ -96,7 +95,7 @@ def plan_workbook(plan: PurchasePlan) -> BytesIO:
     for cell in budget[1]:
         cell.font = bold
     for row in _line_rows(plan):
-        append_row(budget, list(row))
+        budget.append(list(row))
         for column in (5, 6):
             budget.cell(budget.max_row, column).number_format = MONEY_FORMAT
     budget.append([_("Total"), "", "", "", None, plan.total, amount_in_capitals(plan.total)])
@@ -106,10 +105,7 @@ def plan_workbook(plan: PurchasePlan) -> BytesIO:
     budget.cell(last, 6).number_format = MONEY_FORMAT
     for column, width in zip("ABCDEFG", (14, 14, 50, 14, 16, 16, 40), strict=True):
         budget.column_dimensions[column].width = width
-    output = BytesIO()
-    book.save(output)
-    output.seek(0)
-    return output
+    return saved(book)
 
 
 def plan_document(plan: PurchasePlan) -> BytesIO:

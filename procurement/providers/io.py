@@ -14,14 +14,13 @@ from typing import Any
 
 import pandas as pd
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import select
 
 from procurement.core import spreadsheets
 from procurement.core.db import db
 from procurement.core.errors import UNAVAILABLE, DomainError, NotFound, ValidationError
-from procurement.core.office import XLSX  # noqa: F401 - used by the views
+from procurement.core.office import XLSX, saved, workbook  # noqa: F401 - XLSX: the views
 from procurement.core.staging import ImportReport, RowReport, StagedImports
 from procurement.providers import services
 from procurement.providers.models import Provider
@@ -241,7 +240,7 @@ def report_dict(report: ImportReport) -> dict:
 
 def template_workbook() -> BytesIO:
     """An empty workbook with the two sheets and their column headers."""
-    book = Workbook()
+    book = workbook()
     first = book.active
     first.title = PROVIDER_SHEET
     first.append(list(PROVIDER_COLUMNS))
@@ -251,7 +250,4 @@ def template_workbook() -> BytesIO:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
             sheet.column_dimensions[cell.column_letter].width = 16
-    output = BytesIO()
-    book.save(output)
-    output.seek(0)
-    return output
+    return saved(book)

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -42,6 +42,7 @@ from procurement.performance.models import Acceptance, Evaluation
 from procurement.plans.exports import DOCX
 from procurement.plans.models import PurchaseMethod, PurchasePlan
 from procurement.providers.models import Provider
+from procurement.public.links import public_link
 from procurement.public.models import Publication, PublicationKind
 from procurement.public.queries import (
     LIVE,
@@ -213,10 +214,6 @@ def _reference(party: dict) -> dict:
     return {"id": party["id"], "name": party["name"]}
 
 
-def _url(endpoint: str, **values) -> str:
-    return url_for(endpoint, _external=True, **values)
-
-
 class _Builder:
     """Turns a Process into the release (one method per OCDS section)."""
 
@@ -301,7 +298,7 @@ class _Builder:
                     "id": f"plan-{plan.id}",
                     "documentType": "procurementPlan",
                     "title": plan.title,
-                    "url": _url("public.plan", plan_id=plan.id),
+                    "url": public_link("public.plan", plan_id=plan.id),
                     "format": "text/html",
                     "language": "zh",
                 }
@@ -370,7 +367,7 @@ class _Builder:
                     "id": f"award-{award.id}-notice",
                     "documentType": "awardNotice",
                     "title": award.notice_title,
-                    "url": _url("public.award", award_id=award.id),
+                    "url": public_link("public.award", award_id=award.id),
                     "datePublished": _when(publication.published_at),
                     "format": "text/html",
                     "language": "zh",
@@ -405,7 +402,7 @@ class _Builder:
                         number=contract.number,
                         n=version.number,
                     ),
-                    "url": _url("public.contract_document", contract_id=contract.id),
+                    "url": public_link("public.contract_document", contract_id=contract.id),
                     "dateModified": _when(version.created_at),
                     "format": DOCX,
                     "language": "zh",
@@ -414,7 +411,7 @@ class _Builder:
                     "id": f"contract-{contract.id}-notice",
                     "documentType": "contractNotice",
                     "title": publication.title,
-                    "url": _url("public.contract", contract_id=contract.id),
+                    "url": public_link("public.contract", contract_id=contract.id),
                     "datePublished": _when(publication.published_at),
                     "format": "text/html",
                     "language": "zh",
@@ -452,9 +449,9 @@ class _Builder:
     def certificate(self, acceptance: Acceptance, publication: Publication) -> dict:
         kind = certificate_type(acceptance.certificate_sha256)
         url = (
-            _url("public.acceptance_certificate", acceptance_id=acceptance.id)
+            public_link("public.acceptance_certificate", acceptance_id=acceptance.id)
             if kind
-            else _url("public.acceptance", acceptance_id=acceptance.id)
+            else public_link("public.acceptance", acceptance_id=acceptance.id)
         )
         conclusion = acceptance.conclusion.label if acceptance.conclusion else ""
         return _compact(
@@ -482,7 +479,7 @@ class _Builder:
             "date": _when(evaluation.completed_at or publication.published_at),
             "total": float(evaluation.total),
             "grade": evaluation.grade,
-            "url": _url("public.evaluation", evaluation_id=evaluation.id),
+            "url": public_link("public.evaluation", evaluation_id=evaluation.id),
             "parties": [
                 {
                     "party": row.party,
@@ -515,9 +512,9 @@ def release_package(process: Process) -> dict:
     with stored_language():
         release = _Builder(process).release()
     package = {
-        "uri": _url("public.plan_ocds", plan_id=plan.id),
+        "uri": public_link("public.plan_ocds", plan_id=plan.id),
         "version": "1.1",
-        "extensions": [LOTS_EXTENSION, _url("public.ocds_extension", name="extension.json")],
+        "extensions": [LOTS_EXTENSION, public_link("public.ocds_extension", name="extension.json")],
         "publishedDate": release["date"],
         "publisher": {"name": buyer_name(plan)},
         "releases": [release],

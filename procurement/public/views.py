@@ -44,6 +44,7 @@ from procurement.performance.services import grade_label
 from procurement.plans.exports import DOCX
 from procurement.providers.models import Provider
 from procurement.public import feed as atom
+from procurement.public.links import public_link
 from procurement.public.models import Publication, PublicationKind
 from procurement.public.ocds import (
     EXTENSION_DIR,
@@ -105,7 +106,9 @@ def _kinds():
 def public_url(publication, external: bool = False) -> str:
     """The public page of a published record (anything with ``kind`` and ``object_id``)."""
     endpoint, argument = PAGES[publication.kind]
-    return url_for(endpoint, _external=external, **{argument: publication.object_id})
+    if external:
+        return public_link(endpoint, **{argument: publication.object_id})
+    return url_for(endpoint, **{argument: publication.object_id})
 
 
 def _cached(body, last_modified: datetime | None, mimetype: str | None = None) -> Response:
@@ -184,7 +187,7 @@ def publications_json():
                 "provider_credit_code": provider.credit_code if provider else None,
                 "published_at": publication.published_at.isoformat(),
                 "url": public_url(publication, external=True),
-                "ocds": url_for("public.plan_ocds", plan_id=publication.plan_id, _external=True),
+                "ocds": public_link("public.plan_ocds", plan_id=publication.plan_id),
             }
         )
     body = {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}
@@ -209,8 +212,8 @@ def feed():
 
     info = atom.FeedInfo(
         title=_("Home-care service purchases: published results"),
-        self_url=url_for("public.feed", _external=True, **filters.args()),
-        site_url=url_for("public.index", _external=True, **filters.args()),
+        self_url=public_link("public.feed", **filters.args()),
+        site_url=public_link("public.index", **filters.args()),
         feed_id=f"{ocid_prefix()}/feed?{query}",
         entry_seed=ocid_prefix(),
     )
@@ -264,7 +267,7 @@ def ocds_extension(name: str):
     if name == "extension.json":
         metadata = json.loads(text)
         metadata["documentationUrl"] = {
-            "en": url_for("public.ocds_extension", name="README.md", _external=True)
+            "en": public_link("public.ocds_extension", name="README.md")
         }
         text = json.dumps(metadata, ensure_ascii=False, indent=2)
     return _cached(text, None, mimetype=EXTENSION_FILES[name])

@@ -608,7 +608,7 @@ def export_recipient_changes_full(contract_id: int, body: MonthIn):
     "/workday-overrides",
     summary="The bureau's holiday table for a year",
     tag="recipients",
-    permission="calendar.manage",
+    permission="calendar.view",
     query=OverrideQuery,
     response=OverrideList,
 )
@@ -623,7 +623,7 @@ def list_workday_overrides(query: OverrideQuery):
 @api_route(
     "/workday-overrides",
     method="POST",
-    summary="Add a holiday or make-up workday",
+    summary="Add a holiday or make-up workday (administrators of a province only)",
     tag="recipients",
     permission="calendar.manage",
     body=OverrideIn,
@@ -639,7 +639,7 @@ def create_workday_override(body: OverrideIn):
 @api_route(
     "/workday-overrides/<int:override_id>",
     method="DELETE",
-    summary="Remove a day from the holiday table",
+    summary="Remove a day from the holiday table (administrators of a province only)",
     tag="recipients",
     permission="calendar.manage",
     status=204,

@@ -15,13 +15,13 @@ from typing import Any
 
 import pandas as pd
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from procurement.core import spreadsheets
 from procurement.core.db import db
 from procurement.core.errors import UNAVAILABLE, DomainError, FieldErrors, ValidationError
 from procurement.core.identifiers import InvalidIdentifier, mask_id_number, parse_id_number
+from procurement.core.office import saved, workbook
 from procurement.core.staging import RowReport, StagedImports
 from procurement.policies.models import RecipientCategory
 from procurement.recipients import identity, services
@@ -215,7 +215,7 @@ def _bold_header(sheet, width: int = 16) -> None:
 
 def template_workbook() -> BytesIO:
     """An empty roster sheet (the ID column formatted as text) and a sheet of guidance."""
-    book = Workbook()
+    book = workbook()
     sheet = book.active
     sheet.title = SHEET
     sheet.append(list(COLUMNS))
@@ -229,10 +229,7 @@ def template_workbook() -> BytesIO:
     for row in HELP:
         guide.append(list(row))
     _bold_header(guide, 40)
-    output = BytesIO()
-    book.save(output)
-    output.seek(0)
-    return output
+    return saved(book)
 
 
 def changes_filename(changes: services.MonthlyChanges, *, full_ids: bool) -> str:
@@ -245,7 +242,7 @@ def changes_workbook(changes: services.MonthlyChanges, *, full_ids: dict[int, st
 
     ID numbers are masked unless ``full_ids`` (from ``services.full_id_numbers``, which
     audits the export) is given."""
-    book = Workbook()
+    book = workbook()
     summary = book.active
     summary.title = "说明"
     contract = changes.contract
@@ -305,7 +302,4 @@ def changes_workbook(changes: services.MonthlyChanges, *, full_ids: dict[int, st
         )
     for sheet in (started, exited):
         _bold_header(sheet, 14)
-    output = BytesIO()
-    book.save(output)
-    output.seek(0)
-    return output
+    return saved(book)

@@ -21,9 +21,9 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from procurement.accounts.models import User
-from procurement.core.audit import Audited
+from procurement.core.audit import Audited, current_actor
 from procurement.core.db import TimestampMixin, db, str_enum
-from procurement.core.scoping import RegionOwned
+from procurement.core.scoping import RegionOwned, province_of
 from procurement.policies.models import RecipientCategory
 from procurement.regions.models import Region
 
@@ -145,10 +145,16 @@ class Application(Audited, RegionOwned, TimestampMixin, db.Model):
 
 
 class WorkdayOverride(Audited, TimestampMixin, db.Model):
-    """An officer-kept day of the official calendar, for years chinesecalendar lacks."""
+    """A day of the official calendar, for years chinesecalendar lacks; one table for
+    every county, kept by the province's administrators."""
 
     __tablename__ = "workday_overrides"
     __audit_ignore__ = frozenset({"updated_at"})
+
+    def audit_region_code(self) -> str | None:
+        """The trail files a change under the acting user's province, never a county."""
+        code = current_actor().region_code
+        return province_of(code) if code else None
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, unique=True)

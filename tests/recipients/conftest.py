@@ -130,7 +130,8 @@ def qinshui(officer):
 
 @pytest.fixture
 def seeded(app, yangcheng, make_user):
-    """Users of every role in Yangcheng, an officer of 沁水县, and two recipients: 李桂兰
+    """Users of every role in Yangcheng, an officer of 沁水县, an administrator of the
+    province, and two recipients: 李桂兰
     (registered) and 王秀英 (in service since December 2026)."""
     from procurement.core.audit import Actor, set_actor
     from procurement.core.db import db
@@ -138,6 +139,7 @@ def seeded(app, yangcheng, make_user):
     for role in ("admin", "officer", "finance", "evaluator", "auditor"):
         make_user(f"yc-{role}", role=role)
     make_user("qs-officer", role="officer", region_code="140521")
+    make_user("sx-admin", role="admin", region_code="140000")  # 山西省: keeps the holiday table
     with app.app_context():
         set_actor(Actor(None, "test-setup", "system"))
         add_qinshui_township()

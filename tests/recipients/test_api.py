@@ -22,10 +22,11 @@ BODY = {
 @pytest.fixture
 def tokens(seeded, make_token):
     names = ("yc-officer", "yc-finance", "yc-admin", "qs-officer")
-    return {
+    made = {
         name.split("-")[1] if name.startswith("yc") else "qinshui": make_token(name)
         for name in names
     }
+    return {**made, "province": make_token("sx-admin")}
 
 
 def test_create_read_update_and_list(api, tokens):
@@ -170,7 +171,7 @@ def test_monthly_changes_and_workday_overrides(api, tokens, seeded):
     created = api.post(
         "/api/v1/workday-overrides",
         json={"day": "2027-01-01", "is_workday": False, "note": "元旦"},
-        token=tokens["admin"],
+        token=tokens["province"],
     )
     assert created.status_code == 201
     listed = api.get("/api/v1/workday-overrides?year=2027", token=tokens["officer"]).json
@@ -180,15 +181,46 @@ def test_monthly_changes_and_workday_overrides(api, tokens, seeded):
     duplicate = api.post(
         "/api/v1/workday-overrides",
         json={"day": "2027-01-01", "is_workday": True},
-        token=tokens["officer"],
+        token=tokens["province"],
     )
     assert duplicate.status_code == 409
     removed = api.http.delete(
         f"/api/v1/workday-overrides/{created.json['id']}",
-        headers={"Authorization": f"Bearer {tokens['officer']}", "Accept": "application/json"},
+        headers={"Authorization": f"Bearer {tokens['province']}", "Accept": "application/json"},
     )
     assert removed.status_code == 204
     assert api.get("/api/v1/workday-overrides?year=2027", token=tokens["admin"]).json["items"] == []
+
+
+def test_only_the_provinces_administrators_change_the_shared_holiday_table(app, api, tokens):
+    """A county's officer or administrator reads the table every county shares but changes
+    none of it (403); the province's change is filed in the trail under the province."""
+    from procurement.recipients.models import WorkdayOverride
+
+    day = {"day": "2027-01-01", "is_workday": False, "note": "元旦"}
+    for county in ("officer", "admin", "qinshui"):
+        refused = api.post("/api/v1/workday-overrides", json=day, token=tokens[county])
+        assert refused.status_code == 403, county
+        assert refused.json["error"]["code"] == "forbidden"
+    created = api.post("/api/v1/workday-overrides", json=day, token=tokens["province"])
+    assert created.status_code == 201
+    url = f"/api/v1/workday-overrides/{created.json['id']}"
+    for county in ("officer", "admin", "qinshui"):
+        deleted = api.http.delete(
+            url, headers={"Authorization": f"Bearer {tokens[county]}", "Accept": "application/json"}
+        )
+        assert deleted.status_code == 403, county
+    listed = api.get("/api/v1/workday-overrides?year=2027", token=tokens["qinshui"])
+    assert [d["day"] for d in listed.json["items"]] == ["2027-01-01"]
+
+    def trail():
+        return db.session.execute(
+            sa.select(AuditEvent.action, AuditEvent.region_code, AuditEvent.actor_name).where(
+                AuditEvent.entity_type == WorkdayOverride.__tablename__
+            )
+        ).all()
+
+    assert in_app(app, trail) == [("create", "140000", "sx-admin")]
 
 
 def test_another_county_cannot_see_or_change_yangcheng_recipients(app, api, tokens, seeded):

@@ -155,6 +155,15 @@ def test_a_deadline_in_an_uncovered_year_points_to_the_holiday_table(client, see
 
     calendar = client.get("/recipients/calendar?year=2027").get_data(as_text=True)
     assert 'data-test="calendar-missing"' in calendar
+    # a county reads the shared table; the province keeps it
+    assert 'data-test="calendar-province-only"' in calendar and 'name="day"' not in calendar
+    refused = client.post(
+        "/recipients/calendar?year=2027", {"day": "2027-01-01", "is_workday": "off"}
+    )
+    assert refused.status_code == 403
+    client.logout()
+    client.login("sx-admin")
+    assert 'name="day"' in client.get("/recipients/calendar?year=2027").get_data(as_text=True)
     added = client.post(
         "/recipients/calendar?year=2027", {"day": "2027-01-01", "is_workday": "off", "note": "元旦"}
     )
@@ -163,9 +172,18 @@ def test_a_deadline_in_an_uncovered_year_points_to_the_holiday_table(client, see
         "/recipients/calendar?year=2027", {"day": "2027-01-01", "is_workday": "off"}
     )
     assert again.status_code == 422
+    day = in_app(app, lambda: db.session.scalar(sa.select(WorkdayOverride.id)))
+    client.logout()
+    client.login("yc-officer")
     page = client.get("/recipients/applications").get_data(as_text=True)
     assert 'data-test="calendar-unknown"' not in page and "2027-01-12" in page
-    day = in_app(app, lambda: db.session.scalar(sa.select(WorkdayOverride.id)))
+    assert (
+        client.post(f"/recipients/calendar/{day}/delete", page="/recipients/calendar?year=2027")
+        .status_code
+        == 403
+    )
+    client.logout()
+    client.login("sx-admin")
     removed = client.post(
         f"/recipients/calendar/{day}/delete", page="/recipients/calendar?year=2027"
     )

@@ -197,6 +197,33 @@ def test_pages_for_officer_and_finance(care_site, app, client):
         assert db.session.get(Settlement, sid).status == SettlementStatus.DRAFT
 
 
+def test_a_roster_correction_shows_at_once_on_the_statement(care_site, app, client, api):
+    """The lines were kept under the statement's stamp: a corrected name stayed old on
+    the page and in the API for up to an hour, while the .xlsx showed the new one."""
+    from procurement.accounts import services as accounts
+
+    with app.app_context():
+        s = statement()
+        sid = s.id
+        first = services.lines(s, limit=1)[0]
+        old_name, rid = first.name, first.recipient_id
+        token = accounts.issue_token(accounts.find_user("yc_officer"))[1]
+        db.session.commit()
+    client.login("yc_officer", _password(app, "yc_officer"))
+    lines_url = f"/api/v1/settlements/{sid}/lines?offset=0&limit=50"
+    before = client.get(f"/settlements/{sid}").get_data(as_text=True)
+    assert old_name in before
+    assert api.get(lines_url, token=token).json["items"][0]["name"] == old_name
+
+    with app.app_context():
+        db.session.get(Recipient, rid).name = "更正后姓名"  # a roster correction
+        db.session.commit()
+    page = client.get(f"/settlements/{sid}").get_data(as_text=True)
+    assert "更正后姓名" in page and page.count(old_name) < before.count(old_name)
+    names = [line["name"] for line in api.get(lines_url, token=token).json["items"]]
+    assert "更正后姓名" in names
+
+
 def test_upload_page_shows_the_report(care_site, app, client):
     client.login("yc_officer", _password(app, "yc_officer"))
     with app.app_context():
