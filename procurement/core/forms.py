@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from flask import flash, redirect
 from flask_wtf import FlaskForm, i18n
 from wtforms import Form
@@ -50,6 +54,55 @@ def filter_args(form: FlaskForm) -> dict[str, str]:
     }
 
 
+def flash_refusal(error: DomainError) -> None:
+    """A service's refusal as flashes: its message, then any field's message not yet said."""
+    flash(error.message, "error")
+    said = {error.message}
+    for messages in error.fields.values():
+        for message in messages:
+            if message not in said:
+                said.add(message)
+                flash(message, "error")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``run_action`` did: the service's result, or the error it refused with."""
+
+    result: Any = None
+    error: DomainError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def run_action(
+    action: Callable[[], Any],
+    *,
+    success: str | Callable[[Any], str] | None = None,
+    form: FlaskForm | None = None,
+    show_refusal: bool = True,
+) -> Outcome:
+    """Run the one service call of a request: commit it and flash ``success`` (a message,
+    or a function of what the service returned); or roll everything back and show the
+    service's refusal, next to the fields of ``form`` if given, else as flashes (unless
+    ``show_refusal`` is false: the caller renders ``outcome.error`` itself)."""
+    try:
+        result = action()
+    except DomainError as error:
+        db.session.rollback()
+        if form is not None:
+            show_domain_error(form, error)
+        elif show_refusal:
+            flash_refusal(error)
+        return Outcome(error=error)
+    db.session.commit()
+    if success is not None:
+        flash(success(result) if callable(success) else success, "success")
+    return Outcome(result=result)
+
+
 def save_form(form: FlaskForm, action, *, success: str, next_url):
     """Run the service behind a submitted form: commit, flash and redirect; or put the
     service's refusal next to the fields and answer 422. Returns (redirect or None, status).
@@ -57,12 +110,7 @@ def save_form(form: FlaskForm, action, *, success: str, next_url):
     ``next_url`` is a URL, or a function of what the action returned (a new record's page)."""
     if not form.validate_on_submit():
         return None, 422 if form.is_submitted() else 200
-    try:
-        result = action()
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
+    done = run_action(action, success=success, form=form)
+    if not done.ok:
         return None, 422
-    db.session.commit()
-    flash(success, "success")
-    return redirect(next_url(result) if callable(next_url) else next_url), 302
+    return redirect(next_url(done.result) if callable(next_url) else next_url), 302

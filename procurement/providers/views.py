@@ -21,12 +21,12 @@ from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
 from procurement.core import audit
 from procurement.core.db import db
-from procurement.core.errors import DomainError
 from procurement.core.files import blob_path
 from procurement.core.forms import (
     ActionForm,
     choices,
     filter_args,
+    run_action,
     save_form,
 )
 from procurement.plans.models import PlanStatus, PurchasePlan
@@ -147,9 +147,10 @@ def _provider_form(county: Region, **kwargs) -> ProviderForm:
     return form
 
 
-def _render_provider_form(form, county, provider=None, leftover=(), status=200):
-    for message in leftover:
-        flash(message, "error")
+def _render_provider_form(form, county, provider=None, error=None, status=200):
+    if error is not None:  # the service's refusal: on the fields it names, the rest flashed
+        for message in form.place_errors(error.fields) or [error.message]:
+            flash(message, "error")
     return render_template(
         "providers/form.html", form=form, county=county, provider=provider
     ), status
@@ -161,18 +162,14 @@ def new():
     county = requested_county()
     form = _provider_form(county)
     if form.validate_on_submit():
-        try:
-            provider = services.register_provider(
-                region_code=county.code, data=form.provider_input()
-            )
-        except DomainError as error:
-            db.session.rollback()
-            return _render_provider_form(
-                form, county, None, form.place_errors(error.fields) or [error.message], 422
-            )
-        db.session.commit()
-        flash(_("%(name)s was added to the register.", name=provider.name), "success")
-        return redirect(url_for("providers.show", provider_id=provider.id))
+        done = run_action(
+            lambda: services.register_provider(region_code=county.code, data=form.provider_input()),
+            success=lambda provider: _("%(name)s was added to the register.", name=provider.name),
+            show_refusal=False,
+        )
+        if not done.ok:
+            return _render_provider_form(form, county, None, done.error, 422)
+        return redirect(url_for("providers.show", provider_id=done.result.id))
     return _render_provider_form(form, county, status=422 if form.errors else 200)
 
 
@@ -185,15 +182,13 @@ def edit(provider_id: int):
     if request.method == "GET":
         form.fill(provider)
     elif form.validate_on_submit():
-        try:
-            services.update_provider(provider, form.provider_input())
-        except DomainError as error:
-            db.session.rollback()
-            return _render_provider_form(
-                form, county, provider, form.place_errors(error.fields) or [error.message], 422
-            )
-        db.session.commit()
-        flash(_("The changes were saved."), "success")
+        done = run_action(
+            lambda: services.update_provider(provider, form.provider_input()),
+            success=_("The changes were saved."),
+            show_refusal=False,
+        )
+        if not done.ok:
+            return _render_provider_form(form, county, provider, done.error, 422)
         return redirect(url_for("providers.show", provider_id=provider.id))
     return _render_provider_form(form, county, provider, status=422 if form.errors else 200)
 
@@ -272,20 +267,12 @@ def settle(provider_id: int, record_id: int):
     provider = db.get_or_404(Provider, provider_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        services.settle_arrears(
+    run_action(
+        lambda: services.settle_arrears(
             services.get_record(provider, record_id), request.form.get("settled_on")
-        )
-    except DomainError as error:
-        db.session.rollback()
-        for messages in error.fields.values() or [[error.message]]:
-            for message in messages:
-                flash(message, "error")
-        if not error.fields:
-            flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("The arrears were marked settled."), "success")
+        ),
+        success=_("The arrears were marked settled."),
+    )
     return redirect(url_for("providers.show", provider_id=provider.id, _anchor="records"))
 
 
@@ -337,23 +324,17 @@ def upload(provider_id: int):
     provider = db.get_or_404(Provider, provider_id)
     form = DocumentForm()
     if form.validate_on_submit():
-        try:
-            services.store_document(
+        run_action(
+            lambda: services.store_document(
                 provider,
                 actor=g.user,
                 kind=form.kind.data,
                 title=form.title.data,
                 filename=form.file.data.filename,
                 stream=form.file.data.stream,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            for messages in error.fields.values():
-                for message in messages:
-                    flash(message, "error")
-        else:
-            db.session.commit()
-            flash(_("The document was stored."), "success")
+            ),
+            success=_("The document was stored."),
+        )
     else:
         flash(_("Choose a file to upload."), "error")
     return redirect(url_for("providers.show", provider_id=provider.id, _anchor="documents"))
@@ -399,14 +380,12 @@ def run_check(provider_id: int):
         )
         if plan is None:
             abort(400)
-    try:
-        check = services.run_check(provider, actor=g.user, as_of=form.as_of.data, plan=plan)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    done = run_action(
+        lambda: services.run_check(provider, actor=g.user, as_of=form.as_of.data, plan=plan)
+    )
+    if not done.ok:
         return redirect(url_for("providers.show", provider_id=provider.id))
-    db.session.commit()
-    return redirect(url_for("providers.check", provider_id=provider.id, check_id=check.id))
+    return redirect(url_for("providers.check", provider_id=provider.id, check_id=done.result.id))
 
 
 @bp.route("/<int:provider_id>/checks/<int:check_id>")
@@ -426,19 +405,19 @@ def import_file():
     county = requested_county()
     form = ImportForm()
     if form.validate_on_submit():
-        try:
-            report = io.stage_import(
+        done = run_action(
+            lambda: io.stage_import(
                 form.file.data.stream,
                 form.file.data.filename,
                 region_code=county.code,
                 actor=g.user,
             )
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        )
+        if not done.ok:
             return render_template(
                 "providers/import.html", form=form, county=county, report=None
             ), 422
+        report = done.result
         return render_template(
             "providers/import.html",
             form=form,
@@ -456,14 +435,11 @@ def confirm_import():
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        report = io.apply_import(form.token.data, region_code=county.code, actor=g.user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("providers.import_file"))
-    flash(_("%(n)d rows were imported.", n=report.imported), "success")
-    return redirect(url_for("providers.index"))
+    done = run_action(
+        lambda: io.apply_import(form.token.data, region_code=county.code, actor=g.user),
+        success=lambda report: _("%(n)d rows were imported.", n=report.imported),
+    )
+    return redirect(url_for("providers.index" if done.ok else "providers.import_file"))
 
 
 @bp.route("/import/template.xlsx")
