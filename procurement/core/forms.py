@@ -103,11 +103,18 @@ def run_action(
     return Outcome(result=result)
 
 
-def save_form(form: FlaskForm, action, *, success: str, next_url):
+def save_form(
+    form: FlaskForm,
+    action: Callable[[], Any],
+    *,
+    success: str | Callable[[Any], str],
+    next_url: str | Callable[[Any], str],
+):
     """Run the service behind a submitted form: commit, flash and redirect; or put the
     service's refusal next to the fields and answer 422. Returns (redirect or None, status).
 
-    ``next_url`` is a URL, or a function of what the action returned (a new record's page)."""
+    ``success`` and ``next_url`` are a message and a URL, or functions of what the action
+    returned (a new record's name and page)."""
     if not form.validate_on_submit():
         return None, 422 if form.is_submitted() else 200
     done = run_action(action, success=success, form=form)

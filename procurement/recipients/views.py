@@ -14,8 +14,14 @@ from procurement.contracts.services import get_contract
 from procurement.core.clock import today
 from procurement.core.dates import month_of, read_month
 from procurement.core.db import db
-from procurement.core.errors import DomainError, FieldErrors
-from procurement.core.forms import ActionForm, choices, filter_args, save_form, show_domain_error
+from procurement.core.errors import FieldErrors
+from procurement.core.forms import (
+    ActionForm,
+    choices,
+    filter_args,
+    run_action,
+    save_form,
+)
 from procurement.providers.forms import ConfirmImportForm, ImportForm
 from procurement.providers.io import XLSX
 from procurement.recipients import calendar, io, services
@@ -111,21 +117,14 @@ def _recipient_form(county: Region) -> RecipientForm:
 def new():
     county = requested_county()
     form = _recipient_form(county)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            recipient = services.register_recipient(
-                region_code=county.code, data=form.recipient_input()
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("%(name)s was added to the roster.", name=recipient.name), "success")
-            return redirect(url_for("recipients.show", recipient_id=recipient.id))
-    if form.is_submitted():
-        status = 422
+    done, status = save_form(
+        form,
+        lambda: services.register_recipient(region_code=county.code, data=form.recipient_input()),
+        success=lambda recipient: _("%(name)s was added to the roster.", name=recipient.name),
+        next_url=lambda recipient: url_for("recipients.show", recipient_id=recipient.id),
+    )
+    if done:
+        return done
     return render_template("recipients/form.html", form=form, county=county, recipient=None), status
 
 
@@ -352,17 +351,15 @@ def import_file():
     form = ImportForm()
     report, status = None, 200
     if form.validate_on_submit():
-        try:
-            report = io.stage_import(
+        done = run_action(
+            lambda: io.stage_import(
                 form.file.data.stream,
                 form.file.data.filename,
                 region_code=county.code,
                 actor=g.user,
             )
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            status = 422
+        )
+        report, status = done.result, 200 if done.ok else 422
     confirm = ConfirmImportForm(token=report.token) if report else None
     return render_template(
         "recipients/import.html", form=form, county=county, report=report, confirm=confirm
@@ -376,14 +373,11 @@ def confirm_import():
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        report = io.apply_import(form.token.data, region_code=county.code, actor=g.user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("recipients.import_file"))
-    flash(_("%(n)d rows were imported.", n=report.imported), "success")
-    return redirect(url_for("recipients.index"))
+    done = run_action(
+        lambda: io.apply_import(form.token.data, region_code=county.code, actor=g.user),
+        success=lambda report: _("%(n)d rows were imported.", n=report.imported),
+    )
+    return redirect(url_for("recipients.index" if done.ok else "recipients.import_file"))
 
 
 @bp.route("/import/template.xlsx")
