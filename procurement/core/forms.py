@@ -29,6 +29,11 @@ class ActionForm(FlaskForm):
 
 def show_domain_error(form: FlaskForm, error: DomainError) -> None:
     """Put a service's error next to the fields it names; anything else goes to a flash."""
+    place_errors = getattr(form, "place_errors", None)  # a form that finds nested fields
+    if place_errors is not None:
+        for message in place_errors(error.fields) or [error.message]:
+            flash(message, "error")
+        return
     placed = False
     aliases = getattr(form, "field_aliases", {})  # a service's field -> the form's own
     for name, messages in error.fields.items():

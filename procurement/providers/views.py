@@ -147,10 +147,7 @@ def _provider_form(county: Region, **kwargs) -> ProviderForm:
     return form
 
 
-def _render_provider_form(form, county, provider=None, error=None, status=200):
-    if error is not None:  # the service's refusal: on the fields it names, the rest flashed
-        for message in form.place_errors(error.fields) or [error.message]:
-            flash(message, "error")
+def _render_provider_form(form, county, provider=None, status=200):
     return render_template(
         "providers/form.html", form=form, county=county, provider=provider
     ), status
@@ -165,10 +162,10 @@ def new():
         done = run_action(
             lambda: services.register_provider(region_code=county.code, data=form.provider_input()),
             success=lambda provider: _("%(name)s was added to the register.", name=provider.name),
-            show_refusal=False,
+            form=form,
         )
         if not done.ok:
-            return _render_provider_form(form, county, None, done.error, 422)
+            return _render_provider_form(form, county, None, 422)
         return redirect(url_for("providers.show", provider_id=done.result.id))
     return _render_provider_form(form, county, status=422 if form.errors else 200)
 
@@ -185,10 +182,10 @@ def edit(provider_id: int):
         done = run_action(
             lambda: services.update_provider(provider, form.provider_input()),
             success=_("The changes were saved."),
-            show_refusal=False,
+            form=form,
         )
         if not done.ok:
-            return _render_provider_form(form, county, provider, done.error, 422)
+            return _render_provider_form(form, county, provider, 422)
         return redirect(url_for("providers.show", provider_id=provider.id))
     return _render_provider_form(form, county, provider, status=422 if form.errors else 200)
 
