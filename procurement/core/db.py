@@ -108,6 +108,12 @@ def str_enum(enum_cls, length: int = 24):
     )
 
 
+def listen_once(target, name: str, listener) -> None:
+    """``event.listen``, once however many applications are built in one process."""
+    if not event.contains(target, name, listener):
+        event.listen(target, name, listener)
+
+
 def use_real_sqlite_transactions(engine) -> None:
     """Make SQLite transactional like PostgreSQL.
 
