@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
-from procurement.core import audit
+from procurement.core import audit, staging
 from procurement.core.db import db
 from procurement.core.files import blob_path
 from procurement.core.forms import (
@@ -33,9 +33,7 @@ from procurement.plans.models import PlanStatus, PurchasePlan
 from procurement.providers import io, services
 from procurement.providers.forms import (
     CheckForm,
-    ConfirmImportForm,
     DocumentForm,
-    ImportForm,
     PriceForm,
     ProviderFilterForm,
     ProviderForm,
@@ -400,43 +398,20 @@ def check(provider_id: int, check_id: int):
 @permission_required("providers.edit")
 def import_file():
     county = requested_county()
-    form = ImportForm()
-    if form.validate_on_submit():
-        done = run_action(
-            lambda: io.stage_import(
-                form.file.data.stream,
-                form.file.data.filename,
-                region_code=county.code,
-                actor=g.user,
-            )
-        )
-        if not done.ok:
-            return render_template(
-                "providers/import.html", form=form, county=county, report=None
-            ), 422
-        report = done.result
-        return render_template(
-            "providers/import.html",
-            form=form,
-            county=county,
-            report=report,
-            confirm=ConfirmImportForm(token=report.token),
-        )
-    return render_template("providers/import.html", form=form, county=county, report=None)
+    return staging.import_page(
+        io.STAGED, "providers/import.html", region_code=county.code, county=county
+    )
 
 
 @bp.post("/import/confirm")
 @permission_required("providers.edit")
 def confirm_import():
-    county = requested_county()
-    form = ConfirmImportForm()
-    if not form.validate_on_submit():
-        abort(400)
-    done = run_action(
-        lambda: io.apply_import(form.token.data, region_code=county.code, actor=g.user),
-        success=lambda report: _("%(n)d rows were imported.", n=report.imported),
+    return staging.confirm_page(
+        io.STAGED,
+        region_code=requested_county().code,
+        imported="providers.index",
+        upload="providers.import_file",
     )
-    return redirect(url_for("providers.index" if done.ok else "providers.import_file"))
 
 
 @bp.route("/import/template.xlsx")

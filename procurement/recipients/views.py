@@ -11,6 +11,7 @@ from sqlalchemy import select
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
 from procurement.contracts.services import get_contract
+from procurement.core import staging
 from procurement.core.clock import today
 from procurement.core.dates import month_of, read_month
 from procurement.core.db import db
@@ -19,10 +20,8 @@ from procurement.core.forms import (
     ActionForm,
     choices,
     filter_args,
-    run_action,
     save_form,
 )
-from procurement.providers.forms import ConfirmImportForm, ImportForm
 from procurement.providers.io import XLSX
 from procurement.recipients import calendar, io, services
 from procurement.recipients.forms import (
@@ -348,36 +347,20 @@ def changes_export_full(contract_id: int):
 @permission_required("recipients.edit")
 def import_file():
     county = requested_county()
-    form = ImportForm()
-    report, status = None, 200
-    if form.validate_on_submit():
-        done = run_action(
-            lambda: io.stage_import(
-                form.file.data.stream,
-                form.file.data.filename,
-                region_code=county.code,
-                actor=g.user,
-            )
-        )
-        report, status = done.result, 200 if done.ok else 422
-    confirm = ConfirmImportForm(token=report.token) if report else None
-    return render_template(
-        "recipients/import.html", form=form, county=county, report=report, confirm=confirm
-    ), status
+    return staging.import_page(
+        io.STAGED, "recipients/import.html", region_code=county.code, county=county
+    )
 
 
 @bp.post("/import/confirm")
 @permission_required("recipients.edit")
 def confirm_import():
-    county = requested_county()
-    form = ConfirmImportForm()
-    if not form.validate_on_submit():
-        abort(400)
-    done = run_action(
-        lambda: io.apply_import(form.token.data, region_code=county.code, actor=g.user),
-        success=lambda report: _("%(n)d rows were imported.", n=report.imported),
+    return staging.confirm_page(
+        io.STAGED,
+        region_code=requested_county().code,
+        imported="recipients.index",
+        upload="recipients.import_file",
     )
-    return redirect(url_for("recipients.index" if done.ok else "recipients.import_file"))
 
 
 @bp.route("/import/template.xlsx")
