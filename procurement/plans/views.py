@@ -27,7 +27,7 @@ from procurement.plans.models import (
     PlanStatus,
     PurchasePlan,
 )
-from procurement.plans.queries import listed_plans
+from procurement.plans.queries import plan_list
 from procurement.regions.forms import requested_county
 from procurement.regions.models import Region, RegionLevel
 from procurement.regions.services import counties_in_scope, townships_of
@@ -77,13 +77,7 @@ def index():
     filters.status.choices = choices(
         [("", _("All statuses")), *[(s.value, s.label) for s in PlanStatus]]
     )
-    stmt = listed_plans().order_by(
-        PurchasePlan.year.desc(), PurchasePlan.region_code, PurchasePlan.id.desc()
-    )
-    if filters.year.data:
-        stmt = stmt.where(PurchasePlan.year == filters.year.data)
-    if filters.status.data:
-        stmt = stmt.where(PurchasePlan.status == filters.status.data)
+    stmt = plan_list(year=filters.year.data, status=filters.status.data)
     page = db.paginate(stmt, per_page=50, error_out=False)
     args = filter_args(filters)
     counties = (

@@ -15,7 +15,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
@@ -49,6 +49,7 @@ from procurement.providers.models import (
     RecordKind,
 )
 from procurement.providers.qualification import CRITERIA, CRITERION_LABELS
+from procurement.providers.queries import latest_check_ids, provider_list
 from procurement.regions.forms import requested_county
 from procurement.regions.models import Region, RegionLevel
 from procurement.regions.services import townships_of
@@ -73,13 +74,6 @@ def provider_label(value) -> str:
     return str(LABELS.get(value, value)) if value is not None else "—"
 
 
-def _latest_check_ids():
-    """The id of the newest check of each provider (for the list's qualification filter)."""
-    from sqlalchemy import func
-
-    return select(func.max(QualificationCheck.id)).group_by(QualificationCheck.provider_id)
-
-
 @bp.route("/")
 @permission_required("providers.view")
 def index():
@@ -102,31 +96,15 @@ def index():
     filters.township.choices = choices(
         [("", _("All townships")), *[(t.code, t.name) for t in townships]]
     )
-    stmt = select(Provider).order_by(Provider.region_code, Provider.name)
-    if filters.q.data:
-        text = filters.q.data.strip()
-        stmt = stmt.where(
-            or_(  # % and _ are searched for as typed
-                Provider.name.icontains(text, autoescape=True),
-                Provider.credit_code.icontains(text, autoescape=True),
-            )
-        )
-    if filters.township.data:
-        stmt = stmt.where(Provider.township_code == filters.township.data)
-    latest = _latest_check_ids()
-    if filters.qualification.data == "unchecked":
-        stmt = stmt.where(~Provider.checks.any())
-    elif filters.qualification.data in {"qualified", "not_qualified"}:
-        wanted = filters.qualification.data == "qualified"
-        stmt = stmt.where(
-            Provider.checks.any(
-                (QualificationCheck.id.in_(latest)) & (QualificationCheck.qualified.is_(wanted))
-            )
-        )
+    stmt = provider_list(
+        q=filters.q.data,
+        township_code=filters.township.data,
+        qualification=filters.qualification.data,
+    )
     page = db.paginate(stmt, per_page=50, error_out=False)
     newest = db.session.scalars(
         select(QualificationCheck).where(
-            QualificationCheck.id.in_(latest),
+            QualificationCheck.id.in_(latest_check_ids()),
             QualificationCheck.provider_id.in_([p.id for p in page.items]),
         )
     )

@@ -39,6 +39,7 @@ from procurement.settlements.models import (
     SettlementStatus,
     flag_labels,
 )
+from procurement.settlements.queries import settlement_list
 
 bp = Blueprint("settlements", __name__, url_prefix="/settlements")
 COLUMNS_TEXT = "、".join(importer.COLUMNS)
@@ -98,20 +99,17 @@ def index():
     plans = db.session.scalars(select(PurchasePlan).order_by(PurchasePlan.year.desc())).all()
     form.plan.choices = choices([("", _("All plans"))] + [(p.id, p.title) for p in plans])
     form.status.choices = choices([("", _("All"))] + [(s.value, s.label) for s in SettlementStatus])
-    stmt = (
-        select(Settlement)
-        .join(Contract, Contract.id == Settlement.contract_id)
-        .order_by(Settlement.month.desc(), Contract.number)
-    )
-    if form.plan.data:
-        stmt = stmt.where(Contract.plan_id == int(form.plan.data))
+    month = None
     if form.month.data:
         try:
-            stmt = stmt.where(Settlement.month == month_of(form.month.data))
+            month = month_of(form.month.data)
         except DomainError as error:
             form.month.errors = [error.message]
-    if form.status.data:
-        stmt = stmt.where(Settlement.status == form.status.data)
+    stmt = settlement_list(
+        plan_id=int(form.plan.data) if form.plan.data else None,
+        month=month,
+        status=form.status.data,
+    )
     page = db.paginate(stmt, per_page=50, error_out=False)
     held = {s.id: services.held_by(s) for s in page.items}
     return render_template(
