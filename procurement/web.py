@@ -61,11 +61,30 @@ def init_web(app: Flask) -> None:
     init_jobs(app)
     init_page_cache(app)  # after the user is known
     register_error_handlers(app)
+    _connect_features(app)
     _register_blueprints(app)
     _register_cli(app)
     _register_template_helpers(app)
     app.after_request(_security_headers)
     app.add_url_rule("/language/<code>", "set_language", _set_language, methods=["POST"])
+
+
+def _connect_features(app: Flask) -> None:
+    """What one feature feeds another, and what every session does, named here rather than
+    left to whichever module happens to be imported: a feature missing from this list
+    fails loudly instead of silently showing nothing settled, no history or every county."""
+    from procurement.awards import services as awards
+    from procurement.contracts.services import committed_by_zone
+    from procurement.core import audit, changes, scoping
+    from procurement.plans import execution
+    from procurement.renewal.services import past_record
+    from procurement.settlements.services import settled_by_zone
+
+    scoping.watch_sessions()  # first: nothing is read or written outside the region
+    audit.watch_sessions()
+    changes.watch_sessions()
+    execution.init_app(app, commitments=[committed_by_zone], settlements=[settled_by_zone])
+    awards.init_app(app, past_records=[past_record])
 
 
 def _register_blueprints(app: Flask) -> None:

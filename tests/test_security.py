@@ -1088,13 +1088,13 @@ def test_every_upload_route_is_listed():
             found |= {f"{path.relative_to(root)}:{pattern}" for _ in re.finditer(pattern, text)}
     assert found == {
         "settlements/views.py:FileField\\(",  # service-record import
-        "providers/forms.py:FileField\\(",  # provider import, evidence documents
+        "core/staging.py:FileField\\(",  # provider and roster imports
+        "providers/forms.py:FileField\\(",  # evidence documents
         "performance/forms.py:FileField\\(",  # satisfaction survey
         "contracts/views.py:FileField\\(",  # signed scan, contract template
         "settlements/api.py:request\\.get_data\\(",  # API service-record file
         "contracts/api.py:b64decode\\(",  # API signed scan
         "performance/api.py:b64decode\\(",  # API satisfaction survey
-        # the recipients' roster import uses the provider forms' ImportForm
     }
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import click
 from flask.cli import AppGroup
 
@@ -11,6 +14,7 @@ from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
 from procurement.core.errors import DomainError
 
+T = TypeVar("T")
 users_cli = AppGroup("users", help="Create users, reset passwords, issue API tokens.")
 
 
@@ -18,10 +22,17 @@ def _as_cli() -> None:
     set_actor(Actor(None, "cli", "cli"))
 
 
-def _fail(error: DomainError) -> None:
-    db.session.rollback()
-    fields = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
-    raise click.ClickException(f"{error.message} {fields}".strip())
+def _run(action: Callable[[], T]) -> T:
+    """Run one service call and commit it; a refusal is rolled back and ends the command
+    with its message and the fields it names."""
+    try:
+        result = action()
+    except DomainError as error:
+        db.session.rollback()
+        fields = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
+        raise click.ClickException(f"{error.message} {fields}".strip()) from None
+    db.session.commit()
+    return result
 
 
 @users_cli.command("create")
@@ -33,17 +44,15 @@ def _fail(error: DomainError) -> None:
 def create(username, role, region_code, password, display_name):
     """Create a user scoped to a region."""
     _as_cli()
-    try:
-        user = services.create_user(
+    user = _run(
+        lambda: services.create_user(
             username=username,
             display_name=display_name or username,
             role=role,
             region_code=region_code,
             password=password,
         )
-    except DomainError as error:
-        _fail(error)
-    db.session.commit()
+    )
     click.echo(f"created {user.username} ({user.role.value}, {user.region_code})")
 
 
@@ -53,11 +62,7 @@ def create(username, role, region_code, password, display_name):
 def reset_password(username, password):
     """Set a new password; the user's open sessions end."""
     _as_cli()
-    try:
-        services.set_password(services.find_user(username), password)
-    except DomainError as error:
-        _fail(error)
-    db.session.commit()
+    _run(lambda: services.set_password(services.find_user(username), password))
     click.echo(f"password reset for {username}")
 
 
@@ -66,11 +71,7 @@ def reset_password(username, password):
 def deactivate(username):
     """Deactivate an account: its sessions and tokens stop working."""
     _as_cli()
-    try:
-        services.set_active(services.find_user(username), False, actor=None)
-    except DomainError as error:
-        _fail(error)
-    db.session.commit()
+    _run(lambda: services.set_active(services.find_user(username), False, actor=None))
     click.echo(f"deactivated {username}")
 
 
@@ -80,11 +81,7 @@ def deactivate(username):
 def token(username, name):
     """Issue a new API token; the token is the last line printed."""
     _as_cli()
-    try:
-        _token, secret = services.issue_token(services.find_user(username), name)
-    except DomainError as error:
-        _fail(error)
-    db.session.commit()
+    _token, secret = _run(lambda: services.issue_token(services.find_user(username), name))
     click.echo(f"API token for {username} (shown once, store it safely):")
     click.echo(secret)
 
@@ -94,12 +91,7 @@ def token(username, name):
 def revoke_tokens(username):
     """Revoke every API token of a user."""
     _as_cli()
-    try:
-        user = services.find_user(username)
-    except DomainError as error:
-        _fail(error)
-    count = services.revoke_tokens(user)
-    db.session.commit()
+    count = _run(lambda: services.revoke_tokens(services.find_user(username)))
     click.echo(f"revoked {count} token(s) of {username}")
 
 

@@ -25,8 +25,7 @@ from procurement.accounts.models import ApiToken, User
 from procurement.audit.queries import history_of
 from procurement.core.clock import utcnow
 from procurement.core.db import db
-from procurement.core.errors import DomainError
-from procurement.core.forms import ActionForm, filter_args, show_domain_error
+from procurement.core.forms import ActionForm, filter_args, run_action, save_form
 from procurement.regions.forms import administrable_region_choices
 
 bp = Blueprint("accounts", __name__)
@@ -109,15 +108,14 @@ def change_password():
         if not check_password_hash(user.password_hash, form.current.data):
             form.current.errors = [_("The current password is wrong.")]
         else:
-            try:
-                services.set_password(user, form.password.data)
-            except DomainError as error:
-                show_domain_error(form, error)
-            else:
-                db.session.commit()
+            done = run_action(
+                lambda: services.set_password(user, form.password.data),
+                success=_("Your password was changed. Other sessions were logged out."),
+                form=form,
+            )
+            if done.ok:
                 login_user(user)  # the session secret rotated: keep this session only
                 session["last_seen"] = utcnow().timestamp()
-                flash(_("Your password was changed. Other sessions were logged out."), "success")
                 return redirect(url_for("accounts.account"))
     return _account_page(password_form=form, status=422)
 
@@ -178,24 +176,19 @@ def users():
 def new_user():
     form = UserCreateForm()
     form.region_code.choices = administrable_region_choices()
-    if form.validate_on_submit():
-        try:
-            user = services.create_user(
-                username=form.username.data,
-                display_name=form.display_name.data,
-                role=form.role.data,
-                region_code=form.region_code.data,
-                password=form.password.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("User %(name)s was created.", name=user.username), "success")
-            return redirect(url_for("accounts.edit_user", user_id=user.id))
-    status = 422 if form.errors else 200
-    return render_template("accounts/user_new.html", form=form), status
+    done, status = save_form(
+        form,
+        lambda: services.create_user(
+            username=form.username.data,
+            display_name=form.display_name.data,
+            role=form.role.data,
+            region_code=form.region_code.data,
+            password=form.password.data,
+        ),
+        success=lambda user: _("User %(name)s was created.", name=user.username),
+        next_url=lambda user: url_for("accounts.edit_user", user_id=user.id),
+    )
+    return done or (render_template("accounts/user_new.html", form=form), status)
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
@@ -207,21 +200,19 @@ def edit_user(user_id: int):
     if request.method == "POST":
         if not g.user.can("users.manage"):
             abort(403)
-        if form.validate_on_submit():
-            try:
-                services.update_user(
-                    user,
-                    display_name=form.display_name.data,
-                    role=form.role.data,
-                    region_code=form.region_code.data,
-                )
-            except DomainError as error:
-                db.session.rollback()
-                show_domain_error(form, error)
-            else:
-                db.session.commit()
-                flash(_("The changes were saved."), "success")
-                return redirect(url_for("accounts.edit_user", user_id=user.id))
+        done, _status = save_form(
+            form,
+            lambda: services.update_user(
+                user,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                region_code=form.region_code.data,
+            ),
+            success=_("The changes were saved."),
+            next_url=url_for("accounts.edit_user", user_id=user.id),
+        )
+        if done:
+            return done
     elif user.role:
         form.role.data = user.role.value
     return render_template(
@@ -239,14 +230,10 @@ def reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        try:
-            services.set_password(user, form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(_("The password was reset; the user's sessions were ended."), "success")
+        run_action(
+            lambda: services.set_password(user, form.password.data),
+            success=_("The password was reset; the user's sessions were ended."),
+        )
     else:
         flash(_("Enter the new password."), "error")
     return redirect(url_for("accounts.edit_user", user_id=user.id))
@@ -258,19 +245,14 @@ def toggle_active(user_id: int):
     user = db.get_or_404(User, user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        services.set_active(user, not user.active, actor=g.user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        message = (
+    run_action(
+        lambda: services.set_active(user, not user.active, actor=g.user),
+        success=lambda _result: (
             _("The account was reactivated.")
             if user.active
             else _("The account was deactivated; its sessions and tokens no longer work.")
-        )
-        flash(message, "success")
+        ),
+    )
     return redirect(url_for("accounts.edit_user", user_id=user.id))
 
 

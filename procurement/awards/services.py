@@ -10,11 +10,13 @@ lower price.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -47,8 +49,21 @@ class PastRecord:
     excluded: bool = False
 
 
-# Where past records come from (procurement.renewal registers the evaluation feature's).
-PAST_RECORD_SOURCES: list = []
+PastRecordSource = Callable[[Provider, PurchasePlan], PastRecord | None]
+EXTENSION = "procurement.past_records"
+
+
+def init_app(app: Flask, *, past_records: Iterable[PastRecordSource]) -> None:
+    """Name where past records come from (the evaluation feature's, via procurement.renewal):
+    the app factory does, so that a feature left out fails loudly, not as "no record"."""
+    app.extensions[EXTENSION] = tuple(past_records)
+
+
+def _past_record_sources() -> tuple[PastRecordSource, ...]:
+    try:
+        return current_app.extensions[EXTENSION]
+    except KeyError:
+        raise RuntimeError("Past records are not wired: build the app with create_app().") from None
 
 
 def _approved(plan: PurchasePlan) -> None:
@@ -213,7 +228,7 @@ def latest_check(provider: Provider, plan: PurchasePlan) -> QualificationCheck |
 
 def past_record(provider: Provider, plan: PurchasePlan) -> PastRecord:
     """Last year's record of the provider in the region (none before any evaluation)."""
-    for source in PAST_RECORD_SOURCES:
+    for source in _past_record_sources():
         record = source(provider, plan)
         if record is not None:
             return record

@@ -15,7 +15,7 @@ from procurement.awards import services
 from procurement.contracts.services import contract_of, contracts_of
 from procurement.core.db import db
 from procurement.core.errors import DomainError
-from procurement.core.forms import ActionForm, choices, show_domain_error
+from procurement.core.forms import ActionForm, choices, run_action, save_form
 from procurement.plans.models import PurchasePlan
 from procurement.providers.models import Provider
 from procurement.public import services as publishing
@@ -63,25 +63,20 @@ def index(plan_id: int):
     if request.method == "POST":
         if not g.user.can("awards.manage"):
             return redirect(url_for("awards.index", plan_id=plan.id)), 403
-        if form.validate_on_submit():
-            try:
-                services.set_scoring(
-                    selection,
-                    bid_deadline=form.bid_deadline.data,
-                    price_weight=form.price_weight.data,
-                    technical_weight=form.technical_weight.data,
-                    performance_weight=form.performance_weight.data,
-                )
-            except DomainError as error:
-                db.session.rollback()
-                show_domain_error(form, error)
-                status = 422
-            else:
-                db.session.commit()
-                flash(_("The scoring rules were saved."), "success")
-                return redirect(url_for("awards.index", plan_id=plan.id))
-        else:
-            status = 422
+        done, status = save_form(
+            form,
+            lambda: services.set_scoring(
+                selection,
+                bid_deadline=form.bid_deadline.data,
+                price_weight=form.price_weight.data,
+                technical_weight=form.technical_weight.data,
+                performance_weight=form.performance_weight.data,
+            ),
+            success=_("The scoring rules were saved."),
+            next_url=url_for("awards.index", plan_id=plan.id),
+        )
+        if done:
+            return done
     else:
         db.session.commit()  # the selection row, created on first visit
     awards = services.awards_by_zone(plan)
@@ -111,43 +106,39 @@ def zone(plan_id: int, zone_id: int):
         if not g.user.can("awards.manage"):
             return redirect(url_for("awards.zone", plan_id=plan.id, zone_id=zone.id)), 403
         if "bid-unit_price" in request.form and bid_form.validate_on_submit():
-            try:
-                services.save_bid(
+            done = run_action(
+                lambda: services.save_bid(
                     zone,
                     db.get_or_404(Provider, int(bid_form.provider_id.data)),
                     unit_price=bid_form.unit_price.data,
                     technical_score=bid_form.technical_score.data,
                     note=bid_form.note.data,
-                )
-            except DomainError as error:
-                db.session.rollback()
-                show_domain_error(bid_form, error)
-                status = 422
-            else:
-                db.session.commit()
-                flash(_("The offer was saved."), "success")
+                ),
+                success=_("The offer was saved."),
+                form=bid_form,
+            )
+            if done.ok:
                 return redirect(url_for("awards.zone", plan_id=plan.id, zone_id=zone.id))
+            status = 422
         elif "award-rationale" in request.form:
             rows = services.candidates(zone)
             award_form.provider_id.choices = choices(
                 [(str(r.provider.id), r.provider.name) for r in rows]
             )
             if award_form.validate_on_submit():
-                try:
-                    services.award_zone(
+                done = run_action(
+                    lambda: services.award_zone(
                         zone,
                         db.get_or_404(Provider, int(award_form.provider_id.data)),
                         actor=g.user,
                         rationale=award_form.rationale.data,
-                    )
-                except DomainError as error:
-                    db.session.rollback()
-                    show_domain_error(award_form, error)
-                    status = error.status
-                else:
-                    db.session.commit()
-                    flash(_("%(zone)s was awarded.", zone=zone.name), "success")
+                    ),
+                    success=_("%(zone)s was awarded.", zone=zone.name),
+                    form=award_form,
+                )
+                if done.ok:
                     return redirect(url_for("awards.zone", plan_id=plan.id, zone_id=zone.id))
+                status = done.error.status
             else:
                 status = 422
         else:
@@ -181,20 +172,14 @@ def publication(plan_id: int, zone_id: int, action: str):
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        if action == "publish":
-            publishing.publish_award(award, actor=g.user)
-        else:
-            publishing.withdraw_record(PublicationKind.AWARD, award.id)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if action == "publish":
+        run_action(
+            lambda: publishing.publish_award(award, actor=g.user),
+            success=_("The award notice is public."),
+        )
     else:
-        db.session.commit()
-        flash(
-            _("The award notice is public.")
-            if action == "publish"
-            else _("The award notice was withdrawn from the public site."),
-            "success",
+        run_action(
+            lambda: publishing.withdraw_record(PublicationKind.AWARD, award.id),
+            success=_("The award notice was withdrawn from the public site."),
         )
     return redirect(url_for("awards.zone", plan_id=plan_id, zone_id=zone_id))

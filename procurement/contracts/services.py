@@ -39,7 +39,6 @@ from procurement.core.files import read_blob, sniff, store_blob
 from procurement.core.i18n import stored_language
 from procurement.core.money import amount_in_capitals, format_amount, parse_amount
 from procurement.plans.budget import months_in_period
-from procurement.plans.execution import register_commitments
 from procurement.plans.models import LineKind, PlanZone, PurchasePlan
 from procurement.policies.models import EntitlementModel
 from procurement.regions.services import get_region, townships_of
@@ -675,7 +674,6 @@ def committed_amount(contract: Contract) -> Decimal:
     return Decimal("0.00")
 
 
-@register_commitments
 def committed_by_zone(plan: PurchasePlan) -> dict[int | None, Decimal]:
     """Contract amounts committed per zone (budget execution)."""
     totals: dict[int | None, Decimal] = {}

@@ -23,7 +23,7 @@ from procurement.core import audit
 from procurement.core.db import db
 from procurement.core.errors import DomainError
 from procurement.core.files import read_blob
-from procurement.core.forms import ActionForm, choices, show_domain_error
+from procurement.core.forms import ActionForm, choices, run_action, save_form
 from procurement.jobs.views import start as start_job
 from procurement.plans.exports import DOCX
 from procurement.plans.models import PurchasePlan
@@ -98,15 +98,13 @@ def generate(plan_id: int, zone_id: int):
     plan = db.get_or_404(PurchasePlan, plan_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        contract = services.generate_contract(get_zone(plan, zone_id), actor=g.user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    done = run_action(
+        lambda: services.generate_contract(get_zone(plan, zone_id), actor=g.user),
+        success=lambda contract: _("Contract %(n)s was generated.", n=contract.number),
+    )
+    if not done.ok:
         return redirect(url_for("awards.zone", plan_id=plan.id, zone_id=zone_id))
-    db.session.commit()
-    flash(_("Contract %(n)s was generated.", n=contract.number), "success")
-    return redirect(url_for("contracts.show", contract_id=contract.id))
+    return redirect(url_for("contracts.show", contract_id=done.result.id))
 
 
 @bp.post("/plans/<int:plan_id>/contracts")
@@ -205,17 +203,9 @@ def _audit_download(contract: Contract, what: str) -> None:
 
 
 def _act(contract: Contract, action, message: str, form=None, form_name=None):
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        if form is not None:
-            show_domain_error(form, error)
-            return _page(db.session.get(Contract, contract.id), error.status, **{form_name: form})
-        flash(error.message, "error")
-        return redirect(url_for("contracts.show", contract_id=contract.id))
-    db.session.commit()
-    flash(message, "success")
+    done = run_action(action, success=message, form=form)
+    if not done.ok and form is not None:
+        return _page(db.session.get(Contract, contract.id), done.error.status, **{form_name: form})
     return redirect(url_for("contracts.show", contract_id=contract.id))
 
 
@@ -319,26 +309,22 @@ def publication(contract_id: int, action: str):
 @permission_required("templates.manage")
 def templates():
     form = TemplateForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            template = services.upload_template(
-                region_code=g.user.region_code,
-                name=form.name.data,
-                filename=form.file.data.filename,
-                stream=form.file.data.stream,
-                actor=g.user,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("Version %(n)d of the template is now in use.", n=template.version), "success")
-            return redirect(url_for("contracts.templates"))
-    elif form.is_submitted():
-        status = 422
+    done, status = save_form(
+        form,
+        lambda: services.upload_template(
+            region_code=g.user.region_code,
+            name=form.name.data,
+            filename=form.file.data.filename,
+            stream=form.file.data.stream,
+            actor=g.user,
+        ),
+        success=lambda template: _(
+            "Version %(n)d of the template is now in use.", n=template.version
+        ),
+        next_url=url_for("contracts.templates"),
+    )
+    if done:
+        return done
     versions = db.session.scalars(
         select(ContractTemplate).order_by(
             ContractTemplate.region_code, ContractTemplate.version.desc()

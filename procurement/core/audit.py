@@ -22,7 +22,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, event, insert, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from procurement.core.clock import utcnow
-from procurement.core.db import db
+from procurement.core.db import db, listen_once
 from procurement.core.scoping import RegionOwned
 
 REDACTED = "[redacted]"
@@ -179,7 +179,6 @@ def _entity_id(obj: Audited) -> str:
     return ",".join(str(part) for part in keys)
 
 
-@event.listens_for(Session, "before_flush")
 def _remember_stored_rows(session: Session, flush_context, instances) -> None:
     """Read the stored row of each audited record about to change, for its 'before'."""
     for obj in (*session.dirty, *session.deleted):
@@ -188,7 +187,6 @@ def _remember_stored_rows(session: Session, flush_context, instances) -> None:
             obj.__dict__["_audit_before"] = _stored_values(session, obj)
 
 
-@event.listens_for(Session, "after_flush")
 def _write_trail(session: Session, flush_context) -> None:
     rows = []
     actor = current_actor()
@@ -227,3 +225,10 @@ def _event(actor, obj, action, before, after, note) -> dict:
 @event.listens_for(AuditEvent, "before_delete")
 def _refuse_change(mapper, connection, target) -> None:
     raise RuntimeError("audit events are never updated or deleted")
+
+
+def watch_sessions() -> None:
+    """Write the audit trail of every audited record a session changes (the app factory
+    calls this: without it, changes would leave no history)."""
+    listen_once(Session, "before_flush", _remember_stored_rows)
+    listen_once(Session, "after_flush", _write_trail)

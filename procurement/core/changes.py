@@ -24,12 +24,12 @@ from __future__ import annotations
 import re
 
 from flask import g, has_app_context
-from sqlalchemy import BigInteger, Integer, event, text
+from sqlalchemy import BigInteger, Integer, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.elements import TextClause
 
 from procurement.core.cache import app_cache
-from procurement.core.db import db
+from procurement.core.db import db, listen_once
 
 WRITTEN = "procurement.written"
 SINGLETON = 1
@@ -83,13 +83,11 @@ def move_on(connection) -> None:
         _recent().clear()
 
 
-@event.listens_for(Session, "after_flush")
 def _note_flush(session: Session, flush_context) -> None:
     if session.new or session.dirty or session.deleted:  # still as before the flush
         note_written(session)
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _note_statement(state) -> None:
     statement = state.statement
     # text("UPDATE ...") is a write the ORM cannot name: any text that is not a read
@@ -98,7 +96,6 @@ def _note_statement(state) -> None:
         note_written(state.session)
 
 
-@event.listens_for(Session, "before_commit")
 def _move_on(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the transaction goes on
@@ -112,7 +109,15 @@ def _move_on(session: Session) -> None:
             g.data_written = True
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction) -> None:
     if transaction.parent is None:  # the transaction itself, not a savepoint in it
         session.info.pop(WRITTEN, None)
+
+
+def watch_sessions() -> None:
+    """Move the data version on at every commit that wrote (the app factory calls this:
+    pages cached under the version would otherwise never learn of a change)."""
+    listen_once(Session, "after_flush", _note_flush)
+    listen_once(Session, "do_orm_execute", _note_statement)
+    listen_once(Session, "before_commit", _move_on)
+    listen_once(Session, "after_transaction_end", _forget)

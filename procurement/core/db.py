@@ -114,6 +114,12 @@ def sqlite_engine_options(options: dict, busy_timeout_ms: int) -> dict:
     return {**options, "connect_args": connect_args}
 
 
+def listen_once(target, name: str, listener) -> None:
+    """``event.listen``, once however many applications are built in one process."""
+    if not event.contains(target, name, listener):
+        event.listen(target, name, listener)
+
+
 def use_real_sqlite_transactions(engine) -> None:
     """Make SQLite transactional like PostgreSQL, with readers that do not wait for writers.
 

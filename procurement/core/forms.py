@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from flask import flash, redirect
 from flask_wtf import FlaskForm, i18n
 from wtforms import Form
@@ -25,6 +29,11 @@ class ActionForm(FlaskForm):
 
 def show_domain_error(form: FlaskForm, error: DomainError) -> None:
     """Put a service's error next to the fields it names; anything else goes to a flash."""
+    place_errors = getattr(form, "place_errors", None)  # a form that finds nested fields
+    if place_errors is not None:
+        for message in place_errors(error.fields) or [error.message]:
+            flash(message, "error")
+        return
     placed = False
     aliases = getattr(form, "field_aliases", {})  # a service's field -> the form's own
     for name, messages in error.fields.items():
@@ -50,19 +59,70 @@ def filter_args(form: FlaskForm) -> dict[str, str]:
     }
 
 
-def save_form(form: FlaskForm, action, *, success: str, next_url):
-    """Run the service behind a submitted form: commit, flash and redirect; or put the
-    service's refusal next to the fields and answer 422. Returns (redirect or None, status).
+def flash_refusal(error: DomainError) -> None:
+    """A service's refusal as flashes: its message, then any field's message not yet said."""
+    flash(error.message, "error")
+    said = {error.message}
+    for messages in error.fields.values():
+        for message in messages:
+            if message not in said:
+                said.add(message)
+                flash(message, "error")
 
-    ``next_url`` is a URL, or a function of what the action returned (a new record's page)."""
-    if not form.validate_on_submit():
-        return None, 422 if form.is_submitted() else 200
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``run_action`` did: the service's result, or the error it refused with."""
+
+    result: Any = None
+    error: DomainError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def run_action(
+    action: Callable[[], Any],
+    *,
+    success: str | Callable[[Any], str] | None = None,
+    form: FlaskForm | None = None,
+    show_refusal: bool = True,
+) -> Outcome:
+    """Run the one service call of a request: commit it and flash ``success`` (a message,
+    or a function of what the service returned); or roll everything back and show the
+    service's refusal, next to the fields of ``form`` if given, else as flashes (unless
+    ``show_refusal`` is false: the caller renders ``outcome.error`` itself)."""
     try:
         result = action()
     except DomainError as error:
         db.session.rollback()
-        show_domain_error(form, error)
-        return None, 422
+        if form is not None:
+            show_domain_error(form, error)
+        elif show_refusal:
+            flash_refusal(error)
+        return Outcome(error=error)
     db.session.commit()
-    flash(success, "success")
-    return redirect(next_url(result) if callable(next_url) else next_url), 302
+    if success is not None:
+        flash(success(result) if callable(success) else success, "success")
+    return Outcome(result=result)
+
+
+def save_form(
+    form: FlaskForm,
+    action: Callable[[], Any],
+    *,
+    success: str | Callable[[Any], str],
+    next_url: str | Callable[[Any], str],
+):
+    """Run the service behind a submitted form: commit, flash and redirect; or put the
+    service's refusal next to the fields and answer 422. Returns (redirect or None, status).
+
+    ``success`` and ``next_url`` are a message and a URL, or functions of what the action
+    returned (a new record's name and page)."""
+    if not form.validate_on_submit():
+        return None, 422 if form.is_submitted() else 200
+    done = run_action(action, success=success, form=form)
+    if not done.ok:
+        return None, 422
+    return redirect(next_url(done.result) if callable(next_url) else next_url), 302

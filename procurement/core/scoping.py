@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g, has_app_context
-from sqlalchemy import ColumnElement, event, or_, true
+from sqlalchemy import ColumnElement, or_, true
 from sqlalchemy.orm import Session, with_loader_criteria
 
-from procurement.core.db import HasRegion
+from procurement.core.db import HasRegion, listen_once
 from procurement.core.errors import PermissionDenied
 
 PREFIX_LENGTH = {"province": 2, "prefecture": 4, "county": 6, "township": 9}
@@ -104,7 +104,6 @@ def owned_in_scope(region_code: ColumnElement) -> ColumnElement[bool]:
     return true() if scope is None else region_code.startswith(scope.prefix)
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _filter_selects(state) -> None:
     scope = current_scope()
     if scope is None or not state.is_select or state.is_column_load:
@@ -126,7 +125,6 @@ def _filter_selects(state) -> None:
     )
 
 
-@event.listens_for(Session, "before_flush")
 def _guard_writes(session: Session, flush_context, instances) -> None:
     scope = current_scope()
     if scope is None:
@@ -134,3 +132,10 @@ def _guard_writes(session: Session, flush_context, instances) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, HasRegion) and not scope.covers(obj.region_code):
             raise PermissionDenied("region_out_of_scope")
+
+
+def watch_sessions() -> None:
+    """Scope every ORM read and guard every write by the request's region, in every session
+    (the app factory calls this: a session that is not watched would leak across counties)."""
+    listen_once(Session, "do_orm_execute", _filter_selects)
+    listen_once(Session, "before_flush", _guard_writes)

@@ -20,13 +20,19 @@ from dataclasses import dataclass, field
 from typing import IO
 
 import pandas as pd
-from flask import current_app
+from flask import abort, current_app, g, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import HiddenField
+from wtforms.validators import InputRequired
 
 from procurement.accounts.models import User
 from procurement.core import audit, spreadsheets
 from procurement.core.db import db
-from procurement.core.errors import ValidationError
+from procurement.core.errors import UNAVAILABLE, DomainError, ValidationError
+from procurement.core.forms import run_action
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
@@ -54,6 +60,32 @@ class ImportReport:
     @property
     def bad(self) -> int:
         return sum(1 for r in self.rows if not r.ok)
+
+
+def try_row(
+    sheet: str, index: int, label: str, action: Callable[[], object], columns: dict[str, str]
+) -> RowReport:
+    """Run one row (``index`` counts data rows from 0) in its own savepoint; a refusal
+    becomes the row's messages, each named by its column (``columns``: field -> heading)."""
+    row = RowReport(sheet=sheet, row=index + 2, label=label, ok=True)  # row 1 holds headers
+    savepoint = db.session.begin_nested()
+    try:
+        action()
+        savepoint.commit()
+    except DomainError as error:
+        savepoint.rollback()
+        row.ok = False
+        row.messages = [
+            f"{columns[field]}：{message}" if field in columns else message
+            for field, messages in (error.fields or {"": [error.message]}).items()
+            for message in messages
+        ]
+    except UNAVAILABLE:
+        raise  # the database failed, not the row: the whole import stops, nothing is kept
+    except Exception:  # noqa: BLE001 - a cell the services could not even read
+        savepoint.rollback()
+        row.ok, row.messages = False, [_("The row could not be read.")]
+    return row
 
 
 # Try every row of the workbook's sheets for a region; the caller commits or not.
@@ -140,3 +172,46 @@ class StagedImports:
 
 def _outcome(rows: list[RowReport]) -> list[list]:
     return [[r.sheet, r.row, r.ok] for r in rows]
+
+
+# Pages --------------------------------------------------------------------------------
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Spreadsheet (.xlsx)"), validators=[FileRequired()])
+
+
+class ConfirmImportForm(FlaskForm):
+    token = HiddenField(validators=[InputRequired()])
+
+
+def import_page(staged: StagedImports, template: str, *, region_code: str, **context):
+    """The upload page: on a file, its report and the button that confirms it (422 when
+    the file itself is refused)."""
+    form = ImportForm()
+    report, status = None, 200
+    if form.validate_on_submit():
+        done = run_action(
+            lambda: staged.stage(
+                form.file.data.stream,
+                form.file.data.filename,
+                region_code=region_code,
+                actor=g.user,
+            )
+        )
+        report, status = done.result, 200 if done.ok else 422
+    confirm = ConfirmImportForm(token=report.token) if report else None
+    return render_template(template, form=form, report=report, confirm=confirm, **context), status
+
+
+def confirm_page(staged: StagedImports, *, region_code: str, imported: str, upload: str):
+    """Write a confirmed import, then to the register's list (endpoint ``imported``); on a
+    refusal back to the upload page (endpoint ``upload``) with the reason."""
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    done = run_action(
+        lambda: staged.apply(form.token.data, region_code=region_code, actor=g.user),
+        success=lambda report: _("%(n)d rows were imported.", n=report.imported),
+    )
+    return redirect(url_for(imported if done.ok else upload))

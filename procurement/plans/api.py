@@ -8,7 +8,6 @@ from typing import Any
 from flask import g, send_file
 from flask_babel import gettext as _
 from pydantic import Field
-from sqlalchemy import select
 
 from procurement.core.api import MoneyString, Page, PageQuery, Schema, api_route, paginate
 from procurement.core.db import db
@@ -26,6 +25,7 @@ from procurement.plans.models import (
     PurchaseMethod,
     PurchasePlan,
 )
+from procurement.plans.queries import plan_list
 
 
 class ZoneIn(Schema):
@@ -262,12 +262,7 @@ def _line(plan: PurchasePlan, line_id: int) -> BudgetLine:
     response=Page[PlanSummary],
 )
 def list_plans(query: PlanQuery):
-    stmt = select(PurchasePlan).order_by(PurchasePlan.year.desc(), PurchasePlan.id.desc())
-    if query.year:
-        stmt = stmt.where(PurchasePlan.year == query.year)
-    if query.status:
-        stmt = stmt.where(PurchasePlan.status == query.status)
-    return paginate(stmt, query, PlanSummary)
+    return paginate(plan_list(year=query.year, status=query.status), query, PlanSummary)
 
 
 @api_route(

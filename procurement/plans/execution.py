@@ -1,38 +1,52 @@
 """Budget execution: approved budget against committed (contracts) and settled (payments).
 
-Later features register where committed and settled money comes from, so that this
-module does not need to know about contracts or settlements:
+Where committed and settled money comes from is named by the app factory
+(``procurement.web``), so that this module does not need to know about contracts or
+settlements, and a feature left out fails loudly instead of showing nothing settled:
 
-    register_commitments(lambda plan: {zone_id: Decimal(...)})
-    register_settlements(lambda plan: {zone_id: Decimal(...)})
+    execution.init_app(app, commitments=[committed_by_zone], settlements=[settled_by_zone])
 
-A key of ``None`` means money not tied to a zone.
+Each source maps a plan to ``{zone_id: Decimal(...)}``; a key of ``None`` means money not
+tied to a zone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+
+from flask import Flask, current_app
 
 from procurement.plans.models import PurchasePlan
 
 Source = Callable[[PurchasePlan], dict[int | None, Decimal]]
-_COMMITMENTS: list[Source] = []
-_SETTLEMENTS: list[Source] = []
 ZERO = Decimal("0.00")
+EXTENSION = "procurement.budget_execution"
 
 
-def register_commitments(source: Source) -> Source:
-    if source not in _COMMITMENTS:
-        _COMMITMENTS.append(source)
-    return source
+@dataclass(frozen=True)
+class Sources:
+    """Where an application's committed and settled money comes from."""
+
+    commitments: tuple[Source, ...]
+    settlements: tuple[Source, ...]
 
 
-def register_settlements(source: Source) -> Source:
-    if source not in _SETTLEMENTS:
-        _SETTLEMENTS.append(source)
-    return source
+def init_app(app: Flask, *, commitments: Iterable[Source], settlements: Iterable[Source]) -> None:
+    """Name the features that commit and settle money against a plan's budget."""
+    app.extensions[EXTENSION] = Sources(tuple(commitments), tuple(settlements))
+
+
+def sources() -> Sources:
+    """The current application's sources; an application not built by the factory has none
+    rather than silently showing nothing committed or settled."""
+    try:
+        return current_app.extensions[EXTENSION]
+    except KeyError:
+        raise RuntimeError(
+            "Budget execution is not wired: build the app with create_app()."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -70,8 +84,9 @@ def execution(plan: PurchasePlan, other_label: str) -> list[ExecutionRow]:
         for line in version.snapshot["budget_lines"]:
             zone_id = line["zone_id"]
             approved[zone_id] = approved.get(zone_id, ZERO) + Decimal(line["amount"])
-    committed = _collect(_COMMITMENTS, plan)
-    settled = _collect(_SETTLEMENTS, plan)
+    wired = sources()
+    committed = _collect(wired.commitments, plan)
+    settled = _collect(wired.settlements, plan)
     keys = [k for k in labels if k is not None]
     keys += [None] if (None in approved or None in committed or None in settled) else []
     return [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from procurement.core.db import db
@@ -34,6 +34,19 @@ def listed_plans():
     return select(PurchasePlan).options(
         selectinload(PurchasePlan.versions), selectinload(PurchasePlan.budget_lines)
     )
+
+
+def plan_list(*, year: int | None = None, status: str | None = None) -> Select:
+    """Plans matching the filters, for the list page and the API alike: newest year first,
+    then by county, newest first within it."""
+    stmt = listed_plans().order_by(
+        PurchasePlan.year.desc(), PurchasePlan.region_code, PurchasePlan.id.desc()
+    )
+    if year:
+        stmt = stmt.where(PurchasePlan.year == year)
+    if status:
+        stmt = stmt.where(PurchasePlan.status == status)
+    return stmt
 
 
 def recent_plans(limit: int = 5) -> list[PurchasePlan]:

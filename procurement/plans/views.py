@@ -9,8 +9,7 @@ from flask_babel import lazy_gettext as _l
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
 from procurement.core.db import db
-from procurement.core.errors import DomainError
-from procurement.core.forms import choices, filter_args, show_domain_error
+from procurement.core.forms import choices, filter_args, run_action
 from procurement.plans import exports, services
 from procurement.plans.execution import execution, totals
 from procurement.plans.forms import (
@@ -28,7 +27,7 @@ from procurement.plans.models import (
     PlanStatus,
     PurchasePlan,
 )
-from procurement.plans.queries import listed_plans
+from procurement.plans.queries import plan_list
 from procurement.regions.forms import requested_county
 from procurement.regions.models import Region, RegionLevel
 from procurement.regions.services import counties_in_scope, townships_of
@@ -78,13 +77,7 @@ def index():
     filters.status.choices = choices(
         [("", _("All statuses")), *[(s.value, s.label) for s in PlanStatus]]
     )
-    stmt = listed_plans().order_by(
-        PurchasePlan.year.desc(), PurchasePlan.region_code, PurchasePlan.id.desc()
-    )
-    if filters.year.data:
-        stmt = stmt.where(PurchasePlan.year == filters.year.data)
-    if filters.status.data:
-        stmt = stmt.where(PurchasePlan.status == filters.status.data)
+    stmt = plan_list(year=filters.year.data, status=filters.status.data)
     page = db.paginate(stmt, per_page=50, error_out=False)
     args = filter_args(filters)
     counties = (
@@ -125,19 +118,19 @@ def new():
         form.items.data = [item.code for item in services.catalogue(county.code)]
     elif form.validate_on_submit():
         data, rows = form.plan_input()
-        try:
-            plan = services.create_plan(actor=g.user, region_code=county.code, data=data)
-        except DomainError as error:
-            db.session.rollback()
+        done = run_action(
+            lambda: services.create_plan(actor=g.user, region_code=county.code, data=data),
+            success=_("The plan was saved as a draft."),
+            show_refusal=False,  # on the zone rows, below
+        )
+        if not done.ok:
             return _render_form(
                 form,
                 county,
-                leftover=form.place_errors(error.fields, rows) or [error.message],
+                leftover=form.place_errors(done.error.fields, rows) or [done.error.message],
                 status=422,
             )
-        db.session.commit()
-        flash(_("The plan was saved as a draft."), "success")
-        return redirect(url_for("plans.show", plan_id=plan.id))
+        return redirect(url_for("plans.show", plan_id=done.result.id))
     return _render_form(form, county, status=422 if form.errors else 200)
 
 
@@ -160,19 +153,19 @@ def edit(plan_id: int):
         form.fill(plan)
     elif form.validate_on_submit():
         data, rows = form.plan_input()
-        try:
-            services.update_plan(plan, data, lock_version=_lock(form))
-        except DomainError as error:
-            db.session.rollback()
+        done = run_action(
+            lambda: services.update_plan(plan, data, lock_version=_lock(form)),
+            success=_("The changes were saved."),
+            show_refusal=False,  # on the zone rows, below
+        )
+        if not done.ok:
             return _render_form(
                 form,
                 plan.region,
                 plan,
-                form.place_errors(error.fields, rows) or [error.message],
+                form.place_errors(done.error.fields, rows) or [done.error.message],
                 422,
             )
-        db.session.commit()
-        flash(_("The changes were saved."), "success")
         return redirect(url_for("plans.show", plan_id=plan.id))
     return _render_form(form, plan.region, plan, status=422 if form.errors else 200)
 
@@ -208,21 +201,20 @@ def new_line(plan_id: int):
     form = BudgetLineForm(lock_version=plan.lock_version)
     del form.override_reason
     if form.validate_on_submit():
-        try:
-            services.add_budget_line(
+        done = run_action(
+            lambda: services.add_budget_line(
                 plan,
                 kind=form.kind.data,
                 description=form.description.data,
                 funding_source=form.funding_source.data,
                 amount=form.amount.data,
                 lock_version=_lock(form),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
+            ),
+            success=_("The budget line was added."),
+            form=form,
+        )
+        if not done.ok:
             return _line_form_page(plan, form, status=422)
-        db.session.commit()
-        flash(_("The budget line was added."), "success")
         return redirect(url_for("plans.show", plan_id=plan.id, _anchor="budget"))
     return _line_form_page(plan, form, status=422 if form.errors else 200)
 
@@ -249,8 +241,8 @@ def edit_line(plan_id: int, line_id: int):
         if line.kind is not LineKind.SERVICE:
             form.kind.data = line.kind.value
     elif form.validate_on_submit():
-        try:
-            services.update_budget_line(
+        done = run_action(
+            lambda: services.update_budget_line(
                 line,
                 amount=form.amount.data,
                 funding_source=form.funding_source.data,
@@ -258,31 +250,19 @@ def edit_line(plan_id: int, line_id: int):
                 kind=form.kind.data if "kind" in form else None,
                 override_reason=form.override_reason.data if "override_reason" in form else None,
                 lock_version=_lock(form),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
+            ),
+            success=_("The budget line was saved."),
+            form=form,
+        )
+        if not done.ok:
             return _line_form_page(plan, form, line, 422)
-        db.session.commit()
-        flash(_("The budget line was saved."), "success")
         return redirect(url_for("plans.show", plan_id=plan.id, _anchor="budget"))
     return _line_form_page(plan, form, line, 422 if form.errors else 200)
 
 
 def _act(plan: PurchasePlan, action, success: str):
     """Run one state-changing service from a POST button, then back to the plan."""
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        for messages in error.fields.values():
-            for message in messages:
-                if message != error.message:
-                    flash(message, "error")
-        return redirect(url_for("plans.show", plan_id=plan.id))
-    db.session.commit()
-    flash(success, "success")
+    run_action(action, success=success)
     return redirect(url_for("plans.show", plan_id=plan.id))
 
 
@@ -342,26 +322,21 @@ def review(plan_id: int):
     form = ReviewForm()
     if request.method == "POST" and form.validate_on_submit():
         number = int(form.version_number.data) if form.version_number.data.isdigit() else -1
-        try:
-            if form.decision.data == "approve":
-                services.approve_plan(
-                    plan, actor=g.user, version_number=number, comment=form.comment.data
-                )
-                message = _("Version %(n)d was approved and is now in force.", n=number)
-            else:
-                services.return_plan(
-                    plan, actor=g.user, version_number=number, comment=form.comment.data
-                )
-                message = _("Version %(n)d was returned to the officer.", n=number)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            pending = plan.pending_version
-            status = error.status
+        if form.decision.data == "approve":
+            decide = services.approve_plan
+            message = _("Version %(n)d was approved and is now in force.", n=number)
         else:
-            db.session.commit()
-            flash(message, "success")
+            decide = services.return_plan
+            message = _("Version %(n)d was returned to the officer.", n=number)
+        done = run_action(
+            lambda: decide(plan, actor=g.user, version_number=number, comment=form.comment.data),
+            success=message,
+            form=form,
+        )
+        if done.ok:
             return redirect(url_for("plans.show", plan_id=plan.id))
+        pending = plan.pending_version
+        status = done.error.status
     else:
         status = 200
         if pending is None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
 from procurement.core.db import db
-from procurement.core.errors import DomainError
+from procurement.core.forms import run_action
 from procurement.core.scoping import ensure_in_scope
 from procurement.policies import services
 from procurement.policies.forms import PolicyProfileForm
@@ -56,9 +56,7 @@ def show(profile_id: int):
     return render_template("policies/show.html", profile=profile, history=history_of(profile))
 
 
-def _render_form(form, profile=None, leftover=(), status=200):
-    for message in leftover:
-        flash(message, "error")
+def _render_form(form, profile=None, status=200):
     return render_template("policies/form.html", form=form, profile=profile), status
 
 
@@ -80,18 +78,16 @@ def new():
         values["evaluation_indicators"] = (
             source.evaluation_indicators if source is not None else DEFAULT_INDICATORS
         )
-        try:
-            profile = services.create_profile(
+        done = run_action(
+            lambda: services.create_profile(
                 region_code=form.region_code.data, year=form.year.data, values=values
-            )
-        except DomainError as error:
-            db.session.rollback()
-            return _render_form(
-                form, leftover=form.place_errors(error.fields) or [error.message], status=422
-            )
-        db.session.commit()
-        flash(_("The policy profile was created."), "success")
-        return redirect(url_for("policies.show", profile_id=profile.id))
+            ),
+            success=_("The policy profile was created."),
+            form=form,
+        )
+        if not done.ok:
+            return _render_form(form, status=422)
+        return redirect(url_for("policies.show", profile_id=done.result.id))
     return _render_form(form, status=422 if form.errors else 200)
 
 
@@ -105,14 +101,12 @@ def edit(profile_id: int):
     if request.method == "GET":
         form.fill(profile)
     elif form.validate_on_submit():
-        try:
-            services.update_profile(profile, form.values())
-        except DomainError as error:
-            db.session.rollback()
-            return _render_form(
-                form, profile, form.place_errors(error.fields) or [error.message], status=422
-            )
-        db.session.commit()
-        flash(_("The policy profile was saved."), "success")
+        done = run_action(
+            lambda: services.update_profile(profile, form.values()),
+            success=_("The policy profile was saved."),
+            form=form,
+        )
+        if not done.ok:
+            return _render_form(form, profile, status=422)
         return redirect(url_for("policies.show", profile_id=profile.id))
     return _render_form(form, profile, status=422 if form.errors else 200)

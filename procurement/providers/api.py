@@ -8,7 +8,6 @@ from typing import Any, Literal
 from flask import g
 from flask_babel import gettext as _
 from pydantic import Field
-from sqlalchemy import or_, select
 
 from procurement.core.api import MoneyString, Page, PageQuery, Schema, api_route, paginate
 from procurement.core.db import db
@@ -25,6 +24,7 @@ from procurement.providers.models import (
     RegistrationAuthority,
     ViolationKind,
 )
+from procurement.providers.queries import provider_list
 
 
 class ProviderIn(Schema):
@@ -164,6 +164,9 @@ class ProviderOut(ProviderSummary):
 class ProviderQuery(PageQuery):
     q: str | None = Field(None, max_length=100)
     township_code: str | None = None
+    qualification: Literal["qualified", "not_qualified", "unchecked"] | None = Field(
+        None, description="By the provider's newest qualification check"
+    )
 
 
 class RecordIn(Schema):
@@ -270,16 +273,9 @@ def _input(body: ProviderIn) -> services.ProviderInput:
     response=Page[ProviderSummary],
 )
 def list_providers(query: ProviderQuery):
-    stmt = select(Provider).order_by(Provider.name)
-    if query.q:
-        stmt = stmt.where(
-            or_(  # % and _ are searched for as typed
-                Provider.name.icontains(query.q, autoescape=True),
-                Provider.credit_code.icontains(query.q, autoescape=True),
-            )
-        )
-    if query.township_code:
-        stmt = stmt.where(Provider.township_code == query.township_code)
+    stmt = provider_list(
+        q=query.q, township_code=query.township_code, qualification=query.qualification
+    )
     return paginate(stmt, query, ProviderSummary)
 
 

@@ -8,7 +8,6 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
-    HiddenField,
     SelectField,
     StringField,
     TextAreaField,
@@ -210,14 +209,6 @@ class DocumentForm(FlaskForm):
 class CheckForm(FlaskForm):
     as_of = DateField(_l("Check as of (normally the bid deadline)"), validators=[InputRequired()])
     plan_id = SelectField(_l("For the plan"), validate_choice=False)
-
-
-class ImportForm(FlaskForm):
-    file = FileField(_l("Spreadsheet (.xlsx)"), validators=[FileRequired()])
-
-
-class ConfirmImportForm(FlaskForm):
-    token = HiddenField(validators=[InputRequired()])
 
 
 class ProviderFilterForm(FlaskForm):

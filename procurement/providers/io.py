@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from procurement.core import spreadsheets
 from procurement.core.db import db
-from procurement.core.errors import UNAVAILABLE, DomainError, NotFound, ValidationError
+from procurement.core.errors import NotFound, ValidationError
 from procurement.core.office import XLSX, saved, workbook  # noqa: F401 - XLSX: the views
-from procurement.core.staging import ImportReport, RowReport, StagedImports
+from procurement.core.staging import ImportReport, RowReport, StagedImports, try_row
 from procurement.providers import services
 from procurement.providers.models import Provider
 from procurement.regions.services import get_region, townships_of
@@ -140,7 +140,9 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
                 )
                 services.register_provider(region_code=region_code, data=data)
 
-            rows.append(_try(PROVIDER_SHEET, index, values.get("name") or "", register))
+            rows.append(
+                try_row(PROVIDER_SHEET, index, values.get("name") or "", register, COLUMN_OF)
+            )
     if RECORD_SHEET in sheets:
         frame = sheets[RECORD_SHEET]
         spreadsheets.require_columns(frame, RECORD_SHEET, RECORD_REQUIRED)
@@ -155,13 +157,14 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
             code = (values.pop("credit_code") or "").upper()
             kind = values.pop("kind")
             rows.append(
-                _try(
+                try_row(
                     RECORD_SHEET,
                     index,
                     code,
                     lambda code=code, kind=kind, values=values: _add_record(
                         region_code, code, kind, values
                     ),
+                    COLUMN_OF,
                 )
             )
     return rows
@@ -181,33 +184,10 @@ def _add_record(region_code: str, code: str, kind: Any, values: dict) -> None:
     services.add_record(provider, kind or "", values)
 
 
-COLUMN_OF = {
+COLUMN_OF = {  # field -> the column that holds it, naming a row's messages
     **{field: column for column, field in {**RECORD_COLUMNS, **PROVIDER_COLUMNS}.items()},
     "township_code": "所在乡镇",
 }
-
-
-def _try(sheet: str, index: int, label: str, action) -> RowReport:
-    """Run one row in its own savepoint; a refusal becomes the row's messages."""
-    row = RowReport(sheet=sheet, row=index + 2, label=label, ok=True)  # row 1 holds headers
-    savepoint = db.session.begin_nested()
-    try:
-        action()
-        savepoint.commit()
-    except DomainError as error:
-        savepoint.rollback()
-        row.ok = False
-        row.messages = [
-            f"{COLUMN_OF.get(field, field)}：{message}" if field not in {"body", ""} else message
-            for field, messages in (error.fields or {"": [error.message]}).items()
-            for message in messages
-        ]
-    except UNAVAILABLE:
-        raise  # the database failed, not the row: the whole import stops, nothing is kept
-    except Exception:  # noqa: BLE001 - a cell the services could not even read
-        savepoint.rollback()
-        row.ok, row.messages = False, [_("The row could not be read.")]
-    return row
 
 
 def _confirmation(value: Any) -> bool:

@@ -15,27 +15,25 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
-from procurement.core import audit
+from procurement.core import audit, staging
 from procurement.core.db import db
-from procurement.core.errors import DomainError
 from procurement.core.files import blob_path
 from procurement.core.forms import (
     ActionForm,
     choices,
     filter_args,
+    run_action,
     save_form,
 )
 from procurement.plans.models import PlanStatus, PurchasePlan
 from procurement.providers import io, services
 from procurement.providers.forms import (
     CheckForm,
-    ConfirmImportForm,
     DocumentForm,
-    ImportForm,
     PriceForm,
     ProviderFilterForm,
     ProviderForm,
@@ -51,6 +49,7 @@ from procurement.providers.models import (
     RecordKind,
 )
 from procurement.providers.qualification import CRITERIA, CRITERION_LABELS
+from procurement.providers.queries import latest_check_ids, provider_list
 from procurement.regions.forms import requested_county
 from procurement.regions.models import Region, RegionLevel
 from procurement.regions.services import townships_of
@@ -75,13 +74,6 @@ def provider_label(value) -> str:
     return str(LABELS.get(value, value)) if value is not None else "—"
 
 
-def _latest_check_ids():
-    """The id of the newest check of each provider (for the list's qualification filter)."""
-    from sqlalchemy import func
-
-    return select(func.max(QualificationCheck.id)).group_by(QualificationCheck.provider_id)
-
-
 @bp.route("/")
 @permission_required("providers.view")
 def index():
@@ -104,31 +96,15 @@ def index():
     filters.township.choices = choices(
         [("", _("All townships")), *[(t.code, t.name) for t in townships]]
     )
-    stmt = select(Provider).order_by(Provider.region_code, Provider.name)
-    if filters.q.data:
-        text = filters.q.data.strip()
-        stmt = stmt.where(
-            or_(  # % and _ are searched for as typed
-                Provider.name.icontains(text, autoescape=True),
-                Provider.credit_code.icontains(text, autoescape=True),
-            )
-        )
-    if filters.township.data:
-        stmt = stmt.where(Provider.township_code == filters.township.data)
-    latest = _latest_check_ids()
-    if filters.qualification.data == "unchecked":
-        stmt = stmt.where(~Provider.checks.any())
-    elif filters.qualification.data in {"qualified", "not_qualified"}:
-        wanted = filters.qualification.data == "qualified"
-        stmt = stmt.where(
-            Provider.checks.any(
-                (QualificationCheck.id.in_(latest)) & (QualificationCheck.qualified.is_(wanted))
-            )
-        )
+    stmt = provider_list(
+        q=filters.q.data,
+        township_code=filters.township.data,
+        qualification=filters.qualification.data,
+    )
     page = db.paginate(stmt, per_page=50, error_out=False)
     newest = db.session.scalars(
         select(QualificationCheck).where(
-            QualificationCheck.id.in_(latest),
+            QualificationCheck.id.in_(latest_check_ids()),
             QualificationCheck.provider_id.in_([p.id for p in page.items]),
         )
     )
@@ -147,9 +123,7 @@ def _provider_form(county: Region, **kwargs) -> ProviderForm:
     return form
 
 
-def _render_provider_form(form, county, provider=None, leftover=(), status=200):
-    for message in leftover:
-        flash(message, "error")
+def _render_provider_form(form, county, provider=None, status=200):
     return render_template(
         "providers/form.html", form=form, county=county, provider=provider
     ), status
@@ -161,18 +135,14 @@ def new():
     county = requested_county()
     form = _provider_form(county)
     if form.validate_on_submit():
-        try:
-            provider = services.register_provider(
-                region_code=county.code, data=form.provider_input()
-            )
-        except DomainError as error:
-            db.session.rollback()
-            return _render_provider_form(
-                form, county, None, form.place_errors(error.fields) or [error.message], 422
-            )
-        db.session.commit()
-        flash(_("%(name)s was added to the register.", name=provider.name), "success")
-        return redirect(url_for("providers.show", provider_id=provider.id))
+        done = run_action(
+            lambda: services.register_provider(region_code=county.code, data=form.provider_input()),
+            success=lambda provider: _("%(name)s was added to the register.", name=provider.name),
+            form=form,
+        )
+        if not done.ok:
+            return _render_provider_form(form, county, None, 422)
+        return redirect(url_for("providers.show", provider_id=done.result.id))
     return _render_provider_form(form, county, status=422 if form.errors else 200)
 
 
@@ -185,15 +155,13 @@ def edit(provider_id: int):
     if request.method == "GET":
         form.fill(provider)
     elif form.validate_on_submit():
-        try:
-            services.update_provider(provider, form.provider_input())
-        except DomainError as error:
-            db.session.rollback()
-            return _render_provider_form(
-                form, county, provider, form.place_errors(error.fields) or [error.message], 422
-            )
-        db.session.commit()
-        flash(_("The changes were saved."), "success")
+        done = run_action(
+            lambda: services.update_provider(provider, form.provider_input()),
+            success=_("The changes were saved."),
+            form=form,
+        )
+        if not done.ok:
+            return _render_provider_form(form, county, provider, 422)
         return redirect(url_for("providers.show", provider_id=provider.id))
     return _render_provider_form(form, county, provider, status=422 if form.errors else 200)
 
@@ -272,20 +240,12 @@ def settle(provider_id: int, record_id: int):
     provider = db.get_or_404(Provider, provider_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        services.settle_arrears(
+    run_action(
+        lambda: services.settle_arrears(
             services.get_record(provider, record_id), request.form.get("settled_on")
-        )
-    except DomainError as error:
-        db.session.rollback()
-        for messages in error.fields.values() or [[error.message]]:
-            for message in messages:
-                flash(message, "error")
-        if not error.fields:
-            flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("The arrears were marked settled."), "success")
+        ),
+        success=_("The arrears were marked settled."),
+    )
     return redirect(url_for("providers.show", provider_id=provider.id, _anchor="records"))
 
 
@@ -337,23 +297,17 @@ def upload(provider_id: int):
     provider = db.get_or_404(Provider, provider_id)
     form = DocumentForm()
     if form.validate_on_submit():
-        try:
-            services.store_document(
+        run_action(
+            lambda: services.store_document(
                 provider,
                 actor=g.user,
                 kind=form.kind.data,
                 title=form.title.data,
                 filename=form.file.data.filename,
                 stream=form.file.data.stream,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            for messages in error.fields.values():
-                for message in messages:
-                    flash(message, "error")
-        else:
-            db.session.commit()
-            flash(_("The document was stored."), "success")
+            ),
+            success=_("The document was stored."),
+        )
     else:
         flash(_("Choose a file to upload."), "error")
     return redirect(url_for("providers.show", provider_id=provider.id, _anchor="documents"))
@@ -399,14 +353,12 @@ def run_check(provider_id: int):
         )
         if plan is None:
             abort(400)
-    try:
-        check = services.run_check(provider, actor=g.user, as_of=form.as_of.data, plan=plan)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    done = run_action(
+        lambda: services.run_check(provider, actor=g.user, as_of=form.as_of.data, plan=plan)
+    )
+    if not done.ok:
         return redirect(url_for("providers.show", provider_id=provider.id))
-    db.session.commit()
-    return redirect(url_for("providers.check", provider_id=provider.id, check_id=check.id))
+    return redirect(url_for("providers.check", provider_id=provider.id, check_id=done.result.id))
 
 
 @bp.route("/<int:provider_id>/checks/<int:check_id>")
@@ -424,46 +376,20 @@ def check(provider_id: int, check_id: int):
 @permission_required("providers.edit")
 def import_file():
     county = requested_county()
-    form = ImportForm()
-    if form.validate_on_submit():
-        try:
-            report = io.stage_import(
-                form.file.data.stream,
-                form.file.data.filename,
-                region_code=county.code,
-                actor=g.user,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return render_template(
-                "providers/import.html", form=form, county=county, report=None
-            ), 422
-        return render_template(
-            "providers/import.html",
-            form=form,
-            county=county,
-            report=report,
-            confirm=ConfirmImportForm(token=report.token),
-        )
-    return render_template("providers/import.html", form=form, county=county, report=None)
+    return staging.import_page(
+        io.STAGED, "providers/import.html", region_code=county.code, county=county
+    )
 
 
 @bp.post("/import/confirm")
 @permission_required("providers.edit")
 def confirm_import():
-    county = requested_county()
-    form = ConfirmImportForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        report = io.apply_import(form.token.data, region_code=county.code, actor=g.user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("providers.import_file"))
-    flash(_("%(n)d rows were imported.", n=report.imported), "success")
-    return redirect(url_for("providers.index"))
+    return staging.confirm_page(
+        io.STAGED,
+        region_code=requested_county().code,
+        imported="providers.index",
+        upload="providers.import_file",
+    )
 
 
 @bp.route("/import/template.xlsx")

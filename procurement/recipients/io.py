@@ -18,11 +18,10 @@ from flask_babel import gettext as _
 from openpyxl.styles import Font
 
 from procurement.core import spreadsheets
-from procurement.core.db import db
-from procurement.core.errors import UNAVAILABLE, DomainError, FieldErrors, ValidationError
+from procurement.core.errors import DomainError, FieldErrors, ValidationError
 from procurement.core.identifiers import InvalidIdentifier, mask_id_number, parse_id_number
 from procurement.core.office import saved, workbook
-from procurement.core.staging import RowReport, StagedImports
+from procurement.core.staging import RowReport, StagedImports, try_row
 from procurement.policies.models import RecipientCategory
 from procurement.recipients import identity, services
 from procurement.recipients.models import CAPABILITY_LEVELS, ExitReason, Recipient
@@ -146,29 +145,6 @@ def _register(values: dict[str, Any], townships: dict[str, str], region_code: st
     problems.raise_if_any()
 
 
-def _try(index: int, label: str, action) -> RowReport:
-    """Run one row in its own savepoint; a refusal becomes the row's messages."""
-    row = RowReport(sheet=SHEET, row=index + 2, label=label, ok=True)  # row 1 holds headers
-    savepoint = db.session.begin_nested()
-    try:
-        action()
-        savepoint.commit()
-    except DomainError as error:
-        savepoint.rollback()
-        row.ok = False
-        row.messages = [
-            f"{COLUMN_OF.get(field, field)}：{message}" if field in COLUMN_OF else message
-            for field, messages in (error.fields or {"": [error.message]}).items()
-            for message in messages
-        ]
-    except UNAVAILABLE:
-        raise  # the database failed, not the row: the whole import stops, nothing is kept
-    except Exception:  # noqa: BLE001 - a cell the services could not even read
-        savepoint.rollback()
-        row.ok, row.messages = False, [_("The row could not be read.")]
-    return row
-
-
 def _label(values: dict[str, Any]) -> str:
     number = values.get("id_number") or ""
     masked = mask_id_number(number) if len(number) == 18 else ""
@@ -189,7 +165,13 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
             continue
         label = _label(values)
         rows.append(
-            _try(index, label, lambda values=values: _register(values, townships, region_code))
+            try_row(
+                SHEET,
+                index,
+                label,
+                lambda values=values: _register(values, townships, region_code),
+                COLUMN_OF,
+            )
         )
     return rows
 

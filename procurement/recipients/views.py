@@ -11,12 +11,17 @@ from sqlalchemy import select
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
 from procurement.contracts.services import get_contract
+from procurement.core import staging
 from procurement.core.clock import today
 from procurement.core.dates import month_of, read_month
 from procurement.core.db import db
-from procurement.core.errors import DomainError, FieldErrors
-from procurement.core.forms import ActionForm, choices, filter_args, save_form, show_domain_error
-from procurement.providers.forms import ConfirmImportForm, ImportForm
+from procurement.core.errors import FieldErrors
+from procurement.core.forms import (
+    ActionForm,
+    choices,
+    filter_args,
+    save_form,
+)
 from procurement.providers.io import XLSX
 from procurement.recipients import calendar, io, services
 from procurement.recipients.forms import (
@@ -111,21 +116,14 @@ def _recipient_form(county: Region) -> RecipientForm:
 def new():
     county = requested_county()
     form = _recipient_form(county)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            recipient = services.register_recipient(
-                region_code=county.code, data=form.recipient_input()
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("%(name)s was added to the roster.", name=recipient.name), "success")
-            return redirect(url_for("recipients.show", recipient_id=recipient.id))
-    if form.is_submitted():
-        status = 422
+    done, status = save_form(
+        form,
+        lambda: services.register_recipient(region_code=county.code, data=form.recipient_input()),
+        success=lambda recipient: _("%(name)s was added to the roster.", name=recipient.name),
+        next_url=lambda recipient: url_for("recipients.show", recipient_id=recipient.id),
+    )
+    if done:
+        return done
     return render_template("recipients/form.html", form=form, county=county, recipient=None), status
 
 
@@ -349,41 +347,20 @@ def changes_export_full(contract_id: int):
 @permission_required("recipients.edit")
 def import_file():
     county = requested_county()
-    form = ImportForm()
-    report, status = None, 200
-    if form.validate_on_submit():
-        try:
-            report = io.stage_import(
-                form.file.data.stream,
-                form.file.data.filename,
-                region_code=county.code,
-                actor=g.user,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            status = 422
-    confirm = ConfirmImportForm(token=report.token) if report else None
-    return render_template(
-        "recipients/import.html", form=form, county=county, report=report, confirm=confirm
-    ), status
+    return staging.import_page(
+        io.STAGED, "recipients/import.html", region_code=county.code, county=county
+    )
 
 
 @bp.post("/import/confirm")
 @permission_required("recipients.edit")
 def confirm_import():
-    county = requested_county()
-    form = ConfirmImportForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        report = io.apply_import(form.token.data, region_code=county.code, actor=g.user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("recipients.import_file"))
-    flash(_("%(n)d rows were imported.", n=report.imported), "success")
-    return redirect(url_for("recipients.index"))
+    return staging.confirm_page(
+        io.STAGED,
+        region_code=requested_county().code,
+        imported="recipients.index",
+        upload="recipients.import_file",
+    )
 
 
 @bp.route("/import/template.xlsx")

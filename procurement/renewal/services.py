@@ -3,7 +3,7 @@
 seed 000 §4 and seed 003: evaluation results are used when choosing providers and
 budgeting the next year. Two things happen here:
 
-- ``past_record`` feeds the selection (``awards.services.PAST_RECORD_SOURCES``): last
+- ``past_record`` feeds the selection (wired by the app factory, ``awards.services``): last
   year's evaluation total becomes the past-performance score, and a failed grade, a
   failed acceptance or a terminated contract excludes the provider or is shown beside
   its offer, as the policy profile's ``failed_provider_rule`` says;
@@ -82,9 +82,6 @@ def past_record(provider: Provider, plan: PurchasePlan) -> awards.PastRecord | N
         caution="；".join(cautions) or None,
         excluded=bool(cautions) and rule == "exclude",
     )
-
-
-awards.PAST_RECORD_SOURCES.append(past_record)
 
 
 # Next year's plan ----------------------------------------------------------------------

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from procurement.accounts.auth import permission_required
 from procurement.core.db import db
-from procurement.core.errors import DomainError
-from procurement.core.forms import ActionForm
+from procurement.core.forms import ActionForm, run_action
 from procurement.plans.models import PurchasePlan
 from procurement.renewal import services
 
@@ -30,12 +29,12 @@ def start(plan_id: int):
     plan = db.get_or_404(PurchasePlan, plan_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        created = services.start_next_year(plan, actor=g.user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    done = run_action(
+        lambda: services.start_next_year(plan, actor=g.user),
+        success=lambda created: _(
+            "The plan for %(year)d was drafted from this year's.", year=created.year
+        ),
+    )
+    if not done.ok:
         return redirect(url_for("renewal.proposal", plan_id=plan.id))
-    db.session.commit()
-    flash(_("The plan for %(year)d was drafted from this year's.", year=created.year), "success")
-    return redirect(url_for("plans.show", plan_id=created.id))
+    return redirect(url_for("plans.show", plan_id=done.result.id))

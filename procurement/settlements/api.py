@@ -15,7 +15,6 @@ from flask import g, request
 from pydantic import Field
 from sqlalchemy import select
 
-from procurement.contracts.models import Contract
 from procurement.core.api import MoneyString, Page, PageQuery, Schema, api_route, paginate
 from procurement.core.dates import month_of
 from procurement.core.db import db
@@ -29,6 +28,7 @@ from procurement.settlements.models import (
     Settlement,
     SettlementStatus,
 )
+from procurement.settlements.queries import settlement_list
 
 MONTH = r"^\d{4}-\d{2}$"
 
@@ -357,19 +357,12 @@ def _detail(settlement: Settlement) -> SettlementDetail:
     response=Page[SettlementOut],
 )
 def list_settlements(query: SettlementQuery):
-    stmt = (
-        select(Settlement)
-        .join(Contract, Contract.id == Settlement.contract_id)
-        .order_by(Settlement.month.desc(), Settlement.id)
+    stmt = settlement_list(
+        plan_id=query.plan_id,
+        contract_id=query.contract_id,
+        month=month_of(query.month) if query.month else None,
+        status=query.status,
     )
-    if query.plan_id is not None:
-        stmt = stmt.where(Contract.plan_id == query.plan_id)
-    if query.contract_id is not None:
-        stmt = stmt.where(Settlement.contract_id == query.contract_id)
-    if query.month:
-        stmt = stmt.where(Settlement.month == month_of(query.month))
-    if query.status is not None:
-        stmt = stmt.where(Settlement.status == query.status)
     return paginate(stmt, query, SettlementOut)
 
 

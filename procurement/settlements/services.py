@@ -22,7 +22,6 @@ from procurement.core.changes import data_version
 from procurement.core.clock import today, utcnow
 from procurement.core.db import db
 from procurement.core.errors import Conflict, NotFound, ValidationError
-from procurement.plans.execution import register_settlements
 from procurement.plans.models import PurchasePlan
 from procurement.recipients.models import Recipient
 from procurement.settlements import importer, rules
@@ -386,7 +385,6 @@ def review(record_ids: list[int], *, decision: str, note: str, actor: User) -> i
 # Budget execution ----------------------------------------------------------------------
 
 
-@register_settlements
 def settled_by_zone(plan: PurchasePlan) -> dict[int | None, Decimal]:
     """Confirmed statements, per zone of the plan."""
     rows = db.session.execute(

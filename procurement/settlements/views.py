@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    flash,
     g,
     redirect,
     render_template,
@@ -26,7 +25,7 @@ from procurement.contracts.models import Contract
 from procurement.core.dates import month_of
 from procurement.core.db import db
 from procurement.core.errors import DomainError
-from procurement.core.forms import ActionForm, choices, filter_args
+from procurement.core.forms import ActionForm, choices, filter_args, run_action
 from procurement.plans.models import PurchasePlan
 from procurement.providers.models import Provider
 from procurement.settlements import exports, importer, services
@@ -40,6 +39,7 @@ from procurement.settlements.models import (
     SettlementStatus,
     flag_labels,
 )
+from procurement.settlements.queries import settlement_list
 
 bp = Blueprint("settlements", __name__, url_prefix="/settlements")
 COLUMNS_TEXT = "、".join(importer.COLUMNS)
@@ -99,20 +99,17 @@ def index():
     plans = db.session.scalars(select(PurchasePlan).order_by(PurchasePlan.year.desc())).all()
     form.plan.choices = choices([("", _("All plans"))] + [(p.id, p.title) for p in plans])
     form.status.choices = choices([("", _("All"))] + [(s.value, s.label) for s in SettlementStatus])
-    stmt = (
-        select(Settlement)
-        .join(Contract, Contract.id == Settlement.contract_id)
-        .order_by(Settlement.month.desc(), Contract.number)
-    )
-    if form.plan.data:
-        stmt = stmt.where(Contract.plan_id == int(form.plan.data))
+    month = None
     if form.month.data:
         try:
-            stmt = stmt.where(Settlement.month == month_of(form.month.data))
+            month = month_of(form.month.data)
         except DomainError as error:
             form.month.errors = [error.message]
-    if form.status.data:
-        stmt = stmt.where(Settlement.status == form.status.data)
+    stmt = settlement_list(
+        plan_id=int(form.plan.data) if form.plan.data else None,
+        month=month,
+        status=form.status.data,
+    )
     page = db.paginate(stmt, per_page=50, error_out=False)
     held = {s.id: services.held_by(s) for s in page.items}
     return render_template(
@@ -148,14 +145,9 @@ def recompute(settlement_id: int):
     settlement = db.get_or_404(Settlement, settlement_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        services.recompute(settlement)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("The statement was computed again."), "success")
+    run_action(
+        lambda: services.recompute(settlement), success=_("The statement was computed again.")
+    )
     return redirect(url_for("settlements.show", settlement_id=settlement_id))
 
 
@@ -166,16 +158,12 @@ def confirm(settlement_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.confirm(
+    run_action(
+        lambda: services.confirm(
             settlement, actor=g.user, amount_seen=form.amount_seen.data, note=form.note.data
-        )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("The statement is confirmed."), "success")
+        ),
+        success=_("The statement is confirmed."),
+    )
     return redirect(url_for("settlements.show", settlement_id=settlement_id))
 
 
@@ -212,27 +200,24 @@ def import_file():
     request.max_content_length = services.upload_limit()
     form = ImportForm()
     if form.validate_on_submit():
-        try:
-            batch = services.import_upload(
+        done = run_action(
+            lambda: services.import_upload(
                 form.file.data.stream,
                 form.file.data.filename or "",
                 region_code=g.user.region_code,
                 actor=g.user,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            form.file.errors = [error.message]
-            return render_template("settlements/import.html", form=form, columns=COLUMNS_TEXT), 422
-        db.session.commit()
-        flash(
-            _(
+            ),
+            success=lambda batch: _(
                 "%(accepted)d records imported, %(rejected)d rejected.",
                 accepted=batch.accepted,
                 rejected=batch.rejected,
             ),
-            "success",
+            show_refusal=False,  # on the file field, below
         )
-        return redirect(url_for("settlements.import_report", import_id=batch.id))
+        if not done.ok:
+            form.file.errors = [done.error.message]
+            return render_template("settlements/import.html", form=form, columns=COLUMNS_TEXT), 422
+        return redirect(url_for("settlements.import_report", import_id=done.result.id))
     return render_template(
         "settlements/import.html", form=form
     ), 422 if form.is_submitted() else 200
@@ -317,18 +302,15 @@ def flagged(provider_id: int, month: str):
             abort(403)
         if form.validate_on_submit():
             ids = [int(i) for i in request.form.getlist("record") if i.isdigit()]
-            try:
-                count = services.review(
+            done = run_action(
+                lambda: services.review(
                     ids, decision=form.decision.data, note=form.note.data, actor=g.user
-                )
-            except DomainError as error:
-                db.session.rollback()
-                flash(error.message, "error")
-                status = 422
-            else:
-                db.session.commit()
-                flash(_("%(n)d records reviewed.", n=count), "success")
+                ),
+                success=lambda count: _("%(n)d records reviewed.", n=count),
+            )
+            if done.ok:
                 return redirect(request.url)
+            status = 422
         else:
             status = 422
     kind = request.args.get("flag", type=int)

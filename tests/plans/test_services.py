@@ -1,10 +1,12 @@
 """The plan's rules at service level, on both sides of each boundary."""
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from procurement.accounts import services as accounts
 from procurement.core.db import db
@@ -315,7 +317,7 @@ def test_a_stale_lock_version_is_refused(people):
     assert refused.value.code == "stale"
 
 
-def test_execution_shows_approved_and_registered_commitments(people):
+def test_execution_shows_approved_and_registered_commitments(people, monkeypatch):
     plan = _plan(people)
     services.add_budget_line(
         plan,
@@ -329,11 +331,14 @@ def test_execution_shows_approved_and_registered_commitments(people):
     services.approve_plan(plan, actor=people["finance"], version_number=1)
     zone_one = plan.zones[0]
     source = lambda p: {zone_one.id: Decimal("160000.00")} if p.id == plan.id else {}  # noqa: E731
-    plan_execution.register_commitments(source)
-    try:
+    wired = plan_execution.sources()
+    with monkeypatch.context() as patch:
+        patch.setitem(
+            current_app.extensions,
+            plan_execution.EXTENSION,
+            replace(wired, commitments=(source,)),
+        )
         rows = plan_execution.execution(plan, "片区外")
-    finally:
-        plan_execution._COMMITMENTS.remove(source)
     by_label = {row.label: row for row in rows}
     assert by_label["第一片区"].approved == Decimal("168000.00")
     assert by_label["第一片区"].committed == Decimal("160000.00")

@@ -100,3 +100,44 @@ def test_describe_a_credit_code(api, token):
     assert early["valid"] and not early["check_ok"] and early["expected_check"] == "R"
     bad = api.get("/api/v1/credit-codes/91350100M000100Y4Z", token=token["auditor"]).json
     assert not bad["valid"] and "Z" in bad["message"]
+
+
+def test_the_api_lists_and_filters_providers_as_the_page_does(api, token, client):
+    """One query for both: the same providers in the same order, the same filters."""
+    names = {}
+    for name, code in (
+        ("阳城县乙养老服务有限公司", "91140522MA0Y9X8W78"),
+        ("阳城县甲养老服务有限公司", GOOD_CODE),
+    ):
+        created = api.post(
+            "/api/v1/providers",
+            json={**BODY, "name": name, "credit_code": code},
+            token=token["officer"],
+        )
+        assert created.status_code == 201, created.json
+        names[created.json["id"]] = name
+    checked = next(iter(names))  # 乙: checked and not qualified; 甲: never checked
+    response = api.post(
+        f"/api/v1/providers/{checked}/qualification-checks",
+        json={"as_of": "2026-06-15"},
+        token=token["officer"],
+    )
+    assert response.status_code == 201 and response.json["qualified"] is False
+
+    def listed(query=""):
+        page = api.get(f"/api/v1/providers{query}", token=token["officer"])
+        assert page.status_code == 200, page.json
+        return [item["name"] for item in page.json["items"]]
+
+    client.login("officer")
+
+    def shown(query=""):
+        html = client.get(f"/providers/{query}").get_data(as_text=True)
+        return sorted((n for n in names.values() if n in html), key=html.index)
+
+    assert listed() == shown() and set(listed()) == set(names.values())
+    assert listed("?qualification=not_qualified") == shown("?qualification=not_qualified")
+    assert listed("?qualification=not_qualified") == [names[checked]]
+    assert listed("?qualification=unchecked") == ["阳城县甲养老服务有限公司"]
+    assert listed("?qualification=qualified") == shown("?qualification=qualified") == []
+    assert api.get("/api/v1/providers?qualification=x", token=token["officer"]).status_code == 422

@@ -20,7 +20,9 @@ URL = re.compile(r"https?://[^\s\"'<>]+")
 def _links(body: str) -> set[str]:
     return set(URL.findall(body)) - {
         # the standards the documents name, not links of this site
-        m for m in URL.findall(body) if "example" not in m and "localhost" not in m
+        m
+        for m in URL.findall(body)
+        if "example" not in m and "localhost" not in m
     }
 
 

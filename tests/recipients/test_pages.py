@@ -178,8 +178,9 @@ def test_a_deadline_in_an_uncovered_year_points_to_the_holiday_table(client, see
     page = client.get("/recipients/applications").get_data(as_text=True)
     assert 'data-test="calendar-unknown"' not in page and "2027-01-12" in page
     assert (
-        client.post(f"/recipients/calendar/{day}/delete", page="/recipients/calendar?year=2027")
-        .status_code
+        client.post(
+            f"/recipients/calendar/{day}/delete", page="/recipients/calendar?year=2027"
+        ).status_code
         == 403
     )
     client.logout()

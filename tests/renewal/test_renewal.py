@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from procurement.awards import services as awards
@@ -101,7 +102,7 @@ def test_an_excluded_offer_is_listed_but_neither_ranked_nor_awarded(world, bid_s
             return awards.PastRecord(Decimal("50"), "2025年绩效评价不合格", excluded=True)
         return awards.PastRecord(Decimal("92"))
 
-    monkeypatch.setattr(awards, "PAST_RECORD_SOURCES", [source])
+    monkeypatch.setitem(current_app.extensions, awards.EXTENSION, (source,))
     rows = {row.provider.credit_code: row for row in awards.candidates(zone)}
     assert rows[FUSHOU].rank is None and rows[FUSHOU].caution == "2025年绩效评价不合格"
     assert rows[KANGLE].rank == 1 and rows[KANGLE].performance == Decimal("92")
