@@ -283,7 +283,9 @@ def test_only_finance_decides_and_never_on_its_own_plan(people):
     with pytest.raises(PermissionDenied):
         services.approve_plan(plan, actor=people["officer"], version_number=1)
     drafted_by_finance = services.create_plan(
-        actor=people["finance"], region_code="140522", data=plan_input(
+        actor=people["finance"],
+        region_code="140522",
+        data=plan_input(
             title="财政起草", service_start=date(2026, 1, 1), service_end=date(2026, 6, 30)
         ),
     )
