@@ -100,6 +100,9 @@ class ContractOut(Schema):
     amount: MoneyString
     amount_in_capitals: str
     signed_on: date | None
+    signing_reason: str | None = Field(
+        description="Why it was signed after the service started or before the award notice"
+    )
     version: int
 
 
@@ -111,6 +114,11 @@ class SignIn(Schema):
     signed_on: date
     scan_filename: str = Field(max_length=200)
     scan_base64: str = Field(description="The signed scan (PDF, PNG or JPEG), base64-encoded")
+    signing_reason: str | None = Field(
+        None,
+        max_length=2000,
+        description="Required when signed after the service start or before the award notice",
+    )
 
 
 class AmendIn(Schema):
@@ -152,6 +160,7 @@ def _contract_out(contract) -> ContractOut:
         amount=contract.amount,
         amount_in_capitals=amount_in_capitals(contract.amount),
         signed_on=contract.signed_on,
+        signing_reason=contract.signing_reason,
         version=len(contract.versions),
     )
 
@@ -351,6 +360,7 @@ def sign_contract(contract_id: int, body: SignIn):
         filename=body.scan_filename,
         stream=BytesIO(scan),
         actor=g.user,
+        signing_reason=body.signing_reason,
     )
     db.session.commit()
     return _contract_out(contract)

@@ -132,6 +132,8 @@ class Contract(Audited, RegionOwned, TimestampMixin, db.Model):
     signed_on: Mapped[date | None] = mapped_column(Date)
     signed_scan_sha256: Mapped[str | None] = mapped_column(String(64))
     signed_scan_type: Mapped[str | None] = mapped_column(String(60))
+    # why it was signed after the service started or before the award notice was public
+    signing_reason: Mapped[str | None] = mapped_column(Text)
     terminated_on: Mapped[date | None] = mapped_column(Date)
     termination_reason: Mapped[str | None] = mapped_column(String(40))
     termination_note: Mapped[str | None] = mapped_column(Text)

@@ -41,9 +41,11 @@ from procurement.core.money import amount_in_capitals, format_amount, parse_amou
 from procurement.plans.budget import months_in_period
 from procurement.plans.models import LineKind, PlanZone, PurchasePlan
 from procurement.policies.models import EntitlementModel
+from procurement.public.models import PublicationKind
 from procurement.regions.services import get_region, townships_of
 
 CENT = Decimal("0.01")
+REASON_LIMIT = 2000
 COMMITTED = (ContractStatus.SIGNED, ContractStatus.IN_FORCE, ContractStatus.COMPLETED)
 SETTLEMENT_TEXT = (
     "按月结算。乙方于次月5个工作日内提交上月服务记录（与晋城市智慧养老服务平台一致），"
@@ -200,6 +202,7 @@ def context(contract: Contract, version_number: int) -> dict:
             "number": contract.number,
             "version": version_number,
             "signed_date": contract.signed_on.isoformat() if contract.signed_on else "",
+            "signing_reason": contract.signing_reason or "",
         },
         "buyer": {"name": buyer_name(plan), "region": plan.region.full_name},
         "provider": {
@@ -393,10 +396,47 @@ _ACTION_WORDS = {
 }
 
 
+def signing_exceptions(contract: Contract, signed_on: date) -> list[str]:
+    """What is out of order in signing on ``signed_on``: after the service started (the
+    provider served without a contract), or before the award notice was published
+    (实施条例 art. 43: the result is announced, then the contract signed). Each needs a
+    stated reason."""
+    from procurement.public.services import publication_of  # publishing builds on contracts
+
+    found = []
+    if signed_on > contract.service_start:
+        found.append(
+            _(
+                "it is signed after the service started on %(date)s",
+                date=contract.service_start.isoformat(),
+            )
+        )
+    notice = publication_of(PublicationKind.AWARD, contract.award_id)
+    if notice is None or notice.withdrawn_at is not None:
+        found.append(_("the award notice has not been published"))
+    else:
+        published_on = notice.published_at.astimezone(CHINA).date()
+        if signed_on < published_on:
+            found.append(
+                _(
+                    "it is signed before the award notice was published on %(date)s",
+                    date=published_on.isoformat(),
+                )
+            )
+    return found
+
+
 def sign_contract(
-    contract: Contract, *, signed_on: Any, filename: str, stream: IO[bytes], actor: User | None
+    contract: Contract,
+    *,
+    signed_on: Any,
+    filename: str,
+    stream: IO[bytes],
+    actor: User | None,
+    signing_reason: str | None = None,
 ) -> Contract:
-    """Record the signature: the signed scan (PDF or image) and the date are required."""
+    """Record the signature: the signed scan (PDF or image) and the date are required; a
+    signing out of order (signing_exceptions) also needs its reason, which is kept."""
     errors = FieldErrors()
     data = stream.read(20 * 1024 * 1024 + 1) if stream else b""
     content_type = sniff(data[:16]) if data else None
@@ -422,12 +462,27 @@ def sign_contract(
             "signed_on",
             _("A contract is signed after the award (%(date)s).", date=awarded_on.isoformat()),
         )
+    signing_reason = (signing_reason or "").strip()
+    if len(signing_reason) > REASON_LIMIT:
+        errors.add("signing_reason", _("Must have at most %(n)s characters.", n=REASON_LIMIT))
+    if "signed_on" not in errors.fields and not signing_reason:
+        exceptions = signing_exceptions(contract, signed_on)
+        if exceptions:
+            errors.add(
+                "signing_reason",
+                _(
+                    "State the reason for signing on %(date)s: %(problems)s.",
+                    date=signed_on.isoformat(),
+                    problems=_("; ").join(exceptions),
+                ),
+            )
     errors.raise_if_any()
     _transition(contract, "sign")
     contract.signed_on = signed_on
+    contract.signing_reason = signing_reason or None
     contract.signed_scan_sha256 = store_blob(data)
     contract.signed_scan_type = content_type
-    audit.label(contract, "sign")
+    audit.label(contract, "sign", note=signing_reason or None)
     db.session.flush()
     return contract
 

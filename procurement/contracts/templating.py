@@ -32,6 +32,7 @@ FIELDS: dict[str, dict[str, str]] = {
     "contract": {
         "number": "合同编号",
         "signed_date": "签订日期（草稿为空）",
+        "signing_reason": "签订时间特殊情况说明（晚于服务开始或早于中标公告时填写，否则为空）",
         "version": "文本版本号",
     },
     "buyer": {"name": "购买主体名称（县民政局）", "region": "所在行政区划全称"},

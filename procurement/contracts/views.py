@@ -36,6 +36,10 @@ bp = Blueprint("contracts", __name__)
 class SignForm(FlaskForm):
     signed_on = DateField(_l("Signed on"), validators=[InputRequired()])
     scan = FileField(_l("Scan of the signed contract (PDF or image)"), validators=[FileRequired()])
+    signing_reason = TextAreaField(
+        _l("Reason, if signed after the service started or before the award notice"),
+        validators=[Optional()],
+    )
 
 
 class AmendForm(FlaskForm):
@@ -224,6 +228,7 @@ def sign(contract_id: int):
             filename=form.scan.data.filename,
             stream=form.scan.data.stream,
             actor=g.user,
+            signing_reason=form.signing_reason.data,
         ),
         _("The signature was recorded."),
         form,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -25,3 +27,18 @@ def pin(moment: datetime | None) -> None:
     if moment is not None and moment.tzinfo is None:
         raise ValueError("pin() needs a timezone-aware datetime")
     _pinned = moment
+
+
+@contextmanager
+def pinned(moment: datetime) -> Iterator[None]:
+    """Run a block with the clock at ``moment``, then put back whatever held before (the
+    demo replays its year step by step this way, inside a pinned test too)."""
+    global _pinned
+    if moment.tzinfo is None:
+        raise ValueError("pinned() needs a timezone-aware datetime")
+    before = _pinned
+    _pinned = moment
+    try:
+        yield
+    finally:
+        _pinned = before

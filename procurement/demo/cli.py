@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from contextlib import nullcontext
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -14,12 +16,11 @@ from sqlalchemy import select
 
 from procurement.accounts import services as accounts
 from procurement.accounts.models import User
+from procurement.core import clock
 from procurement.core.audit import Actor, set_actor
 from procurement.core.clock import today
 from procurement.core.db import db
-from procurement.demo.care import load_demo_recipients, load_demo_records, sign_demo_contracts
-from procurement.demo.providers import load_demo_awards, load_demo_providers
-from procurement.demo.year_end import load_demo_year_end
+from procurement.demo.timeline import play_demo_year
 from procurement.plans.catalogue import load_yangcheng_catalogue
 from procurement.policies.presets import load_presets
 from procurement.regions.services import load_reference_regions
@@ -83,9 +84,9 @@ YANGCHENG_ZONES = [
 YANGCHENG_PLAN_TITLE = "阳城县2026年政府购买居家养老服务项目"
 
 
-def load_demo_plan() -> bool:
+def load_demo_plan(approve_at: datetime | None = None) -> bool:
     """The Yangcheng 2026 plan with its three zones, submitted by the officer and approved
-    by finance (idempotent); returns whether it was created."""
+    by finance (at ``approve_at``, else now) (idempotent); returns whether it was created."""
     from datetime import date
 
     from procurement.plans import services as plans
@@ -129,13 +130,17 @@ def load_demo_plan() -> bool:
         )
     version = plans.submit_plan(plan, actor=officer, note="请审核。", lock_version=None)
     set_actor(Actor(finance.id, finance.username, "cli", finance.region_code))
-    plans.approve_plan(
-        plan, actor=finance, version_number=version.number, comment="同意。资金纳入年度部门预算。"
-    )
+    with clock.pinned(approve_at) if approve_at else nullcontext():
+        plans.approve_plan(
+            plan,
+            actor=finance,
+            version_number=version.number,
+            comment="同意。资金纳入年度部门预算。",
+        )
     return True
 
 
-def _demo_officer_and_plan():
+def demo_officer_and_plan():
     from procurement.plans.models import PurchasePlan
 
     officer = db.session.scalar(select(User).where(User.username == "yc_officer"))
@@ -150,27 +155,27 @@ def _demo_officer_and_plan():
 
 @demo_cli.command("load")
 def load():
-    """Load regions, policy profiles and demo users (safe to run again)."""
+    """Load regions, policy profiles, demo users and the demo year as far as today has
+    reached (safe to run again; a later run catches up with the clock)."""
     set_actor(Actor(None, "demo", "cli"))
     regions = load_reference_regions()
     profiles = load_presets()
     items = load_yangcheng_catalogue()
     logins = load_demo_users()
-    plan = load_demo_plan()
-    officer, demo_plan = _demo_officer_and_plan()
-    providers = load_demo_providers(officer, demo_plan)
-    awarded = load_demo_awards(officer, demo_plan)
-    signed = sign_demo_contracts(officer, demo_plan, today()) if demo_plan else 0
-    recipients = load_demo_recipients(officer)
-    records = load_demo_records(officer, demo_plan) if demo_plan else 0
-    year_end = load_demo_year_end(demo_plan)
+    played = play_demo_year()
     db.session.commit()
     click.echo(
         f"regions added: {regions}; policy profiles added: {profiles}; "
-        f"catalogue items added: {items}; demo plan added: {'yes' if plan else 'no'}; "
-        f"providers added: {providers}; zones awarded: {awarded}; contracts signed: {signed}; "
-        f"recipients added: {recipients}; service records imported: {records}; "
-        f"2026 accepted, evaluated and published, 2027 plan drafted: {'yes' if year_end else 'no'}"
+        f"catalogue items added: {items}; demo plan added: {'yes' if played.plan else 'no'}; "
+        f"providers added: {played.providers}; zones awarded: {played.awarded}; "
+        f"contracts signed: {played.signed}; recipients added: {played.recipients}; "
+        f"service records imported: {played.records}; "
+        f"months settled so far: {played.months_settled}; "
+        f"2026 accepted, evaluated and published, 2027 plan drafted: "
+        f"{'yes' if played.year_end else 'no'}"
+    )
+    click.echo(
+        f"demo clock: {today().isoformat()} (China time); every demo date is on or before it."
     )
     click.echo("")
     click.echo("演示账号 (demo logins; passwords are kept in instance/demo_logins.json):")

@@ -78,11 +78,10 @@ def load_demo_year_end(plan: PurchasePlan | None) -> bool:
         return False
     officer, leader = _user("yc_officer"), _user("yc_leader")
     finance, evaluator, admin = _user("yc_finance"), _user("yc_evaluator"), _user("admin")
-    clock.pin(YEAR_END)
-    try:
+    with clock.pinned(YEAR_END):
         _as(officer)
         load_demo_records(officer, plan, SERVICE_MONTHS)
-        _settle(plan, officer, finance)
+        settle_demo_statements(plan, officer, finance)
         contracts = db.session.scalars(
             select(Contract).where(Contract.plan_id == plan.id).order_by(Contract.id)
         ).all()
@@ -102,20 +101,23 @@ def load_demo_year_end(plan: PurchasePlan | None) -> bool:
             copy_profile(db.session.get(PolicyProfile, plan.policy_profile_id), plan.year + 1)
         _as(officer)
         renewal.start_next_year(plan, actor=officer)
-    finally:
-        clock.pin(None)
     return True
 
 
-def _settle(plan: PurchasePlan, officer: User, finance: User) -> None:
+def settle_demo_statements(
+    plan: PurchasePlan, officer: User, finance: User, month: date | None = None
+) -> None:
     """Review the flagged records (not paid: the provider could not prove them) and have
-    finance confirm every statement of the year."""
-    statements = db.session.scalars(
+    finance confirm the draft statements (of ``month``, or all of them)."""
+    query = (
         select(Settlement)
         .join(Contract, Contract.id == Settlement.contract_id)
         .where(Contract.plan_id == plan.id, Settlement.status == SettlementStatus.DRAFT)
         .order_by(Settlement.month, Settlement.id)
-    ).all()
+    )
+    if month is not None:
+        query = query.where(Settlement.month == month)
+    statements = db.session.scalars(query).all()
     for statement in statements:
         pending = db.session.scalars(
             select(ServiceRecord.id).where(

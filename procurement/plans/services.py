@@ -197,6 +197,46 @@ def _clean_zones(zones: list[ZoneInput], county: Region, errors: FieldErrors) ->
         zone.township_codes = sorted(set(zone.township_codes))
 
 
+def _check_townships_free(
+    data: PlanInput, county: Region, errors: FieldErrors, *, plan_id: int | None = None
+) -> None:
+    """One zone per township and period: a township already in a zone of another plan
+    whose service period overlaps this one's is refused (else one elder is bought twice)."""
+    if "service_start" in errors.fields or "service_end" in errors.fields:
+        return
+    wanted = {code: index for index, zone in enumerate(data.zones) for code in zone.township_codes}
+    if not wanted:
+        return
+    query = (
+        select(ZoneTownship.region_code, PlanZone.name, PurchasePlan)
+        .join(PlanZone, PlanZone.id == ZoneTownship.zone_id)
+        .join(PurchasePlan, PurchasePlan.id == ZoneTownship.plan_id)
+        .where(
+            PurchasePlan.region_code == county.code,
+            ZoneTownship.region_code.in_(wanted),
+            PurchasePlan.service_start <= data.service_end,
+            PurchasePlan.service_end >= data.service_start,
+        )
+        .order_by(ZoneTownship.region_code, PurchasePlan.id)
+    )
+    if plan_id is not None:
+        query = query.where(PurchasePlan.id != plan_id)
+    names = {t.code: t.name for t in townships_of(county)}
+    for code, zone_name, other in db.session.execute(query):
+        errors.add(
+            f"zones.{wanted[code]}.township_codes",
+            _(
+                "%(township)s is already in zone %(zone)s of plan %(plan)s, whose service "
+                "period (%(start)s to %(end)s) overlaps this one.",
+                township=names.get(code, code),
+                zone=zone_name,
+                plan=other.title,
+                start=other.service_start.isoformat(),
+                end=other.service_end.isoformat(),
+            ),
+        )
+
+
 def _profile(county: Region, data: PlanInput, errors: FieldErrors):
     """The policy profile of the plan: of its county (or above) and of its year."""
     if not isinstance(data.year, int) or "year" in errors.fields:
@@ -302,6 +342,7 @@ def create_plan(*, actor: User | None, region_code: str, data: PlanInput) -> Pur
     errors = FieldErrors()
     _clean_header(data, county, errors)
     _clean_zones(data.zones, county, errors)
+    _check_townships_free(data, county, errors)
     items = _items_by_code(county.code, data.item_codes, errors)
     profile = _profile(county, data, errors)
     errors.raise_if_any()
@@ -342,6 +383,7 @@ def update_plan(plan: PurchasePlan, data: PlanInput, *, lock_version: int | None
     errors = FieldErrors()
     _clean_header(data, plan.region, errors)
     _clean_zones(data.zones, plan.region, errors)
+    _check_townships_free(data, plan.region, errors, plan_id=plan.id)
     items = _items_by_code(plan.region_code, data.item_codes, errors)
     data.policy_profile_id = None if data.year != plan.year else plan.policy_profile_id
     profile = _profile(plan.region, data, errors)

@@ -388,6 +388,11 @@ class _Builder:
                 townships="、".join(township_names(contract)),
                 price=f"{contract.unit_price:.2f}",
                 unit=contract.unit,
+            )
+            + (
+                " " + _("Reason for the signing date: %(reason)s", reason=contract.signing_reason)
+                if contract.signing_reason
+                else ""
             ),
             "status": CONTRACT_STATUS[contract.status],
             "period": _period(contract.service_start, end),

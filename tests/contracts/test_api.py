@@ -70,16 +70,20 @@ def test_bid_award_generate_sign_through_the_api(app, api, world, make_user, mak
         },
     )
     assert unsigned.status_code == 422 and "scan" in unsigned.json["error"]["fields"]
-    signed = api.post(
-        f"/api/v1/contracts/{body['id']}/sign",
-        token=token,
-        json={
-            "signed_on": today().isoformat(),
-            "scan_filename": "s.pdf",
-            "scan_base64": base64.b64encode(_pdf("signed")).decode(),
-        },
-    )
+    signing = {
+        "signed_on": today().isoformat(),
+        "scan_filename": "s.pdf",
+        "scan_base64": base64.b64encode(_pdf("signed")).decode(),
+    }
+    url = f"/api/v1/contracts/{body['id']}/sign"
+    no_reason = api.post(url, token=token, json=signing)  # the award notice is not public
+    assert no_reason.status_code == 422
+    assert "中标公告尚未发布" in no_reason.json["error"]["fields"]["signing_reason"][0]
+    reason = "中标公告因网站维护延迟发布，经局务会同意先行签订。"
+    signed = api.post(url, token=token, json=signing | {"signing_reason": reason})
     assert signed.status_code == 200 and signed.json["status"] == "signed"
+    assert signed.json["signing_reason"] == reason
+    assert api.get(f"/api/v1/contracts/{body['id']}", token=token).json["signing_reason"] == reason
     no_ground = api.post(
         f"/api/v1/contracts/{body['id']}/terminate",
         token=token,

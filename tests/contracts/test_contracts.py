@@ -15,6 +15,7 @@ from procurement.core.clock import today
 from procurement.core.errors import Conflict, ValidationError
 from procurement.demo.providers import _pdf, load_demo_awards
 from procurement.plans.execution import execution
+from procurement.public import services as publishing
 
 ZONES = {
     "第一片区": ("凤城镇", "蟒河镇", "158,400.00", "壹拾伍万捌仟肆佰元整"),  # 33 x 4 x 200 x 6
@@ -26,8 +27,13 @@ ZONES = {
 
 @pytest.fixture
 def contracts(world):
+    """The three draft contracts, their award notices published (so signing before the
+    service starts needs no stated reason)."""
     load_demo_awards(world["officer"], world["plan"])
-    return services.contracts_of(world["plan"])
+    found = services.contracts_of(world["plan"])
+    for contract in found:
+        publishing.publish_award(contract.award, actor=world["officer"])
+    return found
 
 
 def text_of(data: bytes) -> str:

@@ -84,6 +84,17 @@ def test_bad_plans_are_refused_naming_the_field(api, tokens):
     assert api.get("/api/v1/plans", token=tokens["officer"]).json["total"] == 0
 
 
+def test_a_plan_overlapping_another_in_a_township_is_refused(api, tokens):
+    first = _create(api, tokens)
+    overlapping = api_body(title="补充计划", service_start="2026-01-01", service_end="2026-07-01")
+    refused = api.post("/api/v1/plans", json=overlapping, token=tokens["officer"])
+    assert refused.status_code == 422, refused.json
+    message = refused.json["error"]["fields"]["zones.0.township_codes"][0]
+    assert "凤城镇" in message and "第一片区" in message and first["title"] in message
+    adjacent = api_body(title="补充计划", service_start="2026-01-01", service_end="2026-06-30")
+    assert api.post("/api/v1/plans", json=adjacent, token=tokens["officer"]).status_code == 201
+
+
 def test_amounts_with_more_than_two_decimals_are_refused(api, tokens):
     plan = _create(api, tokens)
     url = f"/api/v1/plans/{plan['id']}/budget-lines"

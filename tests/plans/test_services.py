@@ -14,7 +14,7 @@ from procurement.core.errors import Conflict, PermissionDenied, ValidationError
 from procurement.plans import execution as plan_execution
 from procurement.plans import services
 from procurement.plans.budget import months_in_period
-from procurement.plans.models import Decision, LineKind, PlanStatus
+from procurement.plans.models import Decision, LineKind, PlanStatus, PurchasePlan
 from tests.conftest import PASSWORD
 from tests.plans.conftest import plan_input
 
@@ -106,6 +106,54 @@ def test_a_township_in_two_zones_is_refused(people):
     with pytest.raises(ValidationError) as refused:
         _plan(people, zones=zones)
     assert "凤城镇" in refused.value.fields["zones.1.township_codes"][0]
+
+
+def test_a_township_in_a_zone_of_an_overlapping_plan_is_refused_naming_it(people):
+    _plan(people)  # 2026-07-01 to 2026-12-31, all fifteen townships
+    one_day_overlap = dict(
+        title="补充计划",
+        service_start=date(2026, 1, 1),
+        service_end=date(2026, 7, 1),
+        zones=[services.ZoneInput("补充片区", ["140522201", "140522110"], 10)],
+    )
+    with pytest.raises(ValidationError) as refused:
+        _plan(people, **one_day_overlap)
+    messages = refused.value.fields["zones.0.township_codes"]
+    assert len(messages) == 2
+    assert "演礼镇" in messages[0] and "第三片区" in messages[0]
+    assert "阳城县2026年政府购买居家养老服务项目" in messages[0]
+    assert "寺头乡" in messages[1] and "第二片区" in messages[1]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PurchasePlan)) == 1
+
+
+def test_a_township_in_an_adjacent_period_is_allowed(people):
+    _plan(people)
+    before = _plan(
+        people,
+        title="上半年计划",
+        service_start=date(2026, 1, 1),
+        service_end=date(2026, 6, 30),
+    )
+    assert before.zones[0].township_codes == ["140522100", "140522107", "140522108", "140522109"]
+
+
+def test_an_adjustment_cannot_stretch_a_plan_over_another(people):
+    first = _plan(people, service_start=date(2026, 1, 1), service_end=date(2026, 6, 30))
+    second = _plan(people, title="下半年计划")  # from 2026-07-01
+    services.submit_plan(second, actor=people["officer"], note=None, lock_version=None)
+    services.approve_plan(second, actor=people["finance"], version_number=1)
+    services.adjust_plan(second, lock_version=None)
+    with pytest.raises(ValidationError) as refused:
+        services.update_plan(
+            second,
+            plan_input(title="下半年计划", service_start=date(2026, 6, 30)),
+            lock_version=None,
+        )
+    assert "凤城镇" in refused.value.fields["zones.0.township_codes"][0]
+    assert first.title in refused.value.fields["zones.0.township_codes"][0]
+    assert second.service_start == date(2026, 7, 1)
+    # keeping its own period (it never clashes with itself) is fine
+    services.update_plan(second, plan_input(title="下半年计划"), lock_version=None)
 
 
 @pytest.mark.parametrize(
@@ -237,7 +285,11 @@ def test_only_finance_decides_and_never_on_its_own_plan(people):
     with pytest.raises(PermissionDenied):
         services.approve_plan(plan, actor=people["officer"], version_number=1)
     drafted_by_finance = services.create_plan(
-        actor=people["finance"], region_code="140522", data=plan_input(title="财政起草")
+        actor=people["finance"],
+        region_code="140522",
+        data=plan_input(
+            title="财政起草", service_start=date(2026, 1, 1), service_end=date(2026, 6, 30)
+        ),
     )
     services.submit_plan(drafted_by_finance, actor=people["officer"], note=None, lock_version=None)
     with pytest.raises(PermissionDenied) as refused:

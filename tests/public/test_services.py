@@ -32,6 +32,7 @@ def sign(contract, officer):
         filename="signed.pdf",
         stream=io.BytesIO(_pdf("signed")),
         actor=officer,
+        signing_reason="中标公告待发布，先行签订。",
     )
 
 

@@ -40,6 +40,7 @@ def in_force(world):  # noqa: F811 (the fixture imported above)
             filename="s.pdf",
             stream=io.BytesIO(_pdf("signed")),
             actor=world["officer"],
+            signing_reason="中标公告待发布，先行签订。",
         )
         contracts.start_contract(contract)
     pin(AUTUMN)
