@@ -165,6 +165,11 @@ def test_pages_dashboard_and_api(care_site, app, client, api, make_token):
     assert client.get("/settlements/under-delivery?month=2026-13").status_code == 404
     statement = client.get(f"/settlements/{sid}").get_data(as_text=True)
     assert 'data-test="shortfall"' in statement and "其中 1 人未获任何服务" in statement
+    changes = client.get("/recipients/changes?month=2026-07").get_data(as_text=True)
+    assert 'data-test="contract-shortfall"' in changes and "其中 1 人未获任何服务" in changes
+    # the current month has not ended: no under-delivery on its list yet
+    current = client.get("/recipients/changes?month=2026-09").get_data(as_text=True)
+    assert 'data-test="contract-shortfall"' not in current
     # the dashboard speaks of August, the last month ended on 5 September
     dashboard = client.get("/").get_data(as_text=True)
     assert 'data-test="under-delivery"' in dashboard and "2026-08" in dashboard
