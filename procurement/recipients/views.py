@@ -38,6 +38,7 @@ from procurement.recipients.models import CAPABILITY_LEVELS, Recipient
 from procurement.regions.forms import requested_county
 from procurement.regions.models import Region, RegionLevel
 from procurement.regions.services import townships_of
+from procurement.settlements.delivery import contract_shortfall, last_ended_month
 
 bp = Blueprint("recipients", __name__, url_prefix="/recipients")
 
@@ -300,11 +301,15 @@ def changes():
         services.contracts_in_month_query(month), per_page=CHANGES_PER_PAGE, error_out=False
     )
     lists = [services.monthly_changes(c, month, CHANGES_SHOWN) for c in page.items]
+    shortfalls = {}
+    if g.user.can("settlements.view") and month <= last_ended_month():
+        shortfalls = {c.id: contract_shortfall(c, month, people=False) for c in page.items}
     return render_template(
         "recipients/changes.html",
         form=form,
         month=month,
         lists=lists,
+        shortfalls=shortfalls,
         page=page,
         action_form=ActionForm(),
     )

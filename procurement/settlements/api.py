@@ -18,8 +18,9 @@ from sqlalchemy import select
 from procurement.core.api import MoneyString, Page, PageQuery, Schema, api_route, paginate
 from procurement.core.dates import month_of
 from procurement.core.db import db
+from procurement.core.errors import NotFound
 from procurement.core.office import XLSX
-from procurement.settlements import services
+from procurement.settlements import ceilings, delivery, services
 from procurement.settlements.models import (
     FLAGGED,
     ImportRejection,
@@ -136,8 +137,30 @@ class UnpaidOut(Schema):
     minutes: int
 
 
+class HoldOut(Schema):
+    reason: str = Field(description="month_not_ended, suspended, pending_review, over_contract")
+    message: str
+
+
+class PositionOut(Schema):
+    """Where the statement leaves its contract (issue 14: contract ceilings)."""
+
+    contract_amount: MoneyString
+    settled_before: MoneyString = Field(description="The contract's other confirmed statements.")
+    this_statement: MoneyString
+    settled_after: MoneyString
+    remaining: MoneyString
+    overrun: MoneyString
+    over_amount: bool
+    recipients_contracted: int
+    recipients_served: int
+    over_recipients: bool
+
+
 class SettlementDetail(SettlementOut):
-    held: bool
+    held: bool = Field(description="Whether anything holds the statement (see holds).")
+    holds: list[HoldOut]
+    position: PositionOut
     pending_reviews: int
     unpaid: list[UnpaidOut]
 
@@ -340,9 +363,13 @@ def flag_summary(query: FlagQuery):
 
 def _detail(settlement: Settlement) -> SettlementDetail:
     figures = services.statement_figures(settlement)
+    position = ceilings.contract_position(settlement)
+    holds = services.statement_holds(settlement, position=position, pending=figures.pending_reviews)
     return SettlementDetail(
         **SettlementOut.model_validate(settlement).model_dump(),
-        held=services.held_by(settlement) is not None,
+        held=bool(holds),
+        holds=[HoldOut(reason=h.reason.value, message=h.message) for h in holds],
+        position=PositionOut.model_validate(position),
         pending_reviews=figures.pending_reviews,
         unpaid=[UnpaidOut(reason=r, records=n, minutes=m) for r, n, m in figures.unpaid],
     )
@@ -423,3 +450,82 @@ def confirm_settlement(settlement_id: int, body: ConfirmIn):
     services.confirm(settlement, actor=g.user, amount_seen=body.amount_seen, note=body.note)
     db.session.commit()
     return _detail(settlement)
+
+
+class ShortfallQuery(Schema):
+    month: str = Field(pattern=MONTH, examples=["2026-07"])
+    provider_id: int | None = None
+
+
+class ShortfallOut(Schema):
+    """A contract's month: whom it owed their entitlement and who got less or nothing.
+    ``owed``, ``delivered`` and ``missing`` are minutes (unit hour) or visits."""
+
+    contract_id: int
+    contract_number: str
+    provider_id: int
+    provider_name: str
+    month: date
+    unit: str
+    entitled: int
+    short: int = Field(description="Got some, but less than owed.")
+    unserved: int = Field(description="Got nothing.")
+    owed: int
+    delivered: int
+    missing: int
+
+
+class ShortfallList(Schema):
+    items: list[ShortfallOut]
+    entitled: int
+    short: int
+    unserved: int
+
+
+class PersonShortfallOut(Schema):
+    recipient_id: int
+    name: str
+    id_masked: str
+    township: str
+    owed: int
+    delivered: int
+    missing: int
+    unserved: bool
+
+
+class ContractShortfallOut(ShortfallOut):
+    people: list[PersonShortfallOut]
+
+
+@api_route(
+    "/under-delivery",
+    summary="Under-delivery of a month, per provider and contract, with totals",
+    tag="settlement",
+    permission="settlements.view",
+    query=ShortfallQuery,
+    response=ShortfallList,
+)
+def list_shortfalls(query: ShortfallQuery):
+    found = delivery.month_shortfalls(month_of(query.month), provider_id=query.provider_id)
+    return ShortfallList(
+        items=[ShortfallOut.model_validate(s) for s in found],
+        entitled=sum(s.entitled for s in found),
+        short=sum(s.short for s in found),
+        unserved=sum(s.unserved for s in found),
+    )
+
+
+@api_route(
+    "/under-delivery/<int:contract_id>/<month>",
+    summary="Who of a contract's entitled people got less than the month's entitlement",
+    tag="settlement",
+    permission="settlements.view",
+    response=ContractShortfallOut,
+)
+def get_contract_shortfall(contract_id: int, month: str):
+    contract = db.session.get(Contract, contract_id)
+    if contract is None:
+        raise NotFound()
+    return ContractShortfallOut.model_validate(
+        delivery.contract_shortfall(contract, month_of(month))
+    )

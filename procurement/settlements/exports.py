@@ -22,7 +22,15 @@ from procurement.regions.models import Region
 from procurement.settlements import services
 from procurement.settlements.models import UNPAID_LABELS, Settlement
 
-__all__ = ["DOCX", "XLSX", "filename", "statement_docx", "statement_xlsx"]
+__all__ = [
+    "DOCX",
+    "XLSX",
+    "filename",
+    "shortfall_filename",
+    "shortfall_xlsx",
+    "statement_docx",
+    "statement_xlsx",
+]
 
 
 def filename(settlement: Settlement, extension: str) -> str:
@@ -174,3 +182,91 @@ def statement_docx(settlement: Settlement) -> BytesIO:
     document.add_paragraph(_("Confirmed by (finance): ____________    Date: ____________"))
     document.add_paragraph(_("Printed on %(date)s", date=today().isoformat()))
     return saved(document)
+
+
+SHORTFALL_COLUMNS = (
+    _l("Provider"),
+    _l("Contract"),
+    _l("Name"),
+    _l("ID number (masked)"),
+    _l("Township"),
+    _l("Owed"),
+    _l("Delivered"),
+    _l("Missing"),
+    _l("Got nothing"),
+)
+
+
+def shortfall_filename(month, contract_number: str | None = None) -> str:
+    return f"未足额服务-{contract_number + '-' if contract_number else ''}{month:%Y%m}.xlsx"
+
+
+def _quantity(value: int, unit: str) -> float | int:
+    return round(value / 60, 2) if unit == "hour" else value
+
+
+def shortfall_xlsx(month, shortfalls) -> BytesIO:
+    """Who got less than the month's entitlement, per contract, with the totals first."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("Under-delivery")
+    append_row(sheet, [_("Under-delivery %(month)s", month=f"{month:%Y-%m}")])
+    sheet["A1"].font = Font(bold=True, size=14)
+    append_row(
+        sheet,
+        [
+            str(c)
+            for c in (
+                _l("Provider"),
+                _l("Contract"),
+                _l("Unit"),
+                _l("Entitled"),
+                _l("Got less"),
+                _l("Got nothing"),
+                _l("Owed"),
+                _l("Delivered"),
+                _l("Missing"),
+            )
+        ],
+    )
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    for s in shortfalls:
+        unit = _("hours") if s.unit == "hour" else _("visits")
+        append_row(
+            sheet,
+            [
+                s.provider_name,
+                s.contract_number,
+                unit,
+                s.entitled,
+                s.short,
+                s.unserved,
+                _quantity(s.owed, s.unit),
+                _quantity(s.delivered, s.unit),
+                _quantity(s.missing, s.unit),
+            ],
+        )
+    append_row(sheet, [])
+    append_row(sheet, [str(c) for c in SHORTFALL_COLUMNS])
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    for s in shortfalls:
+        for person in s.people:
+            append_row(
+                sheet,
+                [
+                    s.provider_name,
+                    s.contract_number,
+                    person.name,
+                    person.id_masked,
+                    person.township,
+                    _quantity(person.owed, s.unit),
+                    _quantity(person.delivered, s.unit),
+                    _quantity(person.missing, s.unit),
+                    _("yes") if person.unserved else "",
+                ],
+            )
+    for column, width in zip("ABCDEFGHI", (24, 18, 14, 22, 12, 8, 10, 10, 10), strict=True):
+        sheet.column_dimensions[column].width = width
+    return saved(book)

@@ -24,7 +24,7 @@ from procurement.core.db import db
 from procurement.core.errors import Conflict, NotFound, ValidationError
 from procurement.plans.models import PurchasePlan
 from procurement.recipients.models import Recipient
-from procurement.settlements import importer, rules
+from procurement.settlements import ceilings, holds, importer, rules
 from procurement.settlements.models import (
     FLAGGED,
     RecordImport,
@@ -132,27 +132,44 @@ def pending_reviews(settlement: Settlement) -> int:
     )
 
 
+def statement_holds(settlement: Settlement, *, position=None, pending: int | None = None):
+    """The holds of one statement, from its position, its flags and any suspension."""
+    return holds.holds(
+        settlement,
+        position=position or ceilings.contract_position(settlement),
+        pending_reviews=pending_reviews(settlement) if pending is None else pending,
+        suspension=held_by(settlement),
+    )
+
+
+def pending_reviews_for(settlements) -> dict[int, int]:
+    """Records awaiting review per statement of a list (one grouped query)."""
+    by_key = {(s.contract_id, s.month): s.id for s in settlements if s.flagged}
+    if not by_key:
+        return {}
+    rows = db.session.execute(
+        select(ServiceRecord.contract_id, ServiceRecord.month, func.count())
+        .where(
+            tuple_(ServiceRecord.contract_id, ServiceRecord.month).in_(list(by_key)),
+            ServiceRecord.unpaid_reason == Unpaid.FLAG_PENDING.value,
+        )
+        .group_by(ServiceRecord.contract_id, ServiceRecord.month)
+        .execution_options(**OF_A_VISIBLE_STATEMENT)
+    )
+    return {by_key[(cid, month)]: int(count) for cid, month, count in rows}
+
+
 def confirm(settlement: Settlement, *, actor: User, amount_seen: str, note: str = "") -> Settlement:
-    """Finance confirms the statement it read: recomputed first, and refused if the amount
-    changed since, if flags await review, or while settlement is suspended."""
+    """Finance confirms the statement it read: recomputed first, and refused while it is
+    held (see ``holds``) or if the amount changed since it was read.
+
+    The contract's row is locked first, so that two statements of one contract confirmed
+    at once cannot together pass the contract's amount."""
     if settlement.status == SettlementStatus.CONFIRMED:
         raise Conflict(_("This statement is already confirmed."), code="confirmed")
-    sanction = held_by(settlement)
-    if sanction is not None:
-        raise Conflict(
-            _(
-                "Settlement of this contract is suspended since %(date)s: the statement is held.",
-                date=sanction.decided_on.isoformat(),
-            ),
-            code="held",
-        )
+    ceilings.lock_contract(settlement.contract_id)
     recompute(settlement)
-    waiting = pending_reviews(settlement)
-    if waiting:
-        raise Conflict(
-            _("%(count)d flagged records await review before confirmation.", count=waiting),
-            code="pending_review",
-        )
+    holds.refuse_if_held(statement_holds(settlement))
     try:
         seen = Decimal(str(amount_seen))
     except ArithmeticError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import (
     Blueprint,
     abort,
@@ -28,7 +30,7 @@ from procurement.core.errors import DomainError
 from procurement.core.forms import ActionForm, choices, filter_args, run_action
 from procurement.plans.models import PurchasePlan
 from procurement.providers.models import Provider
-from procurement.settlements import exports, importer, services
+from procurement.settlements import ceilings, delivery, exports, holds, importer, services
 from procurement.settlements.models import (
     REVIEW_LABELS,
     UNPAID_LABELS,
@@ -111,9 +113,17 @@ def index():
         status=form.status.data,
     )
     page = db.paginate(stmt, per_page=50, error_out=False)
-    held = {s.id: services.held_by(s) for s in page.items}
+    positions = ceilings.positions_for(page.items)
+    held = holds.holds_for(
+        page.items, positions=positions, pending=services.pending_reviews_for(page.items)
+    )
     return render_template(
-        "settlements/index.html", form=form, page=page, held=held, args=filter_args(form)
+        "settlements/index.html",
+        form=form,
+        page=page,
+        held=held,
+        positions=positions,
+        args=filter_args(form),
     )
 
 
@@ -125,6 +135,7 @@ def show(settlement_id: int):
     per_page = 100
     figures = services.statement_figures(settlement)
     first = (page_number - 1) * per_page
+    position = ceilings.contract_position(settlement)
     return render_template(
         "settlements/show.html",
         settlement=settlement,
@@ -132,8 +143,11 @@ def show(settlement_id: int):
         page_number=page_number,
         has_next=settlement.recipients > first + per_page,
         unpaid=figures.unpaid,
-        held=services.held_by(settlement),
-        pending=figures.pending_reviews,
+        position=position,
+        holds=services.statement_holds(
+            settlement, position=position, pending=figures.pending_reviews
+        ),
+        shortfall=delivery.shortfall_totals(settlement),
         confirm_form=ConfirmForm(amount_seen=str(settlement.amount)),
         action=ActionForm(),
     )
@@ -327,3 +341,70 @@ def flagged(provider_id: int, month: str):
         kind=kind,
         args={"provider_id": provider.id, "month": month, **({"flag": kind} if kind else {})},
     ), status
+
+
+# Under-delivery ------------------------------------------------------------------------
+
+
+def _shortfall_month() -> date:
+    value = request.args.get("month")
+    if not value:
+        return delivery.last_ended_month()
+    try:
+        return month_of(value)
+    except DomainError:
+        abort(404)
+
+
+@bp.get("/under-delivery")
+@permission_required("settlements.view")
+def under_delivery():
+    month = _shortfall_month()
+    provider_id = request.args.get("provider", type=int)
+    shortfalls = delivery.month_shortfalls(month, provider_id=provider_id)
+    providers = db.session.scalars(select(Provider).order_by(Provider.name)).all()
+    return render_template(
+        "settlements/under_delivery.html",
+        month=month,
+        shortfalls=shortfalls,
+        providers=providers,
+        provider_id=provider_id,
+    )
+
+
+@bp.get("/under-delivery.xlsx")
+@permission_required("settlements.view")
+def under_delivery_export():
+    month = _shortfall_month()
+    provider_id = request.args.get("provider", type=int)
+    shortfalls = delivery.month_shortfalls(month, provider_id=provider_id, people=True)
+    return send_file(
+        exports.shortfall_xlsx(month, shortfalls),
+        as_attachment=True,
+        download_name=exports.shortfall_filename(month),
+        mimetype=exports.XLSX,
+    )
+
+
+@bp.get("/under-delivery/<int:contract_id>/<month>")
+@permission_required("settlements.view")
+def under_delivery_contract(contract_id: int, month: str):
+    contract = db.get_or_404(Contract, contract_id)
+    try:
+        first = month_of(month)
+    except DomainError:
+        abort(404)
+    shortfall = delivery.contract_shortfall(contract, first)
+    if request.args.get("format") == "xlsx":
+        return send_file(
+            exports.shortfall_xlsx(first, [shortfall]),
+            as_attachment=True,
+            download_name=exports.shortfall_filename(first, contract.number),
+            mimetype=exports.XLSX,
+        )
+    return render_template(
+        "settlements/under_delivery_contract.html",
+        contract=contract,
+        month=first,
+        shortfall=shortfall,
+    )

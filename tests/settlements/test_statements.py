@@ -27,6 +27,7 @@ from procurement.settlements.models import (
 )
 from procurement.supervision.models import Sanction, SanctionKind
 from tests.conftest import Client
+from tests.settlements.conftest import at
 
 
 @pytest.fixture
@@ -134,7 +135,7 @@ def test_suspension_holds_the_statement(months):
     db.session.flush()
     with pytest.raises(Conflict) as caught:
         services.confirm(s, actor=months["finance"], amount_seen=str(s.amount))
-    assert caught.value.code == "held"
+    assert caught.value.code == "suspended"
     sanction.lifted_on = date(2026, 9, 3)
     db.session.flush()
     services.confirm(s, actor=months["finance"], amount_seen=str(s.amount))
@@ -287,6 +288,11 @@ def test_api_push_is_idempotent_and_reports(care_site, app, api, make_token):
     finance = make_token("yc_finance")
     refused = api.post("/api/v1/service-records", {"records": [record]}, token=finance)
     assert refused.status_code == 403
+    early = api.post(
+        f"/api/v1/settlements/{sid}/confirm", {"amount_seen": detail["amount"]}, token=finance
+    )
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "month_not_ended"
+    at(2026, 10, 5)
     confirmed = api.post(
         f"/api/v1/settlements/{sid}/confirm", {"amount_seen": detail["amount"]}, token=finance
     )

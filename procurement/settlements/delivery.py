@@ -1,0 +1,191 @@
+"""Under-delivery: the entitled elders of a contract who got less than their entitlement
+in a month, or nothing (issue 14 item 6; seed 001 §3(3), seed 000 §2(3)).
+
+Whom a contract owes: the people on the roster living in its townships who are entitled
+for the whole month by the policy's rules (``recipients.entitlement``), in a month of the
+contract's service period. What it owes each: the profile's hours of the month (hours
+model), or the month's share of the visits a year, in whole visits (visits model). What
+it delivered: what settlement pays for under that contract (time refused for a reason,
+an unreviewed flag included, is not counted as delivered until it is paid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select
+
+from procurement.contracts.models import Contract, ContractStatus
+from procurement.core.clock import today
+from procurement.core.db import db
+from procurement.recipients.entitlement import MonthStatus, month_start
+from procurement.recipients.models import Recipient
+from procurement.regions.models import Region
+from procurement.settlements import rules
+from procurement.settlements.models import ServiceRecord, Settlement
+
+# Contracts that owe service (a draft does not yet).
+OWING = (
+    ContractStatus.SIGNED,
+    ContractStatus.IN_FORCE,
+    ContractStatus.COMPLETED,
+    ContractStatus.TERMINATED,
+)
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """One entitled person who got less than the month's entitlement."""
+
+    recipient_id: int
+    name: str
+    id_masked: str
+    township: str  # its name
+    owed: int  # minutes (hours model) or visits
+    delivered: int
+
+    @property
+    def missing(self) -> int:
+        return self.owed - self.delivered
+
+    @property
+    def unserved(self) -> bool:
+        return self.delivered == 0
+
+
+@dataclass
+class ContractShortfall:
+    """A contract's month: whom it owed, and who got less or nothing."""
+
+    contract_id: int
+    contract_number: str
+    provider_id: int
+    provider_name: str
+    month: date
+    unit: str  # "hour" (owed and delivered in minutes) or "visit"
+    entitled: int = 0
+    short: int = 0  # got some, but less than owed
+    unserved: int = 0  # got nothing
+    owed: int = 0
+    delivered: int = 0  # within what was owed
+    people: list[Shortfall] = field(default_factory=list)
+
+    @property
+    def missing(self) -> int:
+        return self.owed - self.delivered
+
+    @property
+    def not_fully_served(self) -> int:
+        return self.short + self.unserved
+
+
+def _owed(terms: rules.Terms) -> int:
+    if terms.hourly:
+        return terms.cap_minutes or 0
+    return (terms.visits_per_year or 0) // 12
+
+
+def _in_term(terms: rules.Terms, month: date) -> bool:
+    return month_start(terms.start) <= month <= terms.end
+
+
+def _delivered(contract_id: int, month: date, hourly: bool) -> dict[int, int]:
+    record = ServiceRecord
+    measure = (
+        func.sum(record.paid_minutes)
+        if hourly
+        else func.sum(case((record.paid_minutes > 0, 1), else_=0))
+    )
+    rows = db.session.execute(
+        select(record.recipient_id, measure)
+        .where(record.contract_id == contract_id, record.month == month)
+        .group_by(record.recipient_id)
+        .execution_options(unscoped=True)  # the records of a contract found in scope
+    )
+    return {rid: int(amount or 0) for rid, amount in rows}
+
+
+def contract_shortfall(contract: Contract, month: date, *, people: bool = True):
+    """The contract's under-delivery in ``month``; with ``people``, who (short ones by
+    township and name, the unserved first)."""
+    month = month_start(month)
+    terms = rules.Terms.of(contract)
+    result = ContractShortfall(
+        contract.id,
+        contract.number,
+        contract.provider_id,
+        contract.provider.name,
+        month,
+        terms.unit,
+    )
+    if contract.status not in OWING or not _in_term(terms, month):
+        return result
+    columns = (*rules.RECIPIENT_COLUMNS, Recipient.name, Recipient.id_masked)
+    roster = db.session.execute(
+        select(*columns, Region.name)
+        .join(Region, Region.code == Recipient.township_code)
+        .where(
+            Recipient.region_code == contract.region_code,
+            Recipient.township_code.in_(list(terms.townships)),
+            Recipient.service_start <= month,
+        )
+        .order_by(Recipient.township_code, Recipient.name, Recipient.id)
+    ).all()
+    width = len(rules.RECIPIENT_COLUMNS)
+    standing = rules.Standing(row[:width] for row in roster)
+    delivered = _delivered(contract.id, month, terms.hourly)
+    owed = _owed(terms)
+    found: list[Shortfall] = []
+    for row in roster:
+        status, died_on = standing.of(row[0], month, terms.profile)
+        if status != MonthStatus.ENTITLED or died_on is not None:
+            continue  # not owed this month, or not for the whole of it
+        got = min(delivered.get(row[0], 0), owed)
+        result.entitled += 1
+        result.owed += owed
+        result.delivered += got
+        if got >= owed:
+            continue
+        if got == 0:
+            result.unserved += 1
+        else:
+            result.short += 1
+        if people:
+            found.append(Shortfall(row[0], row[width], row[width + 1], row[width + 2], owed, got))
+    result.people = sorted(found, key=lambda s: not s.unserved)  # stable: roster order kept
+    return result
+
+
+def shortfall_totals(settlement: Settlement) -> ContractShortfall:
+    """The statement's month of its contract, without the people."""
+    return contract_shortfall(settlement.contract, settlement.month, people=False)
+
+
+def month_shortfalls(
+    month: date, *, provider_id: int | None = None, people: bool = False
+) -> list[ContractShortfall]:
+    """Every visible contract owing service in ``month``, by provider and contract."""
+    query = (
+        select(Contract)
+        .where(Contract.status.in_(OWING))
+        .order_by(Contract.provider_id, Contract.number)
+    )
+    if provider_id is not None:
+        query = query.where(Contract.provider_id == provider_id)
+    month = month_start(month)
+    return [
+        contract_shortfall(contract, month, people=people)
+        for contract in db.session.scalars(query)
+        if month_start(contract.service_start) <= month <= contract.service_end
+    ]
+
+
+def not_fully_served(shortfalls: Iterable[ContractShortfall]) -> int:
+    return sum(s.not_fully_served for s in shortfalls)
+
+
+def last_ended_month() -> date:
+    """The month reports speak of by default: the last one that has ended (China time)."""
+    return month_start(today().replace(day=1) - timedelta(days=1))
