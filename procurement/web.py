@@ -24,6 +24,7 @@ NAVIGATION = [
     (_l("Contracts"), "contracts.index", "plans.view"),
     (_l("Recipients"), "recipients.index", "recipients.view"),
     (_l("Settlement"), "settlements.index", "settlements.view"),
+    (_l("Payments"), "payments.index", "payments.view"),
     (_l("Supervision"), "supervision.index", "supervision.view"),
     (_l("Acceptance and evaluation"), "performance.index", "performance.view"),
     (_l("Policy profiles"), "policies.index", "policies.view"),
@@ -73,6 +74,8 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.contracts.views import bp as contracts
     from procurement.core.api import api
     from procurement.dashboard.views import bp as dashboard
+    from procurement.payments import api as _payments_api  # noqa: F401
+    from procurement.payments.views import bp as payments
     from procurement.performance import api as _performance_api  # noqa: F401
     from procurement.performance.views import bp as performance
     from procurement.plans import api as _plans_api  # noqa: F401
@@ -100,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
         awards,
         contracts,
         dashboard,
+        payments,
         performance,
         plans,
         policies,

@@ -1,10 +1,12 @@
-"""Budget execution: approved budget against committed (contracts) and settled (payments).
+"""Budget execution: approved budget against committed (contracts), confirmed (statements
+finance confirmed) and paid (money actually disbursed).
 
-Later features register where committed and settled money comes from, so that this
-module does not need to know about contracts or settlements:
+Later features register where committed, confirmed and paid money comes from, so that
+this module does not need to know about contracts, settlements or payments:
 
     register_commitments(lambda plan: {zone_id: Decimal(...)})
     register_settlements(lambda plan: {zone_id: Decimal(...)})
+    register_payments(lambda plan: {zone_id: Decimal(...)})
 
 A key of ``None`` means money not tied to a zone.
 """
@@ -20,6 +22,7 @@ from procurement.plans.models import PurchasePlan
 Source = Callable[[PurchasePlan], dict[int | None, Decimal]]
 _COMMITMENTS: list[Source] = []
 _SETTLEMENTS: list[Source] = []
+_PAYMENTS: list[Source] = []
 ZERO = Decimal("0.00")
 
 
@@ -35,13 +38,20 @@ def register_settlements(source: Source) -> Source:
     return source
 
 
+def register_payments(source: Source) -> Source:
+    if source not in _PAYMENTS:
+        _PAYMENTS.append(source)
+    return source
+
+
 @dataclass(frozen=True)
 class ExecutionRow:
     zone_id: int | None
     label: str
     approved: Decimal
     committed: Decimal
-    settled: Decimal
+    confirmed: Decimal
+    paid: Decimal
 
     @property
     def available(self) -> Decimal:
@@ -71,16 +81,19 @@ def execution(plan: PurchasePlan, other_label: str) -> list[ExecutionRow]:
             zone_id = line["zone_id"]
             approved[zone_id] = approved.get(zone_id, ZERO) + Decimal(line["amount"])
     committed = _collect(_COMMITMENTS, plan)
-    settled = _collect(_SETTLEMENTS, plan)
+    confirmed = _collect(_SETTLEMENTS, plan)
+    paid = _collect(_PAYMENTS, plan)
     keys = [k for k in labels if k is not None]
-    keys += [None] if (None in approved or None in committed or None in settled) else []
+    sources = (approved, committed, confirmed, paid)
+    keys += [None] if any(None in source for source in sources) else []
     return [
         ExecutionRow(
             key,
             labels.get(key, str(key)),
             approved.get(key, ZERO),
             committed.get(key, ZERO),
-            settled.get(key, ZERO),
+            confirmed.get(key, ZERO),
+            paid.get(key, ZERO),
         )
         for key in keys
     ]
@@ -92,5 +105,6 @@ def totals(rows: list[ExecutionRow], label: str) -> ExecutionRow:
         label,
         sum((r.approved for r in rows), ZERO),
         sum((r.committed for r in rows), ZERO),
-        sum((r.settled for r in rows), ZERO),
+        sum((r.confirmed for r in rows), ZERO),
+        sum((r.paid for r in rows), ZERO),
     )
