@@ -32,6 +32,7 @@ from procurement.plans.models import PurchasePlan
 from procurement.settlements.models import Settlement, SettlementStatus
 
 ZERO = Decimal("0.00")
+LARGEST = Decimal("999999999999.99")  # NUMERIC(14, 2)
 
 
 def get_payment(payment_id: int) -> Payment:
@@ -152,10 +153,12 @@ def record_payment(
     value = None
     try:
         value = parse_amount(amount)
-    except ValueError:
+    except (ValueError, ArithmeticError):
         errors.add("amount", _("Must be an amount such as 1234.50."))
     if value is not None and value <= 0:
         errors.add("amount", _("The amount must be more than zero."))
+    elif value is not None and value > LARGEST:
+        errors.add("amount", _("Must be at most %(n)s.", n=format_amount(LARGEST)))
     voucher = _text(voucher_number, "voucher_number", errors, 40, required=True)
     account = _text(payee_account, "payee_account", errors, 40, required=True)
     treasury = _text(treasury_reference, "treasury_reference", errors, 60, required=False)

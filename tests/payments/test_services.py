@@ -103,7 +103,7 @@ def test_the_payment_date_lies_between_confirmation_and_today(work):
 
 def test_bad_input_names_every_field_and_writes_nothing(work):
     statement = db.session.get(Settlement, work["july"][0])
-    for amount in ("abc", "10.001", "0", "-5.00"):
+    for amount in ("abc", "10.001", "0", "-5.00", "1e999999", "1000000000000.00", "NaN"):
         with pytest.raises(ValidationError) as caught:
             services.record_payment(
                 statement,
