@@ -24,6 +24,7 @@ NAVIGATION = [
     (_l("Contracts"), "contracts.index", "plans.view"),
     (_l("Recipients"), "recipients.index", "recipients.view"),
     (_l("Settlement"), "settlements.index", "settlements.view"),
+    (_l("Payments"), "payments.index", "payments.view"),
     (_l("Supervision"), "supervision.index", "supervision.view"),
     (_l("Acceptance and evaluation"), "performance.index", "performance.view"),
     (_l("Policy profiles"), "policies.index", "policies.view"),
@@ -76,6 +77,7 @@ def _connect_features(app: Flask) -> None:
     from procurement.awards import services as awards
     from procurement.contracts.services import committed_by_zone
     from procurement.core import audit, changes, scoping
+    from procurement.payments.services import paid_by_zone
     from procurement.plans import execution
     from procurement.renewal.services import past_record
     from procurement.settlements.services import settled_by_zone
@@ -83,7 +85,12 @@ def _connect_features(app: Flask) -> None:
     scoping.watch_sessions()  # first: nothing is read or written outside the region
     audit.watch_sessions()
     changes.watch_sessions()
-    execution.init_app(app, commitments=[committed_by_zone], settlements=[settled_by_zone])
+    execution.init_app(
+        app,
+        commitments=[committed_by_zone],
+        settlements=[settled_by_zone],
+        payments=[paid_by_zone],
+    )
     awards.init_app(app, past_records=[past_record])
 
 
@@ -100,6 +107,8 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.dashboard.views import bp as dashboard
     from procurement.jobs import api as _jobs_api  # noqa: F401
     from procurement.jobs.views import bp as jobs
+    from procurement.payments import api as _payments_api  # noqa: F401
+    from procurement.payments.views import bp as payments
     from procurement.performance import api as _performance_api  # noqa: F401
     from procurement.performance.views import bp as performance
     from procurement.plans import api as _plans_api  # noqa: F401
@@ -128,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
         contracts,
         dashboard,
         jobs,
+        payments,
         performance,
         plans,
         policies,

@@ -59,6 +59,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "records.review": frozenset({Role.OFFICER}),
     "settlements.view": EVERYONE,
     "settlements.confirm": frozenset({Role.FINANCE}),
+    # disbursements (资金拨付) and the finance ledger: finance records, the others read
+    "payments.view": frozenset({Role.ADMIN, Role.OFFICER, Role.FINANCE, Role.AUDITOR}),
+    "payments.record": frozenset({Role.FINANCE}),
     "supervision.view": EVERYONE,
     "supervision.manage": frozenset({Role.OFFICER}),
     "performance.view": EVERYONE,

@@ -19,6 +19,7 @@ from procurement.contracts.models import Contract, ContractStatus
 from procurement.core import clock
 from procurement.core.db import db
 from procurement.demo.care import load_demo_recipients, load_demo_records, sign_demo_contracts
+from procurement.demo.payments import pay_demo_statements
 from procurement.demo.providers import CHECK_DATE, load_demo_awards, load_demo_providers
 from procurement.demo.year_end import (
     SERVICE_MONTHS,
@@ -113,6 +114,7 @@ def play_demo_year() -> Played:
             with clock.pinned(at(after(month, CONFIRM_DAY))):
                 settle_demo_statements(plan, officer, finance, month)
             played.months_settled += 1
+    pay_demo_statements(plan, finance)  # a week after each confirmation, never after today
     if now >= YEAR_END:
         played.year_end = load_demo_year_end(plan)
     return played

@@ -1,5 +1,5 @@
 """The demo year played to its end: the rest of 2026's service records, statements
-confirmed, award notices and contracts published, each contract accepted and evaluated
+confirmed and paid, award notices and contracts published, each contract accepted and evaluated
 by the four parties and the results published, then the 2027 plan drafted from them.
 
 These steps happen "in January 2027" (the clock is set there while they run), because
@@ -18,6 +18,7 @@ from procurement.core import clock
 from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
 from procurement.demo.care import load_demo_records
+from procurement.demo.payments import pay_demo_statements
 from procurement.performance import services as performance
 from procurement.plans.models import PurchasePlan
 from procurement.policies.models import PolicyProfile
@@ -82,6 +83,8 @@ def load_demo_year_end(plan: PurchasePlan | None) -> bool:
         _as(officer)
         load_demo_records(officer, plan, SERVICE_MONTHS)
         settle_demo_statements(plan, officer, finance)
+        _as(finance)
+        pay_demo_statements(plan, finance)
         contracts = db.session.scalars(
             select(Contract).where(Contract.plan_id == plan.id).order_by(Contract.id)
         ).all()

@@ -171,7 +171,8 @@ class ExecutionRowOut(Schema):
     label: str
     approved: MoneyString
     committed: MoneyString
-    settled: MoneyString
+    confirmed: MoneyString
+    paid: MoneyString
 
 
 class ExecutionOut(Schema):
@@ -473,7 +474,7 @@ def get_version(plan_id: int, number: int):
 
 @api_route(
     "/plans/<int:plan_id>/execution",
-    summary="Approved vs committed vs settled",
+    summary="Approved vs committed vs confirmed vs paid",
     tag="plans",
     permission="plans.view",
     response=ExecutionOut,

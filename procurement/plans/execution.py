@@ -1,10 +1,14 @@
-"""Budget execution: approved budget against committed (contracts) and settled (payments).
+"""Budget execution: approved budget against committed (contracts), confirmed (statements
+finance confirmed) and paid (money actually disbursed).
 
-Where committed and settled money comes from is named by the app factory
-(``procurement.web``), so that this module does not need to know about contracts or
-settlements, and a feature left out fails loudly instead of showing nothing settled:
+Where committed, confirmed and paid money comes from is named by the app factory
+(``procurement.web``), so that this module does not need to know about contracts,
+settlements or payments, and a feature left out fails loudly instead of showing nothing:
 
-    execution.init_app(app, commitments=[committed_by_zone], settlements=[settled_by_zone])
+    execution.init_app(
+        app, commitments=[committed_by_zone], settlements=[settled_by_zone],
+        payments=[paid_by_zone],
+    )
 
 Each source maps a plan to ``{zone_id: Decimal(...)}``; a key of ``None`` means money not
 tied to a zone.
@@ -27,15 +31,22 @@ EXTENSION = "procurement.budget_execution"
 
 @dataclass(frozen=True)
 class Sources:
-    """Where an application's committed and settled money comes from."""
+    """Where an application's committed, confirmed and paid money comes from."""
 
     commitments: tuple[Source, ...]
     settlements: tuple[Source, ...]
+    payments: tuple[Source, ...]
 
 
-def init_app(app: Flask, *, commitments: Iterable[Source], settlements: Iterable[Source]) -> None:
-    """Name the features that commit and settle money against a plan's budget."""
-    app.extensions[EXTENSION] = Sources(tuple(commitments), tuple(settlements))
+def init_app(
+    app: Flask,
+    *,
+    commitments: Iterable[Source],
+    settlements: Iterable[Source],
+    payments: Iterable[Source],
+) -> None:
+    """Name the features that commit, confirm and pay money against a plan's budget."""
+    app.extensions[EXTENSION] = Sources(tuple(commitments), tuple(settlements), tuple(payments))
 
 
 def sources() -> Sources:
@@ -55,7 +66,8 @@ class ExecutionRow:
     label: str
     approved: Decimal
     committed: Decimal
-    settled: Decimal
+    confirmed: Decimal
+    paid: Decimal
 
     @property
     def available(self) -> Decimal:
@@ -65,7 +77,7 @@ class ExecutionRow:
         return float(part / self.approved) if self.approved else 0.0
 
 
-def _collect(sources: list[Source], plan: PurchasePlan) -> dict[int | None, Decimal]:
+def _collect(sources: Iterable[Source], plan: PurchasePlan) -> dict[int | None, Decimal]:
     totals: dict[int | None, Decimal] = {}
     for source in sources:
         for zone_id, amount in source(plan).items():
@@ -86,16 +98,19 @@ def execution(plan: PurchasePlan, other_label: str) -> list[ExecutionRow]:
             approved[zone_id] = approved.get(zone_id, ZERO) + Decimal(line["amount"])
     wired = sources()
     committed = _collect(wired.commitments, plan)
-    settled = _collect(wired.settlements, plan)
+    confirmed = _collect(wired.settlements, plan)
+    paid = _collect(wired.payments, plan)
     keys = [k for k in labels if k is not None]
-    keys += [None] if (None in approved or None in committed or None in settled) else []
+    amounts = (approved, committed, confirmed, paid)
+    keys += [None] if any(None in source for source in amounts) else []
     return [
         ExecutionRow(
             key,
             labels.get(key, str(key)),
             approved.get(key, ZERO),
             committed.get(key, ZERO),
-            settled.get(key, ZERO),
+            confirmed.get(key, ZERO),
+            paid.get(key, ZERO),
         )
         for key in keys
     ]
@@ -107,5 +122,6 @@ def totals(rows: list[ExecutionRow], label: str) -> ExecutionRow:
         label,
         sum((r.approved for r in rows), ZERO),
         sum((r.committed for r in rows), ZERO),
-        sum((r.settled for r in rows), ZERO),
+        sum((r.confirmed for r in rows), ZERO),
+        sum((r.paid for r in rows), ZERO),
     )

@@ -63,11 +63,12 @@ class CountyExecution:
     plans: int
     approved: Decimal
     committed: Decimal
-    settled: Decimal
+    confirmed: Decimal
+    paid: Decimal
 
 
 def execution_by_county(year: int) -> list[CountyExecution]:
-    """Approved, committed and settled money of each county's plans for a year."""
+    """Approved, committed, confirmed and paid money of each county's plans for a year."""
     rows: dict[str, CountyExecution] = {}
     plans = db.session.scalars(
         select(PurchasePlan).where(PurchasePlan.year == year).order_by(PurchasePlan.region_code)
@@ -75,11 +76,12 @@ def execution_by_county(year: int) -> list[CountyExecution]:
     for plan in plans:
         row = rows.setdefault(
             plan.region_code,
-            CountyExecution(plan.region_code, plan.region.name, 0, ZERO, ZERO, ZERO),
+            CountyExecution(plan.region_code, plan.region.name, 0, ZERO, ZERO, ZERO, ZERO),
         )
         row.plans += 1
         for line in execution(plan, ""):
             row.approved += line.approved
             row.committed += line.committed
-            row.settled += line.settled
+            row.confirmed += line.confirmed
+            row.paid += line.paid
     return list(rows.values())

@@ -3,9 +3,10 @@
 A plan is one contracting process (ocid = prefix-county-year-plan); its zones are the
 lots (the OCDS Lots extension), the service catalogue items are the tender's items, and
 each published award and contract is one award and one contract of the process.
-Payments are the finance-confirmed monthly statements; the acceptance certificate is a
-``completionCertificate`` document; the evaluation is carried by this project's own
-small extension (``ocds_extension/``, served under /public/ocds/extension/).
+Payments (transactions) are the money finance disbursed (资金拨付), not the statements it
+confirmed; the acceptance certificate is a ``completionCertificate`` document; the
+evaluation is carried by this project's own small extension (``ocds_extension/``, served
+under /public/ocds/extension/).
 
 Identifiers: suppliers are identified by their unified social credit code (统一社会信用
 代码, GB 32100-2015) under the scheme ``CN-USCC``. org-id.guide lists registers for
@@ -38,6 +39,7 @@ from procurement.contracts.services import contract_amount, township_names
 from procurement.core.db import db
 from procurement.core.errors import NotFound
 from procurement.core.i18n import stored_language
+from procurement.payments.models import Payment
 from procurement.performance.models import Acceptance, Evaluation
 from procurement.plans.exports import DOCX
 from procurement.plans.models import PurchaseMethod, PurchasePlan
@@ -52,7 +54,6 @@ from procurement.public.queries import (
     published,
     zone_budgets,
 )
-from procurement.settlements.models import Settlement, SettlementStatus
 
 DEFAULT_OCID_PREFIX = "ocds-jjyl00"
 CREDIT_CODE_SCHEME = "CN-USCC"
@@ -105,12 +106,12 @@ def finance_name(plan: PurchasePlan) -> str:
 @dataclass
 class Process:
     """What is public about one plan: its published awards and contracts, and for those
-    contracts the confirmed statements, published acceptances and evaluation."""
+    contracts the payments made, published acceptances and evaluation."""
 
     plan: PurchasePlan
     awards: list[tuple[Award, Publication]]
     contracts: list[tuple[Contract, Publication]]
-    settlements: dict[int, list[Settlement]] = field(default_factory=dict)
+    payments: dict[int, list[Payment]] = field(default_factory=dict)
     acceptances: dict[int, list[tuple[Acceptance, Publication]]] = field(default_factory=dict)
     evaluations: dict[int, tuple[Evaluation, Publication]] = field(default_factory=dict)
     withdrawn_at: datetime | None = None
@@ -124,8 +125,8 @@ class Process:
             moments.append(publication.published_at)
         for contract, publication in self.contracts:
             moments += [publication.published_at, contract.updated_at, contract.document.created_at]
-        for rows in self.settlements.values():
-            moments += [s.confirmed_at for s in rows]
+        for rows in self.payments.values():
+            moments += [p.recorded_at for p in rows]
         for rows in self.acceptances.values():
             moments += [moment for a, p in rows for moment in (a.updated_at, p.published_at)]
         for evaluation, publication in self.evaluations.values():
@@ -158,12 +159,8 @@ def public_process(plan_id: int) -> Process:
     ).all()
     process = Process(plan, [tuple(r) for r in awards], [tuple(r) for r in contracts])
     ids = [contract.id for contract, _p in process.contracts]
-    for settlement in db.session.scalars(
-        select(Settlement)
-        .where(Settlement.contract_id.in_(ids), Settlement.status == SettlementStatus.CONFIRMED)
-        .order_by(Settlement.month)
-    ):
-        process.settlements.setdefault(settlement.contract_id, []).append(settlement)
+    for payment in standing_payments(ids):
+        process.payments.setdefault(payment.contract_id, []).append(payment)
     for acceptance, publication in db.session.execute(
         published(Acceptance, PublicationKind.ACCEPTANCE)
         .where(Acceptance.contract_id.in_(ids))
@@ -178,6 +175,23 @@ def public_process(plan_id: int) -> Process:
         select(func.max(Publication.withdrawn_at)).where(Publication.plan_id == plan.id)
     )
     return process
+
+
+def standing_payments(contract_ids: list[int]) -> list[Payment]:
+    """The payments of the contracts that stand: a reversed payment and its reversal
+    cancel out and are left out, so the public sees the money that was actually paid."""
+    reversed_ids = select(Payment.reverses_id).where(Payment.reverses_id.is_not(None))
+    return list(
+        db.session.scalars(
+            select(Payment)
+            .where(
+                Payment.contract_id.in_(contract_ids),
+                Payment.reverses_id.is_(None),
+                Payment.id.not_in(reversed_ids),
+            )
+            .order_by(Payment.paid_on, Payment.id)
+        )
+    )
 
 
 # ------------------------------------------------------------------ building blocks
@@ -428,20 +442,20 @@ class _Builder:
 
     def implementation(self, contract: Contract) -> dict:
         process = self.process
-        settlements = process.settlements.get(contract.id, [])
-        payee = self.supplier(contract.provider, "payee") if settlements else None
+        payments = process.payments.get(contract.id, [])
+        payee = self.supplier(contract.provider, "payee") if payments else None
         evaluation = process.evaluations.get(contract.id)
         return _compact(
             {
                 "transactions": [
                     {
-                        "id": f"settlement-{s.id}",
-                        "date": _when(s.confirmed_at),
-                        "value": _value(s.amount),
+                        "id": f"payment-{p.id}",
+                        "date": _day(p.paid_on),
+                        "value": _value(p.amount),
                         "payer": _reference(self.payer),
                         "payee": payee,
                     }
-                    for s in settlements
+                    for p in payments
                 ],
                 "documents": [
                     self.certificate(acceptance, publication)

@@ -187,7 +187,7 @@ def proposal(plan: PurchasePlan) -> Proposal:
                 served_peak=_served_peak(contract.id) if contract else 0,
                 in_service=_in_service(zone.township_codes),
                 approved=row.approved if row else ZERO,
-                settled=row.settled if row else ZERO,
+                settled=row.confirmed if row else ZERO,
                 provider=contract.provider.name if contract else None,
             )
         )

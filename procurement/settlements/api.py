@@ -15,6 +15,7 @@ from flask import g, request
 from pydantic import Field
 from sqlalchemy import select
 
+from procurement.contracts.models import Contract
 from procurement.core.api import MoneyString, Page, PageQuery, Schema, api_route, paginate
 from procurement.core.dates import month_of
 from procurement.core.db import db

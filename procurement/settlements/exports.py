@@ -207,13 +207,12 @@ def _quantity(value: int, unit: str) -> float | int:
 
 def shortfall_xlsx(month, shortfalls) -> BytesIO:
     """Who got less than the month's entitlement, per contract, with the totals first."""
-    book = Workbook()
+    book = workbook()
     sheet = book.active
     sheet.title = _("Under-delivery")
-    append_row(sheet, [_("Under-delivery %(month)s", month=f"{month:%Y-%m}")])
+    sheet.append([_("Under-delivery %(month)s", month=f"{month:%Y-%m}")])
     sheet["A1"].font = Font(bold=True, size=14)
-    append_row(
-        sheet,
+    sheet.append(
         [
             str(c)
             for c in (
@@ -233,8 +232,7 @@ def shortfall_xlsx(month, shortfalls) -> BytesIO:
         cell.font = Font(bold=True)
     for s in shortfalls:
         unit = _("hours") if s.unit == "hour" else _("visits")
-        append_row(
-            sheet,
+        sheet.append(
             [
                 s.provider_name,
                 s.contract_number,
@@ -247,14 +245,13 @@ def shortfall_xlsx(month, shortfalls) -> BytesIO:
                 _quantity(s.missing, s.unit),
             ],
         )
-    append_row(sheet, [])
-    append_row(sheet, [str(c) for c in SHORTFALL_COLUMNS])
+    sheet.append([])
+    sheet.append([str(c) for c in SHORTFALL_COLUMNS])
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     for s in shortfalls:
         for person in s.people:
-            append_row(
-                sheet,
+            sheet.append(
                 [
                     s.provider_name,
                     s.contract_number,

@@ -1,5 +1,5 @@
 """The Yangcheng demo with records published: the three award notices, two of the three
-contracts, July's confirmed statement of the first contract, and that contract's
+contracts, July's confirmed statement of the first contract paid in full, and that contract's
 acceptance and evaluation (minimal rows made here: their own feature is built apart)."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from procurement.core.clock import utcnow
 from procurement.core.db import db
 from procurement.core.files import store_blob
 from procurement.demo.providers import _pdf
+from procurement.payments import services as payments
 from procurement.performance.models import (
     Acceptance,
     AcceptanceStatus,
@@ -139,6 +140,20 @@ def publish_result(kind: PublicationKind, record, contract: Contract, title: str
     )
 
 
+def pay_in_full(statement: Settlement, paid_on: str = "2026-09-05"):
+    """Finance pays what it confirmed (the clock stands on the day of confirmation)."""
+    finance = db.session.scalar(select(User).where(User.username == "yc_finance"))
+    return payments.record_payment(
+        statement,
+        actor=finance,
+        paid_on=paid_on,
+        amount=str(statement.amount),
+        voucher_number="记-2026-0905",
+        payee_account="6222 0000 1111 2222",
+        treasury_reference="GK-0905-01",
+    )
+
+
 def confirm_july(contract: Contract) -> Settlement:
     statement = db.session.scalar(
         select(Settlement).where(
@@ -174,6 +189,7 @@ def site(app, care_site):  # noqa: F811 (the fixture imported above)
             publishing.publish_contract(contract, actor=actor)
         first = contracts[0]
         statement = confirm_july(first)
+        payment = pay_in_full(statement)
         acceptance = make_acceptance(first)
         publish_result(PublicationKind.ACCEPTANCE, acceptance, first, "验收结果公告：第一片区")
         evaluation = make_evaluation(first)
@@ -185,6 +201,7 @@ def site(app, care_site):  # noqa: F811 (the fixture imported above)
             "providers": [c.provider_id for c in contracts],
             "provider_names": [c.provider.name for c in contracts],
             "statement": statement.id,
+            "payment": payment.id,
             "acceptance": acceptance.id,
             "evaluation": evaluation.id,
         }

@@ -12,13 +12,16 @@ import pytest
 from jsonschema import Draft4Validator, FormatChecker
 from sqlalchemy import select
 
+from procurement.contracts.models import Contract
 from procurement.core.db import db
+from procurement.payments import services as payments
+from procurement.payments.models import Payment
 from procurement.plans.models import PurchasePlan
 from procurement.public import services as publishing
 from procurement.public.models import PublicationKind
 from procurement.public.ocds import CREDIT_CODE_SCHEME, DEFAULT_OCID_PREFIX, LOTS_EXTENSION
-from procurement.settlements.models import Settlement, SettlementStatus
-from tests.public.conftest import EXTENSION, in_app, ocds_registry
+from procurement.settlements.models import Settlement
+from tests.public.conftest import EXTENSION, confirm_july, in_app, ocds_registry, pay_in_full
 
 FORMATS = FormatChecker()
 
@@ -114,14 +117,14 @@ def test_the_release_describes_the_plan_from_its_published_parts(app, site):
 def test_implementation_holds_payments_the_certificate_and_the_evaluation(app, site):
     release = package_of(app, site["plan"])["releases"][0]
     first, second = release["contracts"]
-    assert "implementation" not in second  # nothing confirmed or published for it yet
+    assert "implementation" not in second  # nothing paid or published for it yet
 
     transactions = first["implementation"]["transactions"]
     amount = in_app(app, lambda: db.session.get(Settlement, site["statement"]).amount)
     assert transactions == [
         {
-            "id": f"settlement-{site['statement']}",
-            "date": transactions[0]["date"],
+            "id": f"payment-{site['payment']}",
+            "date": "2026-09-05T00:00:00+08:00",
             "value": {"amount": float(amount), "currency": "CNY"},
             "payer": {"id": "140522-finance", "name": "阳城县财政局"},
             "payee": {"id": transactions[0]["payee"]["id"], "name": site["provider_names"][0]},
@@ -148,20 +151,67 @@ def test_implementation_holds_payments_the_certificate_and_the_evaluation(app, s
     assert evaluation["parties"][3]["organization"] == "晋城市某评估中心"
 
 
-def test_only_confirmed_statements_are_payments(app, site):
-    def count():
-        return len(
-            db.session.scalars(
-                select(Settlement).where(Settlement.status == SettlementStatus.CONFIRMED)
-            ).all()
-        )
-
-    assert in_app(app, count) == 1
+def transactions_of(app, site) -> list[dict]:
     release = package_of(app, site["plan"])["releases"][0]
-    paid = [
+    return [
         t for c in release["contracts"] for t in c.get("implementation", {}).get("transactions", [])
     ]
-    assert len(paid) == 1
+
+
+def test_transactions_are_payments_not_confirmations(app, site):
+    """A confirmed statement that is not paid yet is no transaction; partial payments are
+    one transaction each, dated on the day the money was paid."""
+
+    def confirm_second():
+        return confirm_july(db.session.get(Contract, site["contracts"][1])).id
+
+    second = in_app(app, confirm_second)
+    assert [t["id"] for t in transactions_of(app, site)] == [f"payment-{site['payment']}"]
+
+    def pay_in_two_parts():
+        statement = db.session.get(Settlement, second)
+        finance = payments.get_payment(site["payment"]).recorded_by
+        half = (statement.amount / 2).quantize(Decimal("0.01"))
+        for amount in (half, statement.amount - half):
+            payments.record_payment(
+                statement,
+                actor=finance,
+                paid_on="2026-09-05",
+                amount=str(amount),
+                voucher_number=f"记-{amount}",
+                payee_account="6222",
+            )
+        return statement.amount
+
+    amount = in_app(app, pay_in_two_parts)
+    package = package_of(app, site["plan"])
+    validate(package)
+    second_contract = package["releases"][0]["contracts"][1]
+    paid = second_contract["implementation"]["transactions"]
+    assert len(paid) == 2
+    assert sum(Decimal(str(t["value"]["amount"])) for t in paid) == amount
+
+
+def test_a_reversed_payment_is_no_longer_published(app, site):
+    def reverse():
+        payment = payments.get_payment(site["payment"])
+        payments.reverse_payment(
+            payment,
+            actor=payment.recorded_by,
+            paid_on="2026-09-05",
+            voucher_number="红-1",
+            note="错付",
+        )
+
+    in_app(app, reverse)
+    assert transactions_of(app, site) == []
+
+    def pay_again():
+        return pay_in_full(db.session.get(Settlement, site["statement"])).id
+
+    again = in_app(app, pay_again)
+    assert [t["id"] for t in transactions_of(app, site)] == [f"payment-{again}"]
+    assert in_app(app, lambda: len(db.session.scalars(select(Payment)).all())) == 3
 
 
 def test_withdrawing_takes_records_out_of_the_package(app, site):

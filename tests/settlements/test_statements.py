@@ -101,7 +101,7 @@ def test_confirmed_settlement_flows_into_budget_execution_and_freezes_the_month(
     services.confirm(s, actor=months["finance"], amount_seen=str(s.amount))
     rows = execution(months["plan"], "other")
     zone_row = next(r for r in rows if r.zone_id == s.contract.zone_id)
-    assert zone_row.settled == s.amount > 0
+    assert zone_row.confirmed == s.amount > 0
     # records for the confirmed month are refused from now on
     person = db.session.scalars(
         select(Recipient).where(Recipient.township_code.in_(s.contract.township_codes))

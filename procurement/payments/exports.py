@@ -1,0 +1,79 @@
+"""The finance ledger as a workbook (.xlsx); every text cell stays text (never a formula)."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from procurement.core.clock import today
+from procurement.core.office import MONEY_FORMAT, XLSX, append_row, saved
+from procurement.payments.ledger import Ledger, Totals
+
+__all__ = ["XLSX", "filename", "ledger_xlsx"]
+
+COLUMNS = (
+    _l("Contract"),
+    _l("Provider"),
+    _l("Month"),
+    _l("Status"),
+    _l("Owed (yuan)"),
+    _l("Held (yuan)"),
+    _l("Why held"),
+    _l("Confirmed (yuan)"),
+    _l("Paid (yuan)"),
+    _l("Confirmed, not paid (yuan)"),
+)
+MONEY_COLUMNS = (5, 6, 8, 9, 10)
+
+
+def filename() -> str:
+    return f"资金台账-{today():%Y%m%d}.xlsx"
+
+
+def _total_row(sheet, label: str, total: Totals) -> None:
+    append_row(
+        sheet,
+        [label, "", "", "", total.owed, total.held, "", total.confirmed, total.paid, total.unpaid],
+    )
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+
+
+def ledger_xlsx(ledger: Ledger) -> BytesIO:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("Ledger")
+    append_row(sheet, [_("Finance ledger"), today().isoformat()])
+    sheet["A1"].font = Font(bold=True, size=14)
+    append_row(sheet, [str(c) for c in COLUMNS])
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    for contract in ledger.contracts:
+        for row in contract.rows:
+            append_row(
+                sheet,
+                [
+                    row.contract_number,
+                    row.provider_name,
+                    f"{row.month:%Y-%m}",
+                    row.status_label,
+                    row.owed,
+                    row.held,
+                    row.hold_reason,
+                    row.confirmed,
+                    row.paid,
+                    row.unpaid,
+                ],
+            )
+        _total_row(sheet, _("Subtotal %(number)s", number=contract.contract_number), contract.total)
+    _total_row(sheet, _("Total"), ledger.total)
+    for line in sheet.iter_rows(min_row=3):
+        for index in MONEY_COLUMNS:
+            line[index - 1].number_format = MONEY_FORMAT
+    for column, width in zip("ABCDEFGHIJ", (22, 30, 10, 14, 14, 14, 40, 14, 14, 16), strict=True):
+        sheet.column_dimensions[column].width = width
+    return saved(book)
