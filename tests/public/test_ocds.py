@@ -18,7 +18,8 @@ from procurement.public import services as publishing
 from procurement.public.models import PublicationKind
 from procurement.public.ocds import CREDIT_CODE_SCHEME, DEFAULT_OCID_PREFIX, LOTS_EXTENSION
 from procurement.settlements.models import Settlement, SettlementStatus
-from tests.public.conftest import EXTENSION, in_app, ocds_registry
+from tests.helpers import in_app
+from tests.public.conftest import EXTENSION, ocds_registry
 
 FORMATS = FormatChecker()
 
