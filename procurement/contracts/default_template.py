@@ -1,8 +1,10 @@
-"""Builds the default 居家养老服务购买合同 template (procurement/contract_templates/home_care_contract.docx).
+"""Builds the default 居家养老服务购买合同 template
+(procurement/contract_templates/home_care_contract.docx).
 
 The template is a real Word document with docxtpl fields; this module is how it was
 made, so that a change to the wording is reviewed as code:
-``python -m procurement.contracts.default_template procurement/contract_templates/home_care_contract.docx``.
+``python -m procurement.contracts.default_template`` (writes
+procurement/contract_templates/home_care_contract.docx, or the path given).
 Contents follow 财政部令第102号 art. 23 and seed 001 §6, §8(2).
 """
 
@@ -143,4 +145,8 @@ def build(path: str) -> None:
 
 
 if __name__ == "__main__":
-    build(sys.argv[1] if len(sys.argv) > 1 else "procurement/contract_templates/home_care_contract.docx")
+    build(
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else "procurement/contract_templates/home_care_contract.docx"
+    )

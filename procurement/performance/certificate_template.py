@@ -1,4 +1,5 @@
-"""Builds the acceptance certificate template (procurement/contract_templates/acceptance_certificate.docx).
+"""Builds the acceptance certificate template
+(procurement/contract_templates/acceptance_certificate.docx).
 
 A real Word document with docxtpl fields; this module is how it was made, so that a change
 to the wording is reviewed as code: ``python -m procurement.performance.certificate_template
@@ -166,4 +167,8 @@ def build(path: str) -> None:
 
 
 if __name__ == "__main__":
-    build(sys.argv[1] if len(sys.argv) > 1 else "procurement/contract_templates/acceptance_certificate.docx")
+    build(
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else "procurement/contract_templates/acceptance_certificate.docx"
+    )
