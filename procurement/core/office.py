@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import BytesIO
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
@@ -21,7 +22,7 @@ def append_row(sheet, values: list) -> None:
             cell.data_type = "s"
 
 
-def cjk_document() -> Document:
+def cjk_document() -> DocxDocument:
     """A new document whose normal text is 宋体 11 pt, East Asian text included."""
     document = Document()
     style = document.styles["Normal"]
