@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -116,6 +117,7 @@ def load_config(app, overrides: dict | None) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         instance.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'procurement.sqlite3'}"
+    _require_driver(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance, "secret_key")
     if not app.config.get("DATA_KEY"):
@@ -132,6 +134,24 @@ def _check_public_base_url(value: str | None) -> None:
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
         raise RuntimeError(f"PUBLIC_BASE_URL must look like https://host, not {value!r}")
+
+
+# Database drivers installed by an extra rather than by default (SQLite's is built in):
+# the URL's scheme, the driver's module, the extra.
+DRIVER_EXTRAS = {"postgresql+psycopg": ("psycopg", "postgres")}
+
+
+def _require_driver(url) -> None:
+    """Refuse to start on PostgreSQL without its driver, saying how to install it."""
+    scheme = str(url).split(":", 1)[0]
+    if scheme not in DRIVER_EXTRAS:
+        return
+    module, extra = DRIVER_EXTRAS[scheme]
+    if importlib.util.find_spec(module) is None:
+        raise RuntimeError(
+            f"The database URL is {scheme}://, whose driver {module} is not installed: "
+            f"pip install 'procurement[{extra}]'"
+        )
 
 
 def _instance_secret(instance: Path, name: str) -> str:

@@ -1,5 +1,19 @@
 """Fixtures: a migrated database per test (SQLite by default, PostgreSQL with
-TEST_DATABASE_URL), the app, clients that speak CSRF, and factories."""
+TEST_DATABASE_URL), the app, clients that speak CSRF, and factories.
+
+Under pytest-xdist (``-n 2``) each worker has its own databases: SQLite files in its own
+temporary folder, and on PostgreSQL a database of its own named after TEST_DATABASE_URL's
+(``<name>_gw0``...), migrated once by the worker and dropped at its end.
+
+On SQLite each test gets a copy of a migrated file that already holds the reference
+regions. On PostgreSQL a test runs inside one transaction on one connection, rolled back
+at its end: every engine the test creates (its app, a second app on the same settings)
+shares that connection, and each of their transactions is a savepoint of it, so commits,
+rollbacks and refused writes behave as they do on their own. A test that needs real
+commits (threads or processes that open connections of their own, a second engine on the
+URL, pg_dump, a live server) is marked ``real_commits``: it gets the database emptied of
+all but the reference regions, and the next test empties it again.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +23,13 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from sqlalchemy.pool import StaticPool
+from werkzeug.routing.rules import Rule
 
 from procurement import create_app
 from procurement.accounts import services as accounts
@@ -20,7 +37,11 @@ from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
 from procurement.regions.services import load_reference_regions
 
+if TYPE_CHECKING:
+    from tests.rollback import SharedConnection
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1... under pytest-xdist
 PASSWORD = "Test-pass-2026"
 BASE_CONFIG = {
     "TESTING": True,
@@ -100,42 +121,124 @@ class Snapshots:
 SNAPSHOTS = Snapshots()
 
 
-def _migrate(url: str, instance: Path) -> None:
+def _memoized_url_builders() -> None:
+    """Compile each URL rule's builder once per process instead of once per app.
+
+    Werkzeug compiles Python code for every rule's URL builder whenever a rule is added
+    to a map: with some 760 rules that was most of ``create_app``, which every test calls.
+    The builder depends only on the rule's text, its parts and defaults, and takes the
+    rule itself as an argument, so one compiled builder serves every app's copy of a rule.
+    """
+    compile_builder = Rule._compile_builder
+    builders: dict[tuple, object] = {}
+
+    def memoized(self: Rule, append_unknown: bool = True):
+        key = (
+            append_unknown,
+            self.rule,
+            tuple(self._trace),
+            repr(sorted((self.defaults or {}).items())),
+            tuple((name, type(converter)) for name, converter in self._converters.items()),
+        )
+        if key not in builders:
+            builders[key] = compile_builder(self, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = memoized  # type: ignore[method-assign]
+
+
+_memoized_url_builders()
+
+
+def _migrate(url: str, instance: Path):
+    """Migrate the database and add the reference regions; return the app that did it."""
     app = create_app(
         {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance)}
     )
     with app.app_context():
         upgrade()
+        set_actor(Actor(None, "test-setup", "system"))
+        load_reference_regions()
+        db.session.commit()
+        db.session.remove()
         db.engine.dispose()
+    return app
 
 
-@pytest.fixture(scope="session")
-def database(tmp_path_factory):
-    """Run the real migrations once; each test then starts from that schema."""
-    instance = tmp_path_factory.mktemp("migrate")
-    if TEST_DATABASE_URL:
-        engine = sa.create_engine(TEST_DATABASE_URL)
+def _worker_database(url: str) -> str:
+    """The PostgreSQL database of this xdist worker, created empty (the URL's own without
+    xdist, its schema emptied)."""
+    base = sa.engine.make_url(url)
+    if not WORKER:
+        engine = sa.create_engine(base)
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
             conn.execute(sa.text("CREATE SCHEMA public"))
         engine.dispose()
-        _migrate(TEST_DATABASE_URL, instance)
-        return {"kind": "postgresql", "url": TEST_DATABASE_URL}
-    template = instance / "template.sqlite3"
-    _migrate(f"sqlite:///{template}", instance)
-    return {"kind": "sqlite", "template": template}
+        return url
+    mine = base.set(database=f"{base.database}_{WORKER}")
+    _run_outside_transactions(
+        base,
+        f'DROP DATABASE IF EXISTS "{mine.database}" WITH (FORCE)',
+        f'CREATE DATABASE "{mine.database}"',
+    )
+    return mine.render_as_string(hide_password=False)
 
 
-def _fresh_url(database, tmp_path: Path) -> str:
-    if database["kind"] == "sqlite":
-        path = tmp_path / f"test-{uuid.uuid4().hex[:8]}.sqlite3"
-        shutil.copy(database["template"], path)
-        return f"sqlite:///{path}"
-    engine = sa.create_engine(database["url"])
-    with engine.begin() as conn:
+def _run_outside_transactions(url, *statements: str) -> None:
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory):
+    """Run the real migrations once per worker; each test then starts from that schema
+    and the reference regions."""
+    instance = tmp_path_factory.mktemp("migrate")
+    if not TEST_DATABASE_URL:
+        template = instance / "template.sqlite3"
+        _migrate(f"sqlite:///{template}", instance)
+        yield {"kind": "sqlite", "template": template}
+        return
+    url = _worker_database(TEST_DATABASE_URL)
+    app = _migrate(url, instance)
+    postgres = {"kind": "postgresql", "url": url, "app": app, "dirty": False}
+    postgres["sequences"] = _sequences(postgres)
+    yield postgres
+    with app.app_context():
+        db.engine.dispose()
+    if WORKER:
+        mine = sa.engine.make_url(url).database
+        _run_outside_transactions(
+            TEST_DATABASE_URL, f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)'
+        )
+
+
+def _sequences(database) -> dict[str, int | None]:
+    with database["app"].app_context():
+        found = {
+            name: value
+            for name, value in db.session.execute(
+                sa.text(
+                    "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), "
+                    "last_value FROM pg_sequences"
+                )
+            )
+        }
+        db.session.remove()
+    return found
+
+
+def _reset_postgres(database) -> None:
+    """Empty every table, then put the reference regions back (real commits)."""
+    with database["app"].app_context():
+        connection = db.session.connection()
         tables = [
             row[0]
-            for row in conn.execute(
+            for row in connection.execute(
                 sa.text(
                     "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                     "AND tablename <> 'alembic_version'"
@@ -143,31 +246,80 @@ def _fresh_url(database, tmp_path: Path) -> str:
             )
         ]
         if tables:
-            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+            connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        set_actor(Actor(None, "test-setup", "system"))
+        SNAPSHOTS.restore_or_build("reference regions", load_reference_regions)
+        db.session.commit()
+        db.session.remove()
+    database["sequences"] = _sequences(database)
+    database["dirty"] = False
+
+
+def _fresh_url(database, tmp_path: Path) -> str:
+    """A database holding the schema and the reference regions, for real commits."""
+    if database["kind"] == "sqlite":
+        path = tmp_path / f"test-{uuid.uuid4().hex[:8]}.sqlite3"
+        shutil.copy(database["template"], path)
+        return f"sqlite:///{path}"
+    if database["dirty"]:
+        _reset_postgres(database)
+    database["dirty"] = True  # whatever the test commits stays until the next reset
     return database["url"]
 
 
+def _rolled_back_connection(database) -> SharedConnection:
+    """A connection in a transaction, with the sequences as the reset left them."""
+    from tests.rollback import SharedConnection  # noqa: F811 (psycopg only on PostgreSQL)
+
+    if database["dirty"]:
+        _reset_postgres(database)
+    url = sa.engine.make_url(database["url"])
+    shared = SharedConnection.connect(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+    )
+    moved = [
+        (name, database["sequences"].get(name))
+        for name, value in shared.execute(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), "
+            "last_value FROM pg_sequences"
+        )
+        if value != database["sequences"].get(name)
+    ]
+    for name, value in moved:  # setval is not undone by a rollback
+        shared.execute("SELECT setval(%s, %s, %s)", (name, value or 1, value is not None))
+    return shared
+
+
 @pytest.fixture
-def app(database, tmp_path):
+def app(database, tmp_path, request):
     instance = tmp_path / "instance"
     instance.mkdir()
-    app = create_app(
-        {
-            **BASE_CONFIG,
-            "SQLALCHEMY_DATABASE_URI": _fresh_url(database, tmp_path),
-            "INSTANCE_PATH": str(instance),
-        }
+    shared = None
+    settings = {**BASE_CONFIG, "INSTANCE_PATH": str(instance)}
+    real_commits = request.node.get_closest_marker("real_commits") or (
+        "live_server" in request.fixturenames
     )
-    with app.app_context():
-        set_actor(Actor(None, "test-setup", "system"))
-        load_reference_regions()
-        db.session.commit()
-        db.session.remove()
+    if database["kind"] == "postgresql" and not real_commits:
+        shared = _rolled_back_connection(database)
+        settings["SQLALCHEMY_DATABASE_URI"] = database["url"]
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "creator": lambda: shared,
+            "poolclass": StaticPool,
+            "hide_parameters": True,
+        }
+    else:
+        settings["SQLALCHEMY_DATABASE_URI"] = _fresh_url(database, tmp_path)
+    app = create_app(settings)
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    if shared is not None:
+        shared.end()
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from procurement.accounts import services as accounts
 from procurement.accounts.models import ApiToken, User, hash_token
-from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
 from procurement.policies.models import PolicyProfile
 from tests.conftest import PASSWORD
+from tests.helpers import in_app
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 NEW_USER = {
@@ -43,16 +43,6 @@ def assert_error(response, status: int, code: str) -> dict:
     assert isinstance(error["message"], str) and error["message"].strip()
     assert isinstance(error["fields"], dict)
     return error
-
-
-def in_app(app, work):
-    """Run ``work()`` in an app context as the test system actor, commit, return its result."""
-    with app.app_context():
-        set_actor(Actor(None, "test-setup", "system"))
-        result = work()
-        db.session.commit()
-        db.session.remove()
-    return result
 
 
 def yangcheng_id(app) -> int:

@@ -20,7 +20,8 @@ from werkzeug.test import encode_multipart
 
 from procurement.core.db import db
 from procurement.settlements import importer
-from tests.performance.conftest import in_app, site  # noqa: F401 (fixture)
+from tests.helpers import in_app
+from tests.performance.conftest import site  # noqa: F401 (fixture)
 from tests.settlements.conftest import at
 from tests.test_security import (
     Caller,

@@ -26,7 +26,8 @@ from werkzeug.test import encode_multipart
 from procurement.accounts.roles import PERMISSIONS, Role
 from procurement.core.db import db
 from tests.conftest import PASSWORD, Client
-from tests.performance.conftest import in_app, site, stage_input  # noqa: F401 (fixture)
+from tests.helpers import in_app
+from tests.performance.conftest import site, stage_input  # noqa: F401 (fixture)
 from tests.settlements.conftest import at
 
 # ------------------------------------------------------------------ region scoping

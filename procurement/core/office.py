@@ -6,6 +6,7 @@ from io import BytesIO
 from typing import Any
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
 from docx.shared import Pt
 from openpyxl import Workbook
@@ -48,7 +49,7 @@ def csv_text(value: Any) -> Any:
     return value
 
 
-def cjk_document() -> Document:
+def cjk_document() -> DocxDocument:
     """A new document whose normal text is 宋体 11 pt, East Asian text included."""
     document = Document()
     style = document.styles["Normal"]

@@ -15,6 +15,8 @@ from procurement.core.changes import data_version
 from procurement.core.db import db
 from tests.conftest import Client
 
+pytestmark = pytest.mark.real_commits  # other connections, and threads
+
 
 def committed_version(app) -> int:
     """The counter as another connection sees it."""

@@ -1,5 +1,7 @@
 import os
 
+import pytest
+
 from procurement import create_app
 
 
@@ -36,3 +38,23 @@ def test_instance_config_then_environment_override_defaults(tmp_path, monkeypatc
 def test_session_cookie_is_http_only_and_same_site(app):
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_postgresql_without_its_driver_says_which_extra_to_install(tmp_path, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "psycopg" else find_spec(name, *a),
+    )
+    with pytest.raises(RuntimeError, match=r"pip install 'procurement\[postgres\]'"):
+        create_app(
+            {
+                "INSTANCE_PATH": str(tmp_path),
+                "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@db/x",
+            }
+        )
+    sqlite = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    assert create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": sqlite})

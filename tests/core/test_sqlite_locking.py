@@ -14,6 +14,8 @@ from procurement.core.db import db
 from procurement.core.errors import is_write_clash
 from tests.conftest import BASE_CONFIG
 
+pytestmark = pytest.mark.real_commits
+
 NEW_USER = {
     "username": "newcomer",
     "display_name": "新同事",

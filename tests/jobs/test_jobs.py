@@ -29,6 +29,9 @@ from tests.contracts.conftest import _build_world, bid_season  # noqa: F401 - fi
 
 APP = {}
 
+# Workers are other threads with connections of their own: they see only committed data.
+pytestmark = pytest.mark.real_commits
+
 
 @pytest.fixture
 def awarded(app, monkeypatch):

@@ -17,6 +17,8 @@ from procurement.core.db import db
 from procurement.core.files import blob_path, store_blob
 from procurement.ops.backup import create_backup, libpq_arguments, revision_status
 
+pytestmark = pytest.mark.real_commits  # pg_dump and pg_restore read committed rows
+
 PDF = b"%PDF-1.4\n% evidence for the service agreement\n"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 

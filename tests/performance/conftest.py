@@ -162,15 +162,3 @@ def site(app):
         db.session.remove()
     yield ids
     clock.pin(None)
-
-
-def in_app(app, work):
-    """Run ``work()`` in a fresh application context, commit, and return its result."""
-    from procurement.core.audit import Actor, set_actor
-
-    with app.app_context():
-        set_actor(Actor(None, "test-setup", "system"))
-        result = work()
-        db.session.commit()
-        db.session.remove()
-    return result

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from procurement.core.db import db
 from procurement.performance import services
 from procurement.performance.models import Acceptance, Evaluation
-from tests.performance.conftest import in_app
+from tests.helpers import in_app
 from tests.performance.test_acceptance import docx_text
 from tests.settlements.conftest import at
 

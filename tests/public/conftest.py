@@ -36,6 +36,7 @@ from procurement.public import services as publishing
 from procurement.public.models import PublicationKind
 from procurement.settlements import services as settlements
 from procurement.settlements.models import ServiceRecord, Settlement, Unpaid
+from tests.helpers import in_app
 from tests.settlements.conftest import care_site  # noqa: F401 (a fixture)
 
 OCDS = Path("/work/shared/ocds/1__1__5")
@@ -46,16 +47,6 @@ TEAM = [
     {"name": "吴核查", "role": "阳城县财政局 成员"},
 ]
 SCORES = {"buyer": "88.00", "finance": "90.00", "recipients": "86.00", "third_party": "88.50"}
-
-
-def in_app(app, work):
-    """Run ``work()`` in its own application context as the system, commit, return."""
-    with app.app_context():
-        set_actor(Actor(None, "test-setup", "system"))
-        result = work()
-        db.session.commit()
-        db.session.remove()
-    return result
 
 
 def officer() -> User:

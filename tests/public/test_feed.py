@@ -7,7 +7,7 @@ from datetime import datetime
 
 from procurement.public import services as publishing
 from procurement.public.models import PublicationKind
-from tests.public.conftest import in_app
+from tests.helpers import in_app
 
 NS = {"atom": "http://www.w3.org/2005/Atom"}
 

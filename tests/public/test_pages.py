@@ -13,7 +13,8 @@ from procurement.core.db import db
 from procurement.public import services as publishing
 from procurement.public.models import PublicationKind
 from tests.conftest import Client
-from tests.public.conftest import EVALUATOR_NAMES, TEAM, in_app, public_urls
+from tests.helpers import in_app
+from tests.public.conftest import EVALUATOR_NAMES, TEAM, public_urls
 
 HREF = re.compile(r'href="([^"#]+)"')
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from procurement.core.db import db
 from procurement.recipients.identity import decrypt
 from procurement.recipients.models import Recipient
-from tests.public.conftest import in_app, public_urls
+from tests.helpers import in_app
+from tests.public.conftest import public_urls
 
 
 def recipients(app) -> list[tuple[str, str, str]]:

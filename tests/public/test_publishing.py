@@ -9,7 +9,7 @@ from procurement.awards.models import Award
 from procurement.contracts.models import Contract
 from procurement.core.db import db
 from tests.conftest import Client
-from tests.public.conftest import in_app
+from tests.helpers import in_app
 
 
 def demo_ids(app) -> dict:

@@ -159,16 +159,3 @@ def seeded(app, yangcheng, make_user):
         ids = {"registered": registered.id, "serving": serving.id}
         db.session.remove()
     return ids
-
-
-def in_app(app, action):
-    """Run ``action`` in a fresh application context (no region scope) and commit."""
-    from procurement.core.audit import Actor, set_actor
-    from procurement.core.db import db
-
-    with app.app_context():
-        set_actor(Actor(None, "test-setup", "system"))
-        result = action()
-        db.session.commit()
-        db.session.remove()
-    return result

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 from procurement.core.audit import AuditEvent
 from procurement.core.db import db
-from tests.recipients.conftest import FACTS_ID, FENGCHENG, QINSHUI_TOWNSHIP, in_app, pin
+from tests.helpers import in_app
+from tests.recipients.conftest import FACTS_ID, FENGCHENG, QINSHUI_TOWNSHIP, pin
 
 BODY = {
     "id_number": "11010519491231002X",

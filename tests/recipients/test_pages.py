@@ -9,7 +9,8 @@ from openpyxl import Workbook
 from procurement.core.audit import AuditEvent
 from procurement.core.db import db
 from procurement.recipients.models import Recipient, WorkdayOverride
-from tests.recipients.conftest import FACTS_ID, FENGCHENG, id_number, in_app, pin
+from tests.helpers import in_app
+from tests.recipients.conftest import FACTS_ID, FENGCHENG, id_number, pin
 
 MASKED = "140522**********28"
 

@@ -59,14 +59,6 @@ def released(app, in_force):
     context.push()
 
 
-def in_app(app, work):
-    """Run ``work()`` in a fresh application context, commit, and return its result."""
-    with app.app_context():
-        result = work()
-        db.session.commit()
-        return result
-
-
 def make_recipient(name: str = "张桂兰", serial: str = "002", township: str = "140522101"):
     first17 = f"14052219420315{serial}"
     recipient = Recipient(

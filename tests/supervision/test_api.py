@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from procurement.core.db import db
 from procurement.supervision.models import Complaint, Sanction
-from tests.supervision.conftest import in_app, make_recipient
+from tests.helpers import in_app
+from tests.supervision.conftest import make_recipient
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from procurement.contracts.models import Contract
 from procurement.core.db import db
 from procurement.recipients.identity import decrypt
 from procurement.supervision.models import Complaint, ComplaintStatus, Sanction
-from tests.supervision.conftest import complain, in_app, make_recipient, verified
+from tests.helpers import in_app
+from tests.supervision.conftest import complain, make_recipient, verified
 
 
 @pytest.fixture
