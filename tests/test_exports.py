@@ -151,9 +151,12 @@ def test_every_workbook_is_written_through_the_one_helper():
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "openpyxl":
-                if any(alias.name == "Workbook" for alias in node.names):
-                    offenders.append(str(path.relative_to(root)))
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "openpyxl"
+                and any(alias.name == "Workbook" for alias in node.names)
+            ):
+                offenders.append(str(path.relative_to(root)))
     assert offenders == []
 
 

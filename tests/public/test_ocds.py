@@ -20,7 +20,7 @@ from procurement.plans.models import PurchasePlan
 from procurement.public import services as publishing
 from procurement.public.models import PublicationKind
 from procurement.public.ocds import CREDIT_CODE_SCHEME, DEFAULT_OCID_PREFIX, LOTS_EXTENSION
-from procurement.settlements.models import Settlement, SettlementStatus
+from procurement.settlements.models import Settlement
 from tests.helpers import in_app
 from tests.public.conftest import EXTENSION, confirm_july, ocds_registry, pay_in_full
 
