@@ -18,7 +18,8 @@ from openpyxl import load_workbook
 import procurement
 from procurement.core.db import db
 from procurement.core.office import csv_text, saved, workbook
-from tests.performance.conftest import in_app, site  # noqa: F401 (fixture)
+from tests.helpers import in_app
+from tests.performance.conftest import site  # noqa: F401 (fixture)
 from tests.test_security import Caller
 
 HOSTILE = '=WEBSERVICE("http://x")'

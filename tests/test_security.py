@@ -204,6 +204,24 @@ def _build_region_world(app, site) -> dict:  # noqa: F811 (the fixture's value)
             statement.status = SettlementStatus.DRAFT
             statement.confirmed_by_id = statement.confirmed_at = None
         db.session.flush()
+        from procurement.payments import services as payments
+
+        paid = db.session.scalar(
+            sa.select(Settlement)
+            .where(
+                Settlement.region_code == YANGCHENG,
+                Settlement.status == SettlementStatus.CONFIRMED,
+            )
+            .order_by(Settlement.id)
+        )
+        payment = payments.record_payment(
+            paid,
+            actor=db.session.scalar(sa.select(User).where(User.username == "yc-finance")),
+            paid_on=payments.confirmed_on(paid).isoformat(),
+            amount=str(paid.amount),
+            voucher_number="记-2026-0001",
+            payee_account="6222 0000 1111 2222",
+        )
         assert complaint.region_code == YANGCHENG
 
         yc = Contract.region_code == YANGCHENG
@@ -243,6 +261,7 @@ def _build_region_world(app, site) -> dict:  # noqa: F811 (the fixture's value)
             "override_id": _first(WorkdayOverride),
             "template_id": template.id,
             "job_id": job.id,
+            "payment_id": payment.id,
             "number": 1,  # the plan's first version
         }
         ids["second"] = {

@@ -6,11 +6,10 @@ from io import BytesIO
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from procurement.core.clock import today
-from procurement.core.office import MONEY_FORMAT, XLSX, append_row, saved
+from procurement.core.office import MONEY_FORMAT, XLSX, saved, workbook
 from procurement.payments.ledger import Ledger, Totals
 
 __all__ = ["XLSX", "filename", "ledger_xlsx"]
@@ -35,8 +34,7 @@ def filename() -> str:
 
 
 def _total_row(sheet, label: str, total: Totals) -> None:
-    append_row(
-        sheet,
+    sheet.append(
         [label, "", "", "", total.owed, total.held, "", total.confirmed, total.paid, total.unpaid],
     )
     for cell in sheet[sheet.max_row]:
@@ -44,18 +42,17 @@ def _total_row(sheet, label: str, total: Totals) -> None:
 
 
 def ledger_xlsx(ledger: Ledger) -> BytesIO:
-    book = Workbook()
+    book = workbook()
     sheet = book.active
     sheet.title = _("Ledger")
-    append_row(sheet, [_("Finance ledger"), today().isoformat()])
+    sheet.append([_("Finance ledger"), today().isoformat()])
     sheet["A1"].font = Font(bold=True, size=14)
-    append_row(sheet, [str(c) for c in COLUMNS])
+    sheet.append([str(c) for c in COLUMNS])
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     for contract in ledger.contracts:
         for row in contract.rows:
-            append_row(
-                sheet,
+            sheet.append(
                 [
                     row.contract_number,
                     row.provider_name,

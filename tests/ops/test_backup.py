@@ -221,7 +221,12 @@ def test_the_postgresql_password_stays_off_the_command_line():
 
 
 def test_the_restored_revision_is_compared_with_the_code():
-    assert revision_status("0008") == "current"
+    from alembic.script import ScriptDirectory
+
+    from procurement.web import MIGRATIONS
+
+    (head,) = ScriptDirectory(str(MIGRATIONS)).get_heads()
+    assert revision_status(head) == "current"
     assert revision_status("0007") == "older"
     assert revision_status("9999") == "newer"
     assert revision_status(None) == "none"

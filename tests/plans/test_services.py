@@ -398,7 +398,7 @@ def test_execution_shows_approved_and_registered_commitments(people, monkeypatch
     assert plan_execution.totals(rows, "合计").approved == Decimal("534000.00")
 
 
-def test_execution_keeps_confirmed_and_paid_apart(people):
+def test_execution_keeps_confirmed_and_paid_apart(people, monkeypatch):
     """Issue 14: a confirmation is not a payment; each has its own column and total."""
     plan = _plan(people)
     services.submit_plan(plan, actor=people["officer"], note=None, lock_version=None)
@@ -406,13 +406,14 @@ def test_execution_keeps_confirmed_and_paid_apart(people):
     zone_one = plan.zones[0]
     confirmed = lambda p: {zone_one.id: Decimal("5000.00")}  # noqa: E731
     paid = lambda p: {zone_one.id: Decimal("3000.00"), None: Decimal("0.00")}  # noqa: E731
-    plan_execution.register_settlements(confirmed)
-    plan_execution.register_payments(paid)
-    try:
+    wired = plan_execution.sources()
+    with monkeypatch.context() as patch:
+        patch.setitem(
+            current_app.extensions,
+            plan_execution.EXTENSION,
+            replace(wired, settlements=(confirmed,), payments=(paid,)),
+        )
         rows = plan_execution.execution(plan, "片区外")
-    finally:
-        plan_execution._SETTLEMENTS.remove(confirmed)
-        plan_execution._PAYMENTS.remove(paid)
     first = next(row for row in rows if row.zone_id == zone_one.id)
     assert (first.confirmed, first.paid) == (Decimal("5000.00"), Decimal("3000.00"))
     total = plan_execution.totals(rows, "合计")

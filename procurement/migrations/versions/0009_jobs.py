@@ -1,13 +1,13 @@
 """jobs: long work asked by a request and run by a worker
 
-Revision ID: 0009_jobs
+Revision ID: 0009
 Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_jobs"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None

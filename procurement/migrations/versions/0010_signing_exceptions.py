@@ -3,16 +3,16 @@
 A contract signed after its service started, or before its award notice was published,
 keeps the reason the officer gave (procurement.contracts.services.signing_exceptions).
 
-Revision ID: 0009_signing_exceptions
-Revises: 0009_jobs
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-05 08:20:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_signing_exceptions"
-down_revision = "0009_jobs"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """payments: disbursements against confirmed statements (资金拨付)
 
-Revision ID: 0011_payments
-Revises: 0009_signing_exceptions
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-05 08:20:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import procurement.core.db
 
-revision = "0011_payments"
-down_revision = "0009_signing_exceptions"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
