@@ -32,6 +32,8 @@ def _savepoints() -> None:
     releases it, its rollback rolls back to it."""
 
     def shared(connection) -> SharedConnection | None:
+        if connection.invalidated:  # a lost connection (tests of failure): nothing to undo
+            return None
         driver = connection.connection.dbapi_connection
         return driver if isinstance(driver, SharedConnection) else None
 

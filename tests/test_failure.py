@@ -320,6 +320,7 @@ def test_a_provider_import_that_fails_midway_leaves_no_provider(app, county, mon
 # ------------------------------------------------------- the connection itself is lost
 
 
+@pytest.mark.real_commits  # the connection is killed: it cannot be a shared rolled-back one
 def test_a_connection_killed_during_the_record_write_answers_503(
     app, make_token, september, monkeypatch
 ):
@@ -359,6 +360,7 @@ def test_a_connection_killed_during_the_record_write_answers_503(
     assert retried.status_code == 201, retried.json
 
 
+@pytest.mark.real_commits  # the connection is killed: it cannot be a shared rolled-back one
 def test_a_rollback_that_fails_on_a_lost_connection_still_answers_503(
     app, make_token, september, monkeypatch
 ):

@@ -196,6 +196,7 @@ def test_budget_execution_shows_confirmed_and_paid_apart(work):
     "postgresql" not in (__import__("os").environ.get("TEST_DATABASE_URL") or ""),
     reason="row locks are PostgreSQL's; SQLite lets one writer in at a time",
 )
+@pytest.mark.real_commits  # two connections, each committing its own payment
 def test_two_concurrent_payments_cannot_together_exceed_the_confirmed_amount(app, site):
     """Two connections each pay 60% of one statement at the same moment: the row lock makes
     the second wait for the first and then see its payment, so it is refused."""
