@@ -76,6 +76,7 @@ def demo(request, tmp_path_factory, database):
                 "installed": installed,
             }
             db.session.remove()
+            db.engine.dispose()
     finally:
         clock.pin(None)
 
