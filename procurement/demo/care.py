@@ -221,9 +221,14 @@ def demo_records_csv(plan: PurchasePlan, month: date, seed: int = 7) -> bytes:
             add(number, contract, worker, datetime(month.year, month.month, 26, 7, 0), 540)
         if n == 16:
             add(number, contract, worker, datetime(month.year, month.month, 28, 8, 0), 240)
-        if n == 18:  # served in a township of another zone
+        if n == 18:  # the platform wrote a township of another zone for an elder of this one
             foreign = next(c for c in contracts_by_township if c not in contract.township_codes)
             add(number, contract, worker, datetime(month.year, month.month, 29, 14, 0), 60, foreign)
+        if n == 20:  # another zone's provider bills this elder, writing its own township
+            other = next(c for c in contracts_by_township.values() if c.id != contract.id)
+            moment = datetime(month.year, month.month, 29, 16, 0)
+            stranger = f"W{other.provider_id:02d}999"
+            add(number, other, stranger, moment, 60, other.township_codes[0])
         if person.exit_reason == ExitReason.DEATH and person.exit_date.month == month.month:
             add(number, contract, worker, datetime(month.year, month.month, 25, 9, 0), 60)
     out = io.StringIO()

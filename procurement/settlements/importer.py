@@ -54,7 +54,7 @@ from procurement.accounts.models import User
 from procurement.contracts.models import Contract, ContractStatus
 from procurement.core import spreadsheets
 from procurement.core.changes import note_written
-from procurement.core.clock import utcnow
+from procurement.core.clock import CHINA, utcnow
 from procurement.core.db import db
 from procurement.core.errors import ValidationError
 from procurement.core.identifiers import valid_id_numbers
@@ -115,6 +115,7 @@ REJECTIONS = {
     "bad_start": _l("The start time is not a valid date and time"),
     "bad_end": _l("The end time is not a valid date and time"),
     "end_before_start": _l("The visit ends before it starts"),
+    "future_visit": _l("The visit ends after the present time (China time)"),
     "no_contract": _l("No signed contract of this provider covers the visit's date"),
     "unknown_township": _l("Not a township of the contract's county"),
     "unknown_item": _l("Not an item of the service catalogue"),
@@ -413,8 +414,12 @@ def import_records(
     verdict.refuse(started.isna().to_numpy(), "bad_start", rows["start"].to_numpy())
     verdict.refuse(ended.isna().to_numpy(), "bad_end", rows["end"].to_numpy())
     verdict.refuse((ended <= started).to_numpy(), "end_before_start")
+    now = pd.Timestamp(utcnow().astimezone(CHINA).replace(tzinfo=None))  # platform times are local
+    verdict.refuse((ended > now).to_numpy(), "future_visit", rows["end"].to_numpy())
 
-    contract_id = _contracts_of(provider_id, started, rows["township"], look, verdict)
+    # The zone is the one of the township the roster holds for the person (rules.py).
+    home = recipient_id.map({rid: facts[-1] for rid, facts in look.roster.items()})
+    contract_id = _contracts_of(provider_id, started, home, look, verdict)
     county = contract_id.map({c: t.region_code[:6] for c, t in look.terms.items()})
     township = _codes(rows["township"], county, look.townships)
     verdict.refuse(verdict.open & township.isna().to_numpy(), "unknown_township")
@@ -716,6 +721,18 @@ def settle(
     if not keys:
         return 0
     stored = _stored(keys)
+    people = set(stored["recipient_id"].tolist())
+    if new is not None:
+        people.update(new["recipient_id"].tolist())
+    sharing, prior_minutes = _sharing(keys, terms, people)
+    if sharing:
+        keys = sorted({*keys, *sharing})
+        stored = pd.concat([stored, _stored(sharing)], ignore_index=True)
+        missing = {c for c, _m in sharing} - set(terms)
+        terms = {
+            **terms,
+            **{c.id: rules.Terms.of(c) for c in _contracts(missing)},
+        }
     stored["is_new"] = False
     frames = [stored]
     if new is not None and len(new):
@@ -728,7 +745,7 @@ def settle(
         roster = {row[0]: row for row in _recipient_rows(recipient_ids)}
     standing = rules.Standing(roster[r] for r in recipient_ids)
     prior = _prior_visits(keys, terms, recipient_ids)
-    evaluated = rules.evaluate(records, terms, standing, prior)
+    evaluated = rules.evaluate(records, terms, standing, prior, prior_minutes)
     is_new = records["is_new"].to_numpy(dtype=bool)
 
     fresh = records[is_new]
@@ -830,6 +847,57 @@ def _recipient_rows(ids: list[int]) -> list[tuple]:
         return [tuple(r) for r in db.session.execute(query) if r[0] in wanted]
     query = select(*columns).where(table.c.id.in_(ids))
     return [tuple(r) for r in db.session.execute(query)]
+
+
+def _contracts(ids: set[int]) -> list[Contract]:
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Contract).where(Contract.id.in_(ids))))
+
+
+def _sharing(keys, terms, people: set[int]):
+    """The other contract-months that serve these people in these months, since the
+    entitlement is the person's (rules.py): those still open are evaluated with ``keys``
+    (and so, in turn, with the other people they serve, until none is left out); what
+    statements already confirmed paid is returned as {(recipient_id, month): minutes},
+    taken first. A county's contracts only: a person is served under their county's."""
+    table = ServiceRecord.__table__
+    months = sorted({m for _c, m in keys})
+    counties = {terms[c].region_code for c, _m in keys}
+    contracts = select(Contract.id).where(Contract.region_code.in_(counties))
+    query = select(
+        table.c.recipient_id, table.c.contract_id, table.c.month, table.c.paid_minutes
+    ).where(table.c.month.in_(months), table.c.contract_id.in_(contracts))
+    rows = db.session.execute(query).all()
+    if not rows:
+        return [], {}
+    frame = pd.DataFrame(rows, columns=["recipient_id", "contract_id", "month", "paid"])
+    frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    confirmed = {
+        (c, m)
+        for c, m in db.session.execute(
+            select(Settlement.contract_id, Settlement.month).where(
+                Settlement.status == SettlementStatus.CONFIRMED,
+                Settlement.month.in_(months),
+            )
+        )
+    }
+    key_of = list(zip(frame["contract_id"], frame["month"], strict=True))
+    frame["key"] = key_of
+    frame["confirmed"] = [k in confirmed for k in key_of]
+    open_rows = frame[~frame["confirmed"]]
+    chosen = set(keys)
+    wanted = set(people)
+    while True:  # the closure: people of added contract-months bring theirs in turn
+        added = set(open_rows["key"][open_rows["recipient_id"].isin(wanted)]) - chosen
+        if not added:
+            break
+        chosen |= added
+        wanted |= set(open_rows["recipient_id"][open_rows["key"].isin(added)].tolist())
+    paid = frame[frame["confirmed"] & frame["recipient_id"].isin(wanted) & (frame["paid"] > 0)]
+    paid = paid[~paid["key"].isin(set(keys))]
+    prior = paid.groupby(["recipient_id", "month"])["paid"].sum()
+    return sorted(chosen - set(keys)), {(int(r), m): int(v) for (r, m), v in prior.items()}
 
 
 def _prior_visits(keys, terms, recipient_ids) -> dict[tuple[int, int], int]:

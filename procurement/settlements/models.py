@@ -45,7 +45,9 @@ class Flag(IntFlag):
     TOO_SHORT = 16
     TOO_LONG = 32
     WHOLE_ENTITLEMENT = 64  # one visit uses the month's hours where visits must be split
-    OUTSIDE_ZONE = 128
+    OUTSIDE_ZONE = 128  # the person's roster township is not in the contract's zone
+    TOWNSHIP_MISMATCH = 256  # the platform's township differs from the roster's
+    OTHER_CONTRACT = 512  # the person was also served under another contract that month
 
     @property
     def label(self) -> str:
@@ -61,6 +63,8 @@ FLAG_LABELS = {
     Flag.TOO_LONG: _l("Implausibly long"),
     Flag.WHOLE_ENTITLEMENT: _l("One visit uses the whole monthly entitlement"),
     Flag.OUTSIDE_ZONE: _l("Outside the contract's zone"),
+    Flag.TOWNSHIP_MISMATCH: _l("The platform's township differs from the roster's"),
+    Flag.OTHER_CONTRACT: _l("Also served under another contract this month"),
 }
 
 
@@ -100,6 +104,7 @@ class Unpaid(StrEnum):
     FLAG_CONFIRMED = "flag_confirmed"
     OVER_ENTITLEMENT = "over_entitlement"  # hours beyond the month's entitlement
     OVER_VISITS = "over_visits"  # visits beyond the year's entitlement
+    USED_ELSEWHERE = "used_elsewhere"  # the entitlement went to another contract's visits
 
     @property
     def label(self) -> str:
@@ -119,6 +124,7 @@ UNPAID_LABELS = {
     Unpaid.FLAG_CONFIRMED: _l("Flag confirmed on review"),
     Unpaid.OVER_ENTITLEMENT: _l("Beyond the monthly entitlement (no carry-over)"),
     Unpaid.OVER_VISITS: _l("Beyond the yearly number of visits"),
+    Unpaid.USED_ELSEWHERE: _l("The entitlement was already used under another contract"),
 }
 
 

@@ -7,9 +7,13 @@ and how much of its time is paid, with the reason for what is not (seed 001 §7(
 
 Order of the reasons (the first that applies is the record's reason):
 the person's standing that month (not started, exited, died, ineligible, long-term
-care), the contract's zone, the contract's items, an unreviewed or confirmed flag,
-and last the entitlement (Yangcheng: 4 h a month, no carry-over; Xinjiang: visits a
-year).
+care), the contract's zone (the township the roster holds for the person, not the one
+the platform wrote), the contract's items, an unreviewed or confirmed flag, and last the
+entitlement (Yangcheng: 4 h a month, no carry-over; Xinjiang: visits a year).
+
+The entitlement is the person's, not the contract's: whatever the number of contracts
+that serve one person in a month, their visits take it in the order they happened
+(earliest first), and what a confirmed statement already paid is taken first.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ RECIPIENT_COLUMNS = (
     Recipient.service_start,
     Recipient.exit_reason,
     Recipient.exit_date,
+    Recipient.township_code,
 )
 
 
@@ -136,16 +141,20 @@ class Standing:
 
     def of(self, recipient_id: int, month: date, profile: PolicyProfile):
         row = self.people[recipient_id]
-        (_id, birth, category, level, ltc, registered, lives, start, reason, exit_date) = row
+        (_id, birth, category, level, ltc, registered, lives, start, reason, exit_date) = row[:10]
         age_key = (month.year - birth.year) * 12 + month.month - birth.month, birth.day > 1
         key = (profile, month, age_key, category, level, ltc, registered, lives)
         key += (start, reason, exit_date)
         found = self._cache.get(key)
         if found is None:
-            person = _Facts(*row)
+            person = _Facts(*row[:10])
             standing = entitlement(person, profile, month)
             found = self._cache[key] = (standing.status, standing.died_on)
         return found
+
+    def townships(self) -> dict[int, str | None]:
+        """recipient_id -> the township the roster holds for the person."""
+        return {rid: row[10] if len(row) > 10 else None for rid, row in self.people.items()}
 
     def exits(self) -> pd.DataFrame:
         """recipient_id -> the moment from which visits are flagged (death or exit)."""
@@ -180,6 +189,7 @@ def evaluate(
     terms: dict[int, Terms],
     standing: Standing,
     prior_visits: dict[tuple[int, int], int] | None = None,
+    prior_minutes: dict[tuple[int, date], int] | None = None,
 ) -> pd.DataFrame:
     """Flags, paid minutes and unpaid reason of every record.
 
@@ -187,7 +197,9 @@ def evaluate(
     contract_id, provider_id, record_id, recipient_id, worker_id, item_code,
     township_code, started_at, ended_at (datetime64), minutes, month (date) and review.
     ``prior_visits`` gives, for the visits model, the visits already paid to a person in
-    the same year outside these months: {(recipient_id, year): count}.
+    the same year outside these months: {(recipient_id, year): count}; ``prior_minutes``,
+    for the hours model, the minutes a person's month already paid under statements that
+    finance confirmed: {(recipient_id, month): minutes}.
     Returns a frame on the same index with flags, paid_minutes and unpaid_reason.
     """
     n = len(records)
@@ -208,8 +220,15 @@ def evaluate(
     whole = per_contract("must_split").astype(bool) & (minutes >= cap)  # NaN: never
     flags |= np.where(whole, int(Flag.WHOLE_ENTITLEMENT), 0)
 
-    in_zone = _pairs_in(contract, records["township_code"], terms, "townships")
+    home = records["recipient_id"].map(standing.townships())
+    in_zone = _pairs_in(contract, home, terms, "townships")
     flags |= np.where(in_zone, 0, int(Flag.OUTSIDE_ZONE))
+    mismatch = (records["township_code"] != home).to_numpy()
+    flags |= np.where(mismatch, int(Flag.TOWNSHIP_MISMATCH), 0)
+    contracts_in_month = records.groupby(["recipient_id", "month"])["contract_id"].transform(
+        "nunique"
+    )
+    flags |= np.where(contracts_in_month.to_numpy() > 1, int(Flag.OTHER_CONTRACT), 0)
     item_ok = _pairs_in(contract, records["item_code"], terms, "items")
 
     exits = standing.exits()
@@ -275,7 +294,7 @@ def evaluate(
 
     paid = np.zeros(n, dtype=np.int64)
     hourly = per_contract("hourly").astype(bool)
-    _pay_hours(records, payable & hourly, cap, minutes, paid, reason)
+    _pay_hours(records, payable & hourly, cap, minutes, paid, reason, prior_minutes or {})
     _pay_visits(records, payable & ~hourly, terms, prior_visits or {}, minutes, paid, reason)
 
     out["flags"] = flags
@@ -318,24 +337,39 @@ def _overlaps(records: pd.DataFrame, by: list[str], flag: int) -> np.ndarray:
     return result
 
 
-def _pay_hours(records, mask, cap, minutes, paid, reason) -> None:
-    """Within the month's entitlement, in the order the visits happened; no carry-over."""
+def _pay_hours(records, mask, cap, minutes, paid, reason, prior) -> None:
+    """Within the person's month, in the order the visits happened, whatever the contract,
+    after what confirmed statements already paid; no carry-over. Time cut because the
+    person's other contracts took the entitlement says so."""
     if not mask.any():
         return
-    chosen = records.loc[mask, ["recipient_id", "month", "started_at", "record_id"]]
-    order = chosen.sort_values(["recipient_id", "month", "started_at", "record_id"])
+    chosen = records.loc[
+        mask, ["recipient_id", "month", "started_at", "record_id", "contract_id", "provider_id"]
+    ]
+    order = chosen.sort_values(["recipient_id", "month", "started_at", "provider_id", "record_id"])
     positions = records.index.get_indexer(order.index)
-    used = (
-        pd.Series(minutes[positions])
-        .groupby([order["recipient_id"].to_numpy(), order["month"].to_numpy()])
-        .cumsum()
-        .to_numpy()
-        - minutes[positions]
-    )
-    granted = np.clip(cap[positions].astype(np.int64) - used, 0, minutes[positions])
+    own = minutes[positions]
+    person_month = [order["recipient_id"].to_numpy(), order["month"].to_numpy()]
+    used = pd.Series(own).groupby(person_month).cumsum().to_numpy() - own
+    used_here = (
+        pd.Series(own).groupby([*person_month, order["contract_id"].to_numpy()]).cumsum()
+        - own
+    ).to_numpy()
+    before = np.zeros(len(order), dtype=np.int64)
+    if prior:
+        before[:] = [
+            prior.get((rid, month.date()), 0)
+            for rid, month in zip(order["recipient_id"], order["month"], strict=True)
+        ]
+    limit = cap[positions].astype(np.int64)
+    granted = np.clip(limit - before - used, 0, own)
     paid[positions] = granted
+    cut = granted < own
+    alone_over = used_here + own > limit  # this contract's visits alone pass the entitlement
     reason[positions] = np.where(
-        granted < minutes[positions], Unpaid.OVER_ENTITLEMENT.value, reason[positions]
+        cut,
+        np.where(alone_over, Unpaid.OVER_ENTITLEMENT.value, Unpaid.USED_ELSEWHERE.value),
+        reason[positions],
     )
 
 

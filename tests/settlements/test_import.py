@@ -103,6 +103,8 @@ def test_demo_months_import_with_every_flag_and_reimport_counts_nothing_twice(ca
         Flag.TOO_LONG,
         Flag.WHOLE_ENTITLEMENT,
         Flag.OUTSIDE_ZONE,
+        Flag.TOWNSHIP_MISMATCH,
+        Flag.OTHER_CONTRACT,
     ):
         assert flags & flag, flag
     before = count(ServiceRecord)

@@ -72,8 +72,9 @@ def person(
     start=date(2026, 7, 1),
     exit_reason=None,
     exit_date=None,
+    township=ZONE,
 ):
-    return (rid, birth, category, level, ltc, True, True, start, exit_reason, exit_date)
+    return (rid, birth, category, level, ltc, True, True, start, exit_reason, exit_date, township)
 
 
 def visit(
@@ -104,12 +105,12 @@ def visit(
     }
 
 
-def run(visits, people=None, contract_terms=None, prior=None):
+def run(visits, people=None, contract_terms=None, prior_visits=None, prior=None):
     frame = pd.DataFrame(visits)
     for column in ("started_at", "ended_at", "month"):
         frame[column] = frame[column].astype("datetime64[s]")
     standing = rules.Standing(people or [person()])
-    return rules.evaluate(frame, contract_terms or terms(), standing, prior)
+    return rules.evaluate(frame, contract_terms or terms(), standing, prior_visits, prior)
 
 
 def result(out, i):
@@ -286,13 +287,70 @@ def test_minimum_living_under_80_needs_a_disability():
 
 def test_outside_the_zone_and_items_outside_the_contract():
     out = run(
-        [
-            visit("2026-07-03 09:00", 60, township=OTHER_TOWNSHIP),
-            visit("2026-07-04 09:00", 60, item="medical-checkup"),
-        ]
+        [visit("2026-07-03 09:00", 60, township=OTHER_TOWNSHIP)], [person(township=OTHER_TOWNSHIP)]
     )
     assert result(out, 0) == (int(Flag.OUTSIDE_ZONE), 0, "outside_zone")
-    assert result(out, 1) == (0, 0, "item_not_in_contract")
+    out = run([visit("2026-07-04 09:00", 60, item="medical-checkup")])
+    assert result(out, 0) == (0, 0, "item_not_in_contract")
+
+
+def test_the_zone_is_the_rosters_township_not_the_platforms():
+    """Issue 14: a provider writing its own township for an elder of another zone is not
+    paid; an elder of the zone is paid whatever the platform wrote, and a mismatch shows."""
+    mismatch, outside = int(Flag.TOWNSHIP_MISMATCH), int(Flag.OUTSIDE_ZONE)
+    out = run([visit("2026-07-03 09:00", 60)], [person(township=OTHER_TOWNSHIP)])
+    assert result(out, 0) == (outside | mismatch, 0, "outside_zone")
+    out = run([visit("2026-07-03 09:00", 60, township=OTHER_TOWNSHIP)], [person()])
+    assert result(out, 0) == (mismatch, 60, None)
+    out = run([visit("2026-07-03 09:00", 60)], [person()])
+    assert result(out, 0) == (0, 60, None)
+
+
+def two_contracts() -> dict[int, rules.Terms]:
+    second = terms(contract_id=2, provider_id=2)[1]
+    return {**terms(), 2: second}
+
+
+def under(contract_id: int, record: dict) -> dict:
+    return {**record, "contract_id": contract_id, "provider_id": contract_id}
+
+
+def test_the_month_is_the_persons_across_contracts_earliest_visit_first():
+    """Issue 14: two providers bill one elder 3 h each in July: 4 h are paid in all, the
+    earlier visit first, and the later one says the entitlement went to another contract."""
+    other = int(Flag.OTHER_CONTRACT)
+    first = under(1, visit("2026-07-03 09:00", 180, worker="A"))
+    second = under(2, visit("2026-07-05 09:00", 180, worker="B"))
+    out = run([first, second], contract_terms=two_contracts())
+    assert result(out, 0) == (other, 180, None)
+    assert result(out, 1) == (other, 60, "used_elsewhere")
+    # the other way round: the order of the visits decides, not the contract or the file
+    out = run(
+        [under(1, visit("2026-07-06 09:00", 180, worker="A")), second],
+        contract_terms=two_contracts(),
+    )
+    assert result(out, 0) == (other, 60, "used_elsewhere")
+    assert result(out, 1) == (other, 180, None)
+    # one contract's own visits past the entitlement stay "over the entitlement"
+    out = run(
+        [first, under(1, visit("2026-07-04 09:00", 180, worker="A")), second],
+        contract_terms=two_contracts(),
+    )
+    assert [result(out, i)[1:] for i in range(3)] == [
+        (180, None),
+        (60, "over_entitlement"),
+        (0, "used_elsewhere"),
+    ]
+
+
+def test_a_confirmed_statement_elsewhere_is_taken_first():
+    july = date(2026, 7, 1)
+    out = run([visit("2026-07-03 09:00", 60)], prior={(1, july): 200})
+    assert result(out, 0) == (0, 40, "used_elsewhere")
+    out = run([visit("2026-07-03 09:00", 40)], prior={(1, july): 200})
+    assert result(out, 0) == (0, 40, None)
+    out = run([visit("2026-08-03 09:00", 60)], prior={(1, july): 240})
+    assert result(out, 0) == (0, 60, None)  # another month: nothing carried over
 
 
 def test_visits_model_pays_each_visit_up_to_the_year():
@@ -307,7 +365,7 @@ def test_visits_model_pays_each_visit_up_to_the_year():
     out = run(
         [visit("2026-07-03 09:00", 60), visit("2026-07-10 09:00", 60)],
         contract_terms=terms(p),
-        prior={(1, 2026): 35},
+        prior_visits={(1, 2026): 35},
     )
     assert result(out, 0) == (0, 60, None)
     assert result(out, 1) == (0, 0, "over_visits")

@@ -1,0 +1,154 @@
+"""Issue 14: the entitlement is the person's, whatever the number of contracts; the zone
+is the roster's township; visits after the present are refused (import to statement)."""
+
+from datetime import date
+
+from sqlalchemy import select
+
+from procurement.contracts.models import Contract
+from procurement.core import clock
+from procurement.core.db import db
+from procurement.settlements.models import Flag, ServiceRecord, Settlement, Unpaid
+from tests.settlements.conftest import at
+from tests.settlements.test_import import csv_bytes, row, run_import, someone
+
+JULY = date(2026, 7, 1)
+
+
+def _other_contract(contract: Contract) -> Contract:
+    return next(c for c in db.session.scalars(select(Contract)) if c.id != contract.id)
+
+
+def _paid(contract: Contract) -> dict[str, tuple[int, str | None, int]]:
+    return {
+        r.record_id: (r.paid_minutes, r.unpaid_reason, r.flags)
+        for r in db.session.scalars(
+            select(ServiceRecord).where(ServiceRecord.contract_id == contract.id)
+        )
+    }
+
+
+def _statement(contract: Contract) -> Settlement:
+    return db.session.scalar(
+        select(Settlement).where(Settlement.contract_id == contract.id, Settlement.month == JULY)
+    )
+
+
+def test_another_zones_provider_writing_its_own_township_is_not_paid(care):
+    person, number, contract = someone(care)
+    other = _other_contract(contract)
+    data = csv_bytes(
+        [
+            row("own-1", number, contract, township=person.township_code),
+            row(
+                "foreign-1",
+                number,
+                other,
+                start="2026-07-05 09:00:00",
+                end="2026-07-05 10:00:00",
+                township=other.township_codes[0],
+            ),
+        ]
+    )
+    batch = run_import(care, data)
+    assert batch.accepted == 2
+    assert _paid(contract)["own-1"] == (60, None, int(Flag.OTHER_CONTRACT))
+    paid, reason, flags = _paid(other)["foreign-1"]
+    assert (paid, reason) == (0, Unpaid.OUTSIDE_ZONE.value)
+    assert flags & Flag.OUTSIDE_ZONE and flags & Flag.TOWNSHIP_MISMATCH
+    assert flags & Flag.OTHER_CONTRACT
+
+
+def test_two_contracts_share_one_month_earliest_visit_first(care):
+    """A second contract whose zone also holds the township (a replacement signed within
+    the month): 4 hours in all, and a later import of an earlier visit moves the pay."""
+    person, number, contract = someone(care)
+    other = _other_contract(contract)
+    other.township_codes = [*other.township_codes, person.township_code]
+    db.session.flush()
+    three_hours = {"end": "2026-07-03 12:00:00"}
+    run_import(
+        care,
+        csv_bytes(
+            [
+                row("a-3", number, contract, **three_hours),
+                row(
+                    "b-5",
+                    number,
+                    other,
+                    start="2026-07-05 09:00:00",
+                    end="2026-07-05 12:00:00",
+                    worker="W9",
+                ),
+            ]
+        ),
+    )
+    assert _paid(contract)["a-3"][:2] == (180, None)
+    assert _paid(other)["b-5"][:2] == (60, Unpaid.USED_ELSEWHERE.value)
+    first, second = _statement(contract), _statement(other)
+    assert (first.paid_minutes, second.paid_minutes) == (180, 60)
+
+    # the second contract's earlier visit arrives in a later file: it comes first now
+    run_import(
+        care,
+        csv_bytes(
+            [
+                row(
+                    "b-1",
+                    number,
+                    other,
+                    start="2026-07-01 09:00:00",
+                    end="2026-07-01 11:00:00",
+                    worker="W9",
+                )
+            ]
+        ),
+    )
+    db.session.expire_all()
+    assert _paid(other)["b-1"][:2] == (120, None)
+    assert _paid(contract)["a-3"][:2] == (120, Unpaid.USED_ELSEWHERE.value)
+    assert _paid(other)["b-5"][:2] == (0, Unpaid.OVER_ENTITLEMENT.value)  # its own pass 4 h
+    assert _statement(contract).paid_minutes + _statement(other).paid_minutes == 240
+
+
+def test_a_confirmed_statement_keeps_its_pay_and_is_taken_first(care):
+    from procurement.accounts.models import User
+    from procurement.settlements import services
+
+    person, number, contract = someone(care)
+    other = _other_contract(contract)
+    other.township_codes = [*other.township_codes, person.township_code]
+    db.session.flush()
+    run_import(care, csv_bytes([row("a-3", number, contract, end="2026-07-03 12:00:00")]))
+    statement = _statement(contract)
+    finance = db.session.scalar(select(User).where(User.role == "finance"))
+    services.confirm(statement, actor=finance, amount_seen=str(statement.amount))
+    batch = run_import(
+        care,
+        csv_bytes(
+            [row("b-1", number, other, start="2026-07-01 09:00:00", end="2026-07-01 11:00:00")]
+        ),
+    )
+    assert batch.accepted == 1
+    assert _paid(contract)["a-3"][:2] == (180, None)  # confirmed: never taken back
+    assert _paid(other)["b-1"][:2] == (60, Unpaid.USED_ELSEWHERE.value)
+
+
+def test_visits_after_the_present_are_refused_with_the_reason(care):
+    _person, number, contract = someone(care)
+    at(2026, 7, 3)  # 02:00 in China
+    assert clock.today() == date(2026, 7, 3)
+    batch = run_import(
+        care,
+        csv_bytes(
+            [
+                row("past", number, contract, start="2026-07-03 01:00", end="2026-07-03 01:59"),
+                row("later", number, contract, start="2026-07-03 01:30", end="2026-07-03 02:01"),
+                row(
+                    "next-year", number, contract, start="2027-01-05 09:00", end="2027-01-05 10:00"
+                ),
+            ]
+        ),
+    )
+    assert (batch.accepted, batch.rejected) == (1, 2), batch.reasons
+    assert batch.reasons == {"future_visit": 2}
