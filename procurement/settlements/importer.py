@@ -900,8 +900,9 @@ def _sharing(keys, terms, people: set[int]):
     return sorted(chosen - set(keys)), {(int(r), m): int(v) for (r, m), v in prior.items()}
 
 
-def _prior_visits(keys, terms, recipient_ids) -> dict[tuple[int, int], int]:
-    """Visits paid earlier in the year outside ``keys`` (only for the visits model)."""
+def _prior_visits(keys, terms, recipient_ids) -> dict[tuple[int, int, int], int]:
+    """Visits paid in the year outside ``keys``, per person, year and contract (only for
+    the visits model)."""
     if all(terms[c].hourly for c, _m in keys):
         return {}
     table = ServiceRecord.__table__
@@ -913,7 +914,7 @@ def _prior_visits(keys, terms, recipient_ids) -> dict[tuple[int, int], int]:
     contracts = list(
         db.session.scalars(select(Contract.id).where(Contract.region_code.in_(counties)))
     )
-    counts: dict[tuple[int, int], int] = {}
+    counts: dict[tuple[int, int, int], int] = {}
     for year in {m.year for _c, m in keys}:
         query = select(table.c.recipient_id, table.c.contract_id, table.c.month).where(
             table.c.contract_id.in_(contracts),
@@ -923,7 +924,7 @@ def _prior_visits(keys, terms, recipient_ids) -> dict[tuple[int, int], int]:
         )
         for rid, cid, month in db.session.execute(query):
             if rid in wanted and (cid, month) not in skip:  # skip: being evaluated now
-                counts[(rid, year)] = counts.get((rid, year), 0) + 1
+                counts[(rid, year, cid)] = counts.get((rid, year, cid), 0) + 1
     return counts
 
 

@@ -87,6 +87,17 @@ class Terms:
     def unit(self) -> str:
         return "hour" if self.hourly else "visit"
 
+    def visits_share(self, year: int) -> int:
+        """Visits model: the visits a person may be paid under this contract in ``year``,
+        the year's visits prorated by the months of the contract's term in that year
+        (rounded up): a half-year contract pays 18 of 36, as its budget was reckoned."""
+        first = max(self.start, date(year, 1, 1))
+        last = min(self.end, date(year, 12, 31))
+        if last < first:
+            return 0
+        months = (last.year - first.year) * 12 + last.month - first.month + 1
+        return -(-(self.visits_per_year or 0) * months // 12)
+
     @classmethod
     def of(cls, contract: Contract) -> Terms:
         plan = contract.plan
@@ -197,7 +208,8 @@ def evaluate(
     contract_id, provider_id, record_id, recipient_id, worker_id, item_code,
     township_code, started_at, ended_at (datetime64), minutes, month (date) and review.
     ``prior_visits`` gives, for the visits model, the visits already paid to a person in
-    the same year outside these months: {(recipient_id, year): count}; ``prior_minutes``,
+    the same year outside these months, per contract: {(recipient_id, year, contract_id):
+    count}; ``prior_minutes``,
     for the hours model, the minutes a person's month already paid under statements that
     finance confirmed: {(recipient_id, month): minutes}.
     Returns a frame on the same index with flags, paid_minutes and unpaid_reason.
@@ -352,8 +364,7 @@ def _pay_hours(records, mask, cap, minutes, paid, reason, prior) -> None:
     person_month = [order["recipient_id"].to_numpy(), order["month"].to_numpy()]
     used = pd.Series(own).groupby(person_month).cumsum().to_numpy() - own
     used_here = (
-        pd.Series(own).groupby([*person_month, order["contract_id"].to_numpy()]).cumsum()
-        - own
+        pd.Series(own).groupby([*person_month, order["contract_id"].to_numpy()]).cumsum() - own
     ).to_numpy()
     before = np.zeros(len(order), dtype=np.int64)
     if prior:
@@ -374,20 +385,29 @@ def _pay_hours(records, mask, cap, minutes, paid, reason, prior) -> None:
 
 
 def _pay_visits(records, mask, terms, prior, minutes, paid, reason) -> None:
-    """Each visit paid at the unit price, up to the visits of the year per person."""
+    """Each visit paid at the unit price, in the order of the visits: up to the visits of
+    the year per person, whatever the contract, and under each contract up to its share
+    of them (``Terms.visits_share``). The year's visits are a floor the provider owes
+    (seed 000 §2(3)); paying beyond the contract's share would pay beyond its budget."""
     if not mask.any():
         return
     chosen = records.loc[mask, ["recipient_id", "contract_id", "started_at", "record_id"]]
-    order = chosen.sort_values(["recipient_id", "started_at", "record_id"])
+    order = chosen.sort_values(["recipient_id", "started_at", "contract_id", "record_id"])
     positions = records.index.get_indexer(order.index)
+    people = order["recipient_id"].to_numpy()
+    contracts = order["contract_id"].to_numpy()
     years = order["started_at"].dt.year.to_numpy()
-    rank = order.groupby([order["recipient_id"].to_numpy(), years]).cumcount().to_numpy() + 1
-    before = np.array(
-        [prior.get((rid, y), 0) for rid, y in zip(order["recipient_id"], years, strict=True)],
-        dtype=np.int64,
-    )
-    limit = order["contract_id"].map({c: t.visits_per_year or 0 for c, t in terms.items()})
-    within = before + rank <= limit.to_numpy()
+    before_person: dict[tuple[int, int], int] = {}
+    for (rid, year, _cid), count in prior.items():
+        before_person[(rid, year)] = before_person.get((rid, year), 0) + count
+    triples = list(zip(people.tolist(), years.tolist(), contracts.tolist(), strict=True))
+    before_all = np.array([before_person.get((r, y), 0) for r, y, _c in triples], np.int64)
+    before_here = np.array([prior.get(t, 0) for t in triples], dtype=np.int64)
+    rank_all = order.groupby([people, years]).cumcount().to_numpy() + 1
+    rank_here = order.groupby([people, years, contracts]).cumcount().to_numpy() + 1
+    year_limit = np.array([terms[c].visits_per_year or 0 for _r, _y, c in triples], np.int64)
+    share = np.array([terms[c].visits_share(y) for _r, y, c in triples], dtype=np.int64)
+    within = (before_all + rank_all <= year_limit) & (before_here + rank_here <= share)
     paid[positions] = np.where(within, minutes[positions], 0)
     reason[positions] = np.where(within, reason[positions], Unpaid.OVER_VISITS.value)
 

@@ -358,12 +358,12 @@ def test_visits_paid_earlier_in_the_year_are_counted_per_person(care):
     people = list(db.session.scalars(select(ServiceRecord.recipient_id).distinct()))
     counted = importer._prior_visits(keys, terms, people[: len(people) // 2])
     expected = {}
-    for rid, month in db.session.execute(
-        select(ServiceRecord.recipient_id, ServiceRecord.month).where(
+    for rid, cid, month in db.session.execute(
+        select(ServiceRecord.recipient_id, ServiceRecord.contract_id, ServiceRecord.month).where(
             ServiceRecord.paid_minutes > 0,
             ServiceRecord.month != august,
             ServiceRecord.recipient_id.in_(people[: len(people) // 2]),
         )
     ):
-        expected[(rid, month.year)] = expected.get((rid, month.year), 0) + 1
+        expected[(rid, month.year, cid)] = expected.get((rid, month.year, cid), 0) + 1
     assert counted == expected and sum(counted.values()) > 0

@@ -365,10 +365,34 @@ def test_visits_model_pays_each_visit_up_to_the_year():
     out = run(
         [visit("2026-07-03 09:00", 60), visit("2026-07-10 09:00", 60)],
         contract_terms=terms(p),
-        prior_visits={(1, 2026): 35},
+        prior_visits={(1, 2026, 9): 35},  # under another contract, earlier in the year
     )
     assert result(out, 0) == (0, 60, None)
     assert result(out, 1) == (0, 0, "over_visits")
+
+
+def test_visits_model_pays_within_the_contracts_share_of_the_year():
+    """Issue 14: a contract of July to December pays 18 of the 36 visits a year (its
+    budget was reckoned so); the floor is owed, not a reason to pay twice the budget."""
+    p = profile(
+        entitlement_model=EntitlementModel.VISITS_PER_YEAR,
+        hours_per_month=None,
+        hourly_rate_cap=None,
+        visits_per_year=36,
+        unit_price_per_visit=Decimal("50.00"),
+        visits_must_be_split=False,
+    )
+    half_year = terms(p)
+    assert half_year[1].visits_share(2026) == 18 and half_year[1].visits_share(2027) == 0
+    seven_months = terms(p, start=date(2026, 6, 1))[1]
+    assert seven_months.visits_share(2026) == 21
+    spanning = terms(p, start=date(2026, 10, 1), end=date(2027, 9, 30))[1]
+    assert (spanning.visits_share(2026), spanning.visits_share(2027)) == (9, 27)
+    visits = [visit("2026-12-03 09:00", 60, record="a"), visit("2026-12-10 09:00", 60, record="b")]
+    out = run(visits, contract_terms=half_year, prior_visits={(1, 2026, 1): 17})
+    assert [result(out, i)[1:] for i in range(2)] == [(60, None), (0, "over_visits")]
+    out = run(visits, contract_terms=half_year, prior_visits={(1, 2026, 1): 16})
+    assert [result(out, i)[1:] for i in range(2)] == [(60, None), (60, None)]
 
 
 def test_amounts_round_half_up_per_person():
