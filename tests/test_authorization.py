@@ -666,7 +666,6 @@ def _edit_form(profile: dict, **changes) -> dict:
         )
     }
     for flag in (
-        "carry_over",
         "visits_must_be_split",
         "exclude_long_term_care",
         "requires_residence",

@@ -193,7 +193,7 @@ def context(contract: Contract, version_number: int) -> dict:
         standard = (
             f"每人每月{profile.hours_per_month.normalize()}小时"
             f"{'（分次进行）' if profile.visits_must_be_split else ''}，"
-            f"{'当月使用，不能滚存' if not profile.carry_over else '可滚存'}。"
+            "当月使用，不能滚存。"
         )
     else:
         standard = f"每人每年不少于{profile.visits_per_year}次上门服务。"

@@ -46,7 +46,6 @@ class ProfileRules(Schema):
     hourly_rate_cap: MoneyString | None = None
     visits_per_year: int | None = None
     unit_price_per_visit: MoneyString | None = None
-    carry_over: bool
     visits_must_be_split: bool
     eligibility_rules: list[EligibilityRule]
     exclude_long_term_care: bool
@@ -93,7 +92,6 @@ class RulesIn(Schema):
     hourly_rate_cap: Decimal | None = None
     visits_per_year: int | None = None
     unit_price_per_visit: Decimal | None = None
-    carry_over: bool | None = None
     visits_must_be_split: bool | None = None
     eligibility_rules: list[EligibilityRule] | None = None
     exclude_long_term_care: bool | None = None

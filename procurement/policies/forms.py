@@ -51,7 +51,6 @@ class PolicyProfileForm(FlaskForm):
     hourly_rate_cap = StringField(_l("Hourly rate cap (yuan)"))
     visits_per_year = StringField(_l("Visits per person per year"))
     unit_price_per_visit = StringField(_l("Unit price per visit (yuan)"))
-    carry_over = BooleanField(_l("Unused entitlement carries over to the next month"))
     visits_must_be_split = BooleanField(_l("The monthly entitlement must be split into visits"))
     exclude_long_term_care = BooleanField(_l("Exclude people receiving long-term-care insurance"))
     requires_residence = BooleanField(_l("Must live at the place of household registration"))
@@ -85,7 +84,6 @@ class PolicyProfileForm(FlaskForm):
         "hourly_rate_cap",
         "visits_per_year",
         "unit_price_per_visit",
-        "carry_over",
         "visits_must_be_split",
         "exclude_long_term_care",
         "requires_residence",

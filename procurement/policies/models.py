@@ -99,7 +99,6 @@ class PolicyProfile(Audited, RegionShared, TimestampMixin, db.Model):
     hourly_rate_cap: Mapped[Decimal | None]
     visits_per_year: Mapped[int | None] = mapped_column(Integer)
     unit_price_per_visit: Mapped[Decimal | None]
-    carry_over: Mapped[bool] = mapped_column(Boolean, default=False)
     visits_must_be_split: Mapped[bool] = mapped_column(Boolean, default=False)
 
     # [{"category": "minimum_living", "min_age": 60, "min_capability_level": 1}, ...]

@@ -49,7 +49,6 @@ PRESETS = [
             "entitlement_model": "hours_per_month",
             "hours_per_month": "4.00",
             "hourly_rate_cap": "35.00",
-            "carry_over": False,
             "visits_must_be_split": True,
             # seed 001 §3(2): 60+ dispersed extreme poverty; 低保 60+ disabled; 低保 80+
             "eligibility_rules": [
@@ -79,7 +78,6 @@ PRESETS = [
             "visits_per_year": 36,
             # seed 000 §2(4): the subsidy standard is set locally; a default to adjust
             "unit_price_per_visit": "50.00",
-            "carry_over": False,
             "visits_must_be_split": False,
             # seed 000 §2(1): 低保 or 低保边缘 elders, at least mildly disabled (GB/T 42195 >= 1)
             "eligibility_rules": [

@@ -29,7 +29,6 @@ FIELDS = (
     "hourly_rate_cap",
     "visits_per_year",
     "unit_price_per_visit",
-    "carry_over",
     "visits_must_be_split",
     "eligibility_rules",
     "exclude_long_term_care",
@@ -122,7 +121,6 @@ def clean_profile_values(values: dict[str, Any]) -> dict[str, Any]:
     if out["hours_per_month"] is not None and out["hours_per_month"] > 744:
         errors.add("hours_per_month", _("A month has at most 744 hours."))
     for flag in (
-        "carry_over",
         "visits_must_be_split",
         "exclude_long_term_care",
         "requires_residence",

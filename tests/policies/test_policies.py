@@ -25,7 +25,7 @@ def test_yangcheng_preset_follows_seed_001(ctx, presets):
     assert profile.entitlement_model is EntitlementModel.HOURS_PER_MONTH
     assert profile.hours_per_month == Decimal("4.00")
     assert profile.hourly_rate_cap == Decimal("35.00")
-    assert profile.carry_over is False and profile.visits_must_be_split is True
+    assert profile.visits_must_be_split is True
     assert profile.exclude_long_term_care is True
     assert {"category": "extreme_poverty", "min_age": 60, "min_capability_level": None} in (
         profile.eligibility_rules
