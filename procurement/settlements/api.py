@@ -494,8 +494,18 @@ class PersonShortfallOut(Schema):
     unserved: bool
 
 
+class YearToDateOut(ShortfallOut):
+    """Visits model: from ``month`` (the first month of the term in the year) to the
+    month asked, each person owed the year's visits prorated by their entitled months."""
+
+    people: list[PersonShortfallOut]
+
+
 class ContractShortfallOut(ShortfallOut):
     people: list[PersonShortfallOut]
+    year_to_date: YearToDateOut | None = Field(
+        None, description="Visits model only: the year's floor owed so far, per person."
+    )
 
 
 @api_route(
@@ -527,6 +537,9 @@ def get_contract_shortfall(contract_id: int, month: str):
     contract = db.session.get(Contract, contract_id)
     if contract is None:
         raise NotFound()
-    return ContractShortfallOut.model_validate(
-        delivery.contract_shortfall(contract, month_of(month))
-    )
+    first = month_of(month)
+    found = ContractShortfallOut.model_validate(delivery.contract_shortfall(contract, first))
+    year = delivery.visits_year_to_date(contract, first)
+    if year is not None:
+        found.year_to_date = YearToDateOut.model_validate(year)
+    return found

@@ -91,16 +91,21 @@ def _in_term(terms: rules.Terms, month: date) -> bool:
     return month_start(terms.start) <= month <= terms.end
 
 
-def _delivered(contract_id: int, month: date, hourly: bool) -> dict[int, int]:
+def _delivered(
+    contract_id: int, month: date, hourly: bool, since: date | None = None
+) -> dict[int, int]:
+    """Per person, what settlement pays for under the contract in ``month`` (or in the
+    months from ``since`` to ``month``)."""
     record = ServiceRecord
     measure = (
         func.sum(record.paid_minutes)
         if hourly
         else func.sum(case((record.paid_minutes > 0, 1), else_=0))
     )
+    months = record.month == month if since is None else record.month.between(since, month)
     rows = db.session.execute(
         select(record.recipient_id, measure)
-        .where(record.contract_id == contract_id, record.month == month)
+        .where(record.contract_id == contract_id, months)
         .group_by(record.recipient_id)
         .execution_options(unscoped=True)  # the records of a contract found in scope
     )
@@ -122,19 +127,8 @@ def contract_shortfall(contract: Contract, month: date, *, people: bool = True):
     )
     if contract.status not in OWING or not _in_term(terms, month):
         return result
-    columns = (*rules.RECIPIENT_COLUMNS, Recipient.name, Recipient.id_masked)
-    roster = db.session.execute(
-        select(*columns, Region.name)
-        .join(Region, Region.code == Recipient.township_code)
-        .where(
-            Recipient.region_code == contract.region_code,
-            Recipient.township_code.in_(list(terms.townships)),
-            Recipient.service_start <= month,
-        )
-        .order_by(Recipient.township_code, Recipient.name, Recipient.id)
-    ).all()
+    roster, standing = _roster(contract, terms, month)
     width = len(rules.RECIPIENT_COLUMNS)
-    standing = rules.Standing(row[:width] for row in roster)
     delivered = _delivered(contract.id, month, terms.hourly)
     owed = _owed(terms)
     found: list[Shortfall] = []
@@ -155,6 +149,81 @@ def contract_shortfall(contract: Contract, month: date, *, people: bool = True):
         if people:
             found.append(Shortfall(row[0], row[width], row[width + 1], row[width + 2], owed, got))
     result.people = sorted(found, key=lambda s: not s.unserved)  # stable: roster order kept
+    return result
+
+
+def _roster(contract: Contract, terms: rules.Terms, through: date):
+    """The people of the contract's townships in service by ``through`` (with their names,
+    masked ID numbers and township names), and their standing."""
+    columns = (*rules.RECIPIENT_COLUMNS, Recipient.name, Recipient.id_masked)
+    roster = db.session.execute(
+        select(*columns, Region.name)
+        .join(Region, Region.code == Recipient.township_code)
+        .where(
+            Recipient.region_code == contract.region_code,
+            Recipient.township_code.in_(list(terms.townships)),
+            Recipient.service_start <= through,
+        )
+        .order_by(Recipient.township_code, Recipient.name, Recipient.id)
+    ).all()
+    width = len(rules.RECIPIENT_COLUMNS)
+    return roster, rules.Standing(row[:width] for row in roster)
+
+
+def visits_year_to_date(contract: Contract, through: date) -> ContractShortfall | None:
+    """Visits model (seed 000 §2(3)): the year's visits are a floor the provider owes
+    each person. From the first month of the contract's term in ``through``'s year up to
+    ``through``, each person is owed the year's visits times the months they were
+    entitled for the whole month, over 12 (rounded up), and delivered what settlement
+    paid under the contract; ``month`` of the result is the first month counted. None
+    for the hours model, whose entitlement lapses each month."""
+    terms = rules.Terms.of(contract)
+    if terms.hourly:
+        return None
+    through = month_start(through)
+    first = max(month_start(terms.start), date(through.year, 1, 1))
+    result = ContractShortfall(
+        contract.id,
+        contract.number,
+        contract.provider_id,
+        contract.provider.name,
+        first,
+        terms.unit,
+    )
+    if contract.status not in OWING or through < first:
+        return result
+    months = []
+    month = first
+    while month <= min(through, terms.end):
+        months.append(month)
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    roster, standing = _roster(contract, terms, through)
+    width = len(rules.RECIPIENT_COLUMNS)
+    delivered = _delivered(contract.id, through, hourly=False, since=first)
+    per_year = terms.visits_per_year or 0
+    for row in roster:
+        entitled = sum(
+            1
+            for m in months
+            if standing.of(row[0], m, terms.profile) == (MonthStatus.ENTITLED, None)
+        )
+        if not entitled:
+            continue
+        owed = -(-per_year * entitled // 12)
+        got = min(delivered.get(row[0], 0), owed)
+        result.entitled += 1
+        result.owed += owed
+        result.delivered += got
+        if got >= owed:
+            continue
+        if got == 0:
+            result.unserved += 1
+        else:
+            result.short += 1
+        result.people.append(
+            Shortfall(row[0], row[width], row[width + 1], row[width + 2], owed, got)
+        )
+    result.people.sort(key=lambda s: not s.unserved)
     return result
 
 

@@ -407,4 +407,5 @@ def under_delivery_contract(contract_id: int, month: str):
         contract=contract,
         month=first,
         shortfall=shortfall,
+        year=delivery.visits_year_to_date(contract, first),
     )

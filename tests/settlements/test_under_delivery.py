@@ -181,3 +181,51 @@ def test_pages_dashboard_and_api(care_site, app, client, api, make_token):
     assert detail["people"][0]["id_masked"] == masked and detail["people"][0]["unserved"]
     assert api.get("/api/v1/under-delivery", token=token).status_code == 422
     assert api.get("/api/v1/under-delivery/99999/2026-07", token=token).status_code == 404
+    assert detail["year_to_date"] is None  # the hours model: nothing carries over
+    with app.app_context():
+        _visits_model({"plan": db.session.get(Contract, cid).plan})
+        db.session.commit()
+    detail = api.get(f"/api/v1/under-delivery/{cid}/2026-08", token=token).get_json()
+    assert detail["year_to_date"]["month"] == "2026-07-01"
+    owed = {p["recipient_id"]: p["owed"] for p in detail["year_to_date"]["people"]}
+    assert owed[gone] == 6
+    people = client.get(f"/settlements/under-delivery/{cid}/2026-08").get_data(as_text=True)
+    assert 'data-test="year-people"' in people and masked in people
+
+
+def _visits_model(care) -> None:
+    from procurement.policies.models import EntitlementModel
+
+    profile = care["plan"].policy_profile
+    profile.entitlement_model = EntitlementModel.VISITS_PER_YEAR
+    profile.visits_per_year = 36
+    profile.unit_price_per_visit = profile.hourly_rate_cap
+    db.session.flush()
+
+
+def test_visits_model_shows_the_years_floor_owed_so_far(months):
+    """Issue 14 item 5: 36 visits a year are owed to each person, prorated by the months
+    the person was entitled (July and August: 6); fewer delivered is listed."""
+    first = contract(1)
+    assert delivery.visits_year_to_date(first, date(2026, 8, 1)) is None  # hours model
+    _visits_model(months)
+    gone = fully_paid(first.id, JULY)[0]
+    db.session.execute(
+        delete(ServiceRecord).where(
+            ServiceRecord.recipient_id == gone, ServiceRecord.contract_id == first.id
+        )
+    )
+    year = delivery.visits_year_to_date(first, date(2026, 8, 1))
+    assert year.month == JULY and year.unit == "visit" and year.entitled > 0
+    by_person = {p.recipient_id: p for p in year.people}
+    assert (by_person[gone].owed, by_person[gone].delivered) == (6, 0)
+    assert by_person[gone].unserved
+    july_only = delivery.visits_year_to_date(first, JULY)
+    assert {p.recipient_id: p.owed for p in july_only.people}[gone] == 3
+    assert all(p.delivered < p.owed for p in year.people)
+    assert year.delivered < year.owed <= 6 * year.entitled
+    person = db.session.get(Recipient, gone)
+    person.service_start = date(2026, 8, 1)  # entitled in August only: owed 3
+    db.session.flush()
+    year = delivery.visits_year_to_date(first, date(2026, 8, 1))
+    assert {p.recipient_id: p.owed for p in year.people}[gone] == 3
