@@ -184,6 +184,9 @@ class LineOut(Schema):
     paid_visits: int
     amount: MoneyString
     unpaid: dict[str, int]
+    also_under: list[str] = Field(
+        description="Reason used_elsewhere: the contracts whose visits took the entitlement."
+    )
 
 
 class LineQuery(Schema):

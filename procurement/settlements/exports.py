@@ -20,7 +20,7 @@ from procurement.core.money import amount_in_capitals, format_amount
 from procurement.core.office import DOCX, MONEY_FORMAT, XLSX, cjk_document, saved, workbook
 from procurement.regions.models import Region
 from procurement.settlements import services
-from procurement.settlements.models import UNPAID_LABELS, Settlement
+from procurement.settlements.models import UNPAID_LABELS, Settlement, Unpaid
 
 __all__ = [
     "DOCX",
@@ -73,11 +73,17 @@ def _header(settlement: Settlement) -> list[tuple[str, str]]:
     ]
 
 
-def _reasons(unpaid: dict[str, int]) -> str:
+def _reasons(line: services.Line) -> str:
     return "；".join(
-        f"{UNPAID_LABELS.get(reason, reason)} {minutes / 60:.2f}h"
-        for reason, minutes in sorted(unpaid.items())
+        f"{UNPAID_LABELS.get(reason, reason)}{_also_under(line, reason)} {minutes / 60:.2f}h"
+        for reason, minutes in sorted(line.unpaid.items())
     )
+
+
+def _also_under(line: services.Line, reason: str) -> str:
+    if reason != Unpaid.USED_ELSEWHERE or not line.also_under:
+        return ""
+    return "（" + "、".join(line.also_under) + "）"
 
 
 COLUMNS = (
@@ -115,7 +121,7 @@ def statement_xlsx(settlement: Settlement) -> BytesIO:
                 round(line.minutes / 60, 2),
                 round(line.paid_minutes / 60, 2),
                 line.amount,
-                _reasons(line.unpaid),
+                _reasons(line),
             ],
         )
         sheet.cell(sheet.max_row, 7).number_format = MONEY_FORMAT

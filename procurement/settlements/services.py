@@ -205,6 +205,8 @@ class Line:
     paid_visits: int
     amount: Decimal
     unpaid: dict[str, int]  # reason -> minutes not paid
+    # the numbers of the other contracts that used the person's entitlement that month
+    also_under: tuple[str, ...] = ()
 
 
 def lines(settlement: Settlement, *, offset: int = 0, limit: int | None = None) -> list[Line]:
@@ -252,6 +254,9 @@ def lines(settlement: Settlement, *, offset: int = 0, limit: int | None = None) 
         unpaid_query = unpaid_query.execution_options(**OF_A_VISIBLE_STATEMENT)
         for rid, reason, unpaid in db.session.execute(unpaid_query):
             reasons.setdefault(rid, {})[reason] = int(unpaid)
+    elsewhere = _other_contracts(
+        settlement, [rid for rid, found in reasons.items() if Unpaid.USED_ELSEWHERE in found]
+    )
     hourly = settlement.unit == "hour"
     rate_fen = int(settlement.rate * 100)
     no_reasons: dict[str, int] = {}
@@ -269,9 +274,35 @@ def lines(settlement: Settlement, *, offset: int = 0, limit: int | None = None) 
                 int(rules.line_amount_fen(int(paid), int(paid_visits), rate_fen, hourly))
             ),
             reasons.get(rid, no_reasons),
+            elsewhere.get(rid, ()),
         )
         for rid, visits, minutes, paid, paid_visits, name, masked, township in rows
     ]
+
+
+def _other_contracts(settlement: Settlement, people: list[int]) -> dict[int, tuple[str, ...]]:
+    """For these people, the other contracts that served them in the statement's month
+    (the ones that took the entitlement first, by the order of the visits)."""
+    if not people:
+        return {}
+    record = ServiceRecord
+    query = (
+        select(record.recipient_id, Contract.number)
+        .join(Contract, Contract.id == record.contract_id)
+        .where(
+            record.month == settlement.month,
+            record.contract_id != settlement.contract_id,
+            record.recipient_id.in_(people),
+            record.paid_minutes > 0,
+        )
+        .distinct()
+        .order_by(record.recipient_id, Contract.number)
+        .execution_options(**OF_A_VISIBLE_STATEMENT)
+    )
+    found: dict[int, tuple[str, ...]] = {}
+    for rid, number in db.session.execute(query):
+        found[rid] = (*found.get(rid, ()), number)
+    return found
 
 
 @dataclass(frozen=True)

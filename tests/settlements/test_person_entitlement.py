@@ -3,11 +3,13 @@ is the roster's township; visits after the present are refused (import to statem
 
 from datetime import date
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from procurement.contracts.models import Contract
 from procurement.core import clock
 from procurement.core.db import db
+from procurement.settlements import exports, services
 from procurement.settlements.models import Flag, ServiceRecord, Settlement, Unpaid
 from tests.settlements.conftest import at
 from tests.settlements.test_import import csv_bytes, row, run_import, someone
@@ -87,6 +89,14 @@ def test_two_contracts_share_one_month_earliest_visit_first(care):
     assert _paid(other)["b-5"][:2] == (60, Unpaid.USED_ELSEWHERE.value)
     first, second = _statement(contract), _statement(other)
     assert (first.paid_minutes, second.paid_minutes) == (180, 60)
+    # the statement names the contract that took the entitlement, in the page's lines
+    # and in the workbook finance receives
+    (line,) = [x for x in services.lines(second) if x.recipient_id == person.id]
+    assert line.unpaid == {Unpaid.USED_ELSEWHERE.value: 120}
+    assert line.also_under == (contract.number,)
+    book = load_workbook(exports.statement_xlsx(second))
+    cells = [str(c.value) for row in book.active.iter_rows() for c in row if c.value]
+    assert any("其他合同" in c and contract.number in c for c in cells), cells
 
     # the second contract's earlier visit arrives in a later file: it comes first now
     run_import(
@@ -113,7 +123,6 @@ def test_two_contracts_share_one_month_earliest_visit_first(care):
 
 def test_a_confirmed_statement_keeps_its_pay_and_is_taken_first(care):
     from procurement.accounts.models import User
-    from procurement.settlements import services
 
     person, number, contract = someone(care)
     other = _other_contract(contract)
