@@ -343,6 +343,19 @@ def test_the_month_is_the_persons_across_contracts_earliest_visit_first():
     ]
 
 
+def test_one_elder_at_the_same_time_under_two_providers_is_a_duplicate():
+    out = run(
+        [
+            under(1, visit("2026-07-03 09:00", 60, worker="A")),
+            under(2, visit("2026-07-03 09:30", 60, worker="B")),
+        ],
+        contract_terms=two_contracts(),
+    )
+    for i in range(2):
+        flags, paid, reason = result(out, i)
+        assert flags & Flag.DUPLICATE and (paid, reason) == (0, "flag_pending")
+
+
 def test_a_confirmed_statement_elsewhere_is_taken_first():
     july = date(2026, 7, 1)
     out = run([visit("2026-07-03 09:00", 60)], prior={(1, july): 200})
