@@ -19,7 +19,8 @@ from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
 from procurement.demo.care import load_demo_records
 from procurement.demo.payments import pay_demo_statements
-from procurement.performance import services as performance
+from procurement.performance import acceptance as acceptance_rules
+from procurement.performance import evaluation as evaluation_rules
 from procurement.plans.models import PurchasePlan
 from procurement.policies.models import PolicyProfile
 from procurement.policies.services import copy_profile, profile_for
@@ -145,10 +146,10 @@ def settle_demo_statements(
 
 def _accept(contract: Contract, officer: User, leader: User) -> None:
     _as(officer)
-    start, end = performance.default_period(contract)
-    acceptance = performance.draft_acceptance(
+    start, end = acceptance_rules.default_period(contract)
+    acceptance = acceptance_rules.draft_acceptance(
         contract,
-        performance.AcceptanceInput(
+        acceptance_rules.AcceptanceInput(
             final=True,
             period_start=start,
             period_end=end,
@@ -178,15 +179,15 @@ def _accept(contract: Contract, officer: User, leader: User) -> None:
         actor=officer,
     )
     _as(leader)
-    performance.approve_acceptance(acceptance, actor=leader)
+    acceptance_rules.approve_acceptance(acceptance, actor=leader)
     _as(officer)
-    performance.publish_acceptance(acceptance, actor=officer)
+    acceptance_rules.publish_acceptance(acceptance, actor=officer)
 
 
 def _evaluate(contract: Contract, scores, officer: User, finance: User, evaluator: User) -> None:
     buyer, finance_scores, survey, third = scores
     _as(officer)
-    evaluation = performance.open_evaluation(contract, actor=officer)
+    evaluation = evaluation_rules.open_evaluation(contract, actor=officer)
     entries = [
         (officer, "buyer", "阳城县民政局", {"scores": buyer}),
         (finance, "finance", "阳城县财政局", {"scores": finance_scores}),
@@ -195,9 +196,9 @@ def _evaluate(contract: Contract, scores, officer: User, finance: User, evaluato
     ]
     for user, party, organisation, values in entries:
         _as(user)
-        performance.enter_scores(
+        evaluation_rules.enter_scores(
             evaluation,
-            performance.ScoreInput(
+            evaluation_rules.ScoreInput(
                 party=party,
                 evaluator_name=user.display_name,
                 evaluator_organisation=organisation,
@@ -208,5 +209,5 @@ def _evaluate(contract: Contract, scores, officer: User, finance: User, evaluato
             actor=user,
         )
     _as(officer)
-    performance.complete_evaluation(evaluation, actor=officer)
-    performance.publish_evaluation(evaluation, actor=officer)
+    evaluation_rules.complete_evaluation(evaluation, actor=officer)
+    evaluation_rules.publish_evaluation(evaluation, actor=officer)

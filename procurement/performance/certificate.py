@@ -20,12 +20,9 @@ from procurement.contracts.services import township_names
 from procurement.core.clock import CHINA
 from procurement.core.errors import Conflict
 from procurement.core.money import amount_in_capitals, format_amount
+from procurement.performance.acceptance import figures_of, satisfaction_rate
+from procurement.performance.common import percent
 from procurement.performance.models import Acceptance, Conclusion
-from procurement.performance.services import (
-    figures_of,
-    percent,
-    satisfaction_rate,
-)
 
 CERTIFICATE_TEMPLATE = PACKAGE_ROOT / "contract_templates" / "acceptance_certificate.docx"
 UNIT_WORDS = {"hour": "小时", "visit": "次"}

@@ -1,5 +1,5 @@
-"""Acceptance and evaluation forms: shape only; procurement.performance.services holds
-the rules."""
+"""Acceptance and evaluation forms: shape only; the rules live in
+procurement.performance.acceptance and procurement.performance.evaluation."""
 
 from __future__ import annotations
 
@@ -21,17 +21,10 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from procurement.core.forms import SubForm, choices
+from procurement.performance.acceptance import FINDING_KINDS, MAX_ROWS, AcceptanceInput
+from procurement.performance.common import SHORT_LIMIT, TEXT_LIMIT
+from procurement.performance.evaluation import SURVEY_KEYS, ScoreInput, party_indicators
 from procurement.performance.models import Acceptance, Conclusion, Evaluation
-from procurement.performance.services import (
-    FINDING_KINDS,
-    MAX_ROWS,
-    SHORT_LIMIT,
-    SURVEY_KEYS,
-    TEXT_LIMIT,
-    AcceptanceInput,
-    ScoreInput,
-    party_indicators,
-)
 from procurement.policies.models import EvaluationParty
 
 FINDING_ROWS = 4

@@ -15,7 +15,7 @@ from procurement.contracts.models import Contract
 from procurement.core import clock
 from procurement.core.db import db
 from procurement.demo.care import load_demo_records
-from procurement.performance import services
+from procurement.performance import acceptance as acceptance_rules
 from procurement.settlements import services as settlements
 from procurement.settlements.models import ServiceRecord, Settlement, Unpaid
 from tests.conftest import PASSWORD, SNAPSHOTS
@@ -79,7 +79,7 @@ def make_people(world: dict) -> dict:
     return people
 
 
-def stage_input(**changes) -> services.AcceptanceInput:
+def stage_input(**changes) -> acceptance_rules.AcceptanceInput:
     """A complete stage acceptance of July and August 2026."""
     values = {
         "final": False,
@@ -109,7 +109,7 @@ def stage_input(**changes) -> services.AcceptanceInput:
         "team": TEAM,
     }
     values.update(changes)
-    return services.AcceptanceInput(**values)
+    return acceptance_rules.AcceptanceInput(**values)
 
 
 @pytest.fixture

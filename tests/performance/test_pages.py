@@ -9,7 +9,7 @@ import re
 from openpyxl import Workbook
 
 from procurement.core.db import db
-from procurement.performance import services
+from procurement.performance import acceptance as acceptance_rules
 from procurement.performance.models import Acceptance, Evaluation
 from tests.helpers import in_app
 from tests.performance.test_acceptance import docx_text
@@ -46,7 +46,7 @@ def figures_for(app, contract_id):
 
     def work():
         contract = db.session.get(Contract, contract_id)
-        return services.acceptance_figures(contract, date(2026, 7, 1), date(2026, 8, 31))
+        return acceptance_rules.acceptance_figures(contract, date(2026, 7, 1), date(2026, 8, 31))
 
     return in_app(app, work)
 
