@@ -18,7 +18,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, distinct, func, select
+from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.orm import selectinload
 
 from procurement.accounts.models import User
@@ -41,15 +41,29 @@ from procurement.performance.common import (
     to_cent,
     transition,
 )
-from procurement.performance.models import Acceptance, AcceptanceStatus, Conclusion
+from procurement.performance.models import (
+    Acceptance,
+    AcceptanceStatus,
+    Conclusion,
+    Evaluation,
+    EvaluationStatus,
+)
 from procurement.plans.budget import months_in_period
 from procurement.plans.models import PurchasePlan
 from procurement.policies.models import EntitlementModel
 from procurement.public.models import PublicationKind
 from procurement.public.services import publish
 from procurement.recipients.models import Recipient
-from procurement.settlements.models import ServiceRecord, Settlement, SettlementStatus
-from procurement.supervision.models import Complaint, ComplaintStatus
+from procurement.settlements.models import (
+    FLAGGED,
+    Flag,
+    Review,
+    ServiceRecord,
+    Settlement,
+    SettlementStatus,
+    Unpaid,
+)
+from procurement.supervision.models import Complaint, ComplaintStatus, Sanction
 
 # wants every member to sign, and local rules commonly ask for three or more.
 MIN_TEAM = 3
@@ -91,10 +105,28 @@ class Figures:
     verified_complaints: int
     confirmed_months: tuple[date, ...]
     draft_statements: int  # statements of the period finance has not confirmed yet
+    pending_flags: int = 0  # flagged records still awaiting an officer's review
+    confirmed_flags: int = 0  # flagged records refused on review (not proven)
+    visits_after_death: int = 0
+    visits_after_exit: int = 0
+    sanctions: int = 0  # decided against the contract from the period's start on
+    threshold: Decimal = Decimal("90.00")  # the profile's delivery threshold, percent
 
     @property
     def months_text(self) -> str:
         return "、".join(f"{month:%Y-%m}" for month in self.confirmed_months)
+
+    @property
+    def delivery_rate(self) -> Decimal | None:
+        """Delivered as a percentage of contracted (two decimals); None when nothing was owed."""
+        if not self.contracted_quantity:
+            return None
+        return to_cent(self.delivered_quantity * 100 / self.contracted_quantity)
+
+    @property
+    def under_threshold(self) -> bool:
+        rate = self.delivery_rate
+        return rate is not None and rate < self.threshold
 
     def stored(self) -> dict:
         """The values an Acceptance keeps as its snapshot."""
@@ -107,6 +139,11 @@ class Figures:
             "amount_contracted": self.amount_contracted,
             "amount_settled": self.amount_settled,
             "verified_complaints": self.verified_complaints,
+            "pending_flags": self.pending_flags,
+            "confirmed_flags": self.confirmed_flags,
+            "visits_after_death": self.visits_after_death,
+            "visits_after_exit": self.visits_after_exit,
+            "sanctions": self.sanctions,
         }
 
 
@@ -114,7 +151,9 @@ def acceptance_figures(contract: Contract, start: date, end: date) -> Figures:
     """Contracted and delivered for ``start``..``end``: contracted from the contract's
     people and the profile's entitlement (hours per month or visits per year) over the
     months of the period, its amount prorated; delivered, settled and people served from
-    the statements finance confirmed; verified complaints attributable to the provider."""
+    the statements finance confirmed; verified complaints attributable to the provider;
+    the period's flagged records (awaiting review, refused on review, after a death or an
+    exit) and the sanctions decided against the contract (issue 14 item 7)."""
     profile = contract.plan.policy_profile
     months = months_in_period(start, end)
     hourly = profile.entitlement_model is EntitlementModel.HOURS_PER_MONTH
@@ -161,6 +200,15 @@ def acceptance_figures(contract: Contract, start: date, end: date) -> Figures:
             Complaint.received_on <= end,
         )
     )
+    records = record_checks(contract, first, end)
+    sanctions = db.session.scalar(
+        select(func.count()).where(
+            Sanction.contract_id == contract.id,
+            Sanction.decided_on >= start,
+            # a final acceptance answers for the whole term, also for what was decided later
+            *(() if end >= contract_end(contract) else (Sanction.decided_on <= end,)),
+        )
+    )
     return Figures(
         unit="hour" if hourly else "visit",
         months=months,
@@ -173,6 +221,106 @@ def acceptance_figures(contract: Contract, start: date, end: date) -> Figures:
         verified_complaints=int(complaints or 0),
         confirmed_months=months_done,
         draft_statements=int(drafts or 0),
+        sanctions=int(sanctions or 0),
+        threshold=profile.acceptance_threshold,
+        **records,
+    )
+
+
+def record_checks(contract: Contract, first: date, end: date) -> dict[str, int]:
+    """The contract's flagged service records of the months ``first``..``end``: awaiting
+    review, refused on review, after the person's death, after the person's exit."""
+
+    def flagged(flag: Flag):
+        return case((ServiceRecord.flags.op("&")(int(flag)) != 0, 1), else_=0)
+
+    row = db.session.execute(
+        select(
+            func.sum(case((ServiceRecord.unpaid_reason == Unpaid.FLAG_PENDING.value, 1), else_=0)),
+            func.sum(case((ServiceRecord.review == Review.CONFIRMED.value, 1), else_=0)),
+            func.sum(flagged(Flag.AFTER_DEATH)),
+            func.sum(flagged(Flag.AFTER_EXIT)),
+        ).where(
+            ServiceRecord.contract_id == contract.id,
+            ServiceRecord.month >= first,
+            ServiceRecord.month <= end,
+            FLAGGED,
+        )
+    ).one()
+    pending, confirmed, death, exit_ = (int(value or 0) for value in row)
+    return {
+        "pending_flags": pending,
+        "confirmed_flags": confirmed,
+        "visits_after_death": death,
+        "visits_after_exit": exit_,
+    }
+
+
+def threshold_text(threshold: Decimal) -> str:
+    """90.00 -> 90, 92.50 -> 92.5."""
+    return f"{threshold.normalize():f}"
+
+
+def explanation_reasons(
+    figures: Figures, conclusion: Conclusion | None, contract: Contract | None = None
+) -> list[str]:
+    """Why a 合格 conclusion must be explained in writing: delivery under the profile's
+    threshold, flagged records still unresolved, or an evaluation of the same contract
+    graded 不合格. Empty for a 不合格 conclusion or when the figures raise no question."""
+    if conclusion is not Conclusion.PASS:
+        return []
+    reasons = []
+    if figures.under_threshold:
+        reasons.append(
+            _(
+                "only %(rate)s%% of the contracted %(unit)s were delivered, under the "
+                "threshold of %(threshold)s%%",
+                rate=f"{figures.delivery_rate:.1f}",
+                unit=UNIT_LABELS[figures.unit],
+                threshold=threshold_text(figures.threshold),
+            )
+        )
+    if figures.pending_flags:
+        reasons.append(
+            _(
+                "%(n)d flagged service records are still awaiting review",
+                n=figures.pending_flags,
+            )
+        )
+    evaluation = disagreeing_evaluation(contract, conclusion) if contract is not None else None
+    if evaluation is not None:
+        reasons.append(
+            _(
+                "the evaluation of the contract graded it failed (%(total)s points)",
+                total=f"{evaluation.total:.2f}",
+            )
+        )
+    return reasons
+
+
+def disagreeing_evaluation(contract: Contract, conclusion: Conclusion | None) -> Evaluation | None:
+    """The contract's completed evaluation when its grade contradicts ``conclusion``
+    (合格 against a failed grade, or 不合格 against a passing one); else None."""
+    if conclusion is None:
+        return None
+    evaluation = db.session.scalar(
+        select(Evaluation).where(
+            Evaluation.contract_id == contract.id,
+            Evaluation.status.in_((EvaluationStatus.COMPLETED, EvaluationStatus.PUBLISHED)),
+        )
+    )
+    if evaluation is None or evaluation.grade is None:
+        return None
+    failed = evaluation.grade == "fail"
+    if failed == (conclusion is Conclusion.FAIL):
+        return None
+    return evaluation
+
+
+def _explanation_refused(reasons: list[str]) -> str:
+    return _(
+        "Explanation: a passed (合格) conclusion needs a written explanation, because %(reasons)s.",
+        reasons="；".join(reasons),
     )
 
 
@@ -199,6 +347,7 @@ class AcceptanceInput:
     opinion_summary: str = ""
     conclusion: str | None = None
     conclusion_text: str = ""
+    explanation: str = ""  # why 合格 stands against the figures (issue 14 item 7)
     team: list[dict] = field(default_factory=list)
 
 
@@ -399,14 +548,24 @@ def _clean(
     findings = _findings(data.findings, errors)
     team = _team(data.team, errors)
     summary, verdict = clean_text(data.opinion_summary), clean_text(data.conclusion_text)
-    for name, text in (("opinion_summary", summary), ("conclusion_text", verdict)):
+    explanation = clean_text(data.explanation)
+    for name, text in (
+        ("opinion_summary", summary),
+        ("conclusion_text", verdict),
+        ("explanation", explanation),
+    ):
         if len(text) > TEXT_LIMIT:
             errors.add(name, _("Must have at most %(n)s characters.", n=TEXT_LIMIT))
-    texts = {"opinion_summary": summary, "conclusion_text": verdict}
+    texts = {"opinion_summary": summary, "conclusion_text": verdict, "explanation": explanation}
     for index, row in enumerate(findings):
         texts[f"findings.{index}.description"] = row["description"]
         texts[f"findings.{index}.result"] = row["result"]
     _no_personal_data(texts, contract, team, errors)
+    errors.raise_if_any()
+    figures = acceptance_figures(contract, start, end)
+    reasons = explanation_reasons(figures, conclusion, contract)
+    if reasons and not explanation:
+        errors.add("explanation", _explanation_refused(reasons))
     errors.raise_if_any()
     values = {
         "final": bool(data.final),
@@ -420,9 +579,10 @@ def _clean(
         "opinion_summary": summary,
         "conclusion": conclusion,
         "conclusion_text": verdict,
+        "explanation": explanation,
         "team": team,
     }
-    return values, acceptance_figures(contract, start, end)
+    return values, figures
 
 
 # ================================================================== acceptance: actions
@@ -522,6 +682,9 @@ def approval_problems(acceptance: Acceptance, figures: Figures | None = None) ->
         problems.append(_("Summarise the recipients' opinions."))
     if acceptance.conclusion is None or not acceptance.conclusion_text:
         problems.append(_("State the conclusion, passed or failed, with its reasons."))
+    reasons = explanation_reasons(figures, acceptance.conclusion, acceptance.contract)
+    if reasons and not acceptance.explanation:
+        problems.append(_explanation_refused(reasons))
     if len(acceptance.team) < MIN_TEAM:
         problems.append(
             _(

@@ -69,6 +69,12 @@ class AcceptanceIn(Schema):
     opinion_summary: str = Field("", max_length=TEXT, description="No recipients' names")
     conclusion: Conclusion | None = None
     conclusion_text: str = Field("", max_length=TEXT)
+    explanation: str = Field(
+        "",
+        max_length=TEXT,
+        description="Why a passed conclusion stands when delivery is under the profile's "
+        "threshold, flagged records await review or the evaluation failed the contract",
+    )
     team: list[MemberIn] = Field(
         default_factory=list,
         max_length=acceptance_rules.MAX_ROWS,
@@ -91,6 +97,7 @@ class AcceptancePatch(Schema):
     opinion_summary: str | None = Field(None, max_length=TEXT)
     conclusion: Conclusion | None = None
     conclusion_text: str | None = Field(None, max_length=TEXT)
+    explanation: str | None = Field(None, max_length=TEXT)
     team: list[MemberIn] | None = Field(None, max_length=acceptance_rules.MAX_ROWS)
 
 
@@ -108,6 +115,14 @@ class FiguresOut(Schema):
     amount_settled: MoneyString
     amount_settled_in_capitals: str
     verified_complaints: int
+    pending_flags: int = Field(description="Flagged service records awaiting review")
+    confirmed_flags: int = Field(description="Flagged service records refused on review")
+    visits_after_death: int
+    visits_after_exit: int
+    sanctions: int = Field(description="Sanctions decided against the contract")
+    delivery_rate: Points | None = Field(description="Delivered / contracted, percent")
+    threshold: Points = Field(description="The profile's threshold, percent")
+    under_threshold: bool
     confirmed_months: list[str] = Field(description="2026-07, ...")
     draft_statements: int = Field(description="Statements of the period not yet confirmed")
 
@@ -127,6 +142,13 @@ class FindingOut(Schema):
 class MemberOut(Schema):
     name: str
     role: str
+
+
+class DisagreementOut(Schema):
+    evaluation_id: int
+    grade: str
+    total: Points | None
+    status: str
 
 
 class AcceptanceOut(Schema):
@@ -150,14 +172,23 @@ class AcceptanceOut(Schema):
     amount_settled: MoneyString
     findings: list[FindingOut]
     verified_complaints: int
+    pending_flags: int
+    confirmed_flags: int
+    visits_after_death: int
+    visits_after_exit: int
+    sanctions: int
     recipients_invited: int
     recipients_answered: int
     recipients_satisfied: int
     opinion_summary: str
     conclusion: Conclusion | None
     conclusion_text: str
+    explanation: str
     team: list[MemberOut]
     problems: list[str] = Field(description="What keeps a draft from approval")
+    disagreeing_evaluation: DisagreementOut | None = Field(
+        description="The contract's evaluation when its grade contradicts the conclusion"
+    )
     certificate_sha256: str | None
     drafted_by: str | None
     approved_by: str | None
@@ -172,12 +203,21 @@ class AcceptanceOut(Schema):
             return value
         contract = value.contract
         draft = value.status is AcceptanceStatus.DRAFT
+        other = acceptance_rules.disagreeing_evaluation(contract, value.conclusion)
         return {
             **{name: getattr(value, name) for name in _ACCEPTANCE_COLUMNS},
             "contract_number": contract.number,
             "provider_id": contract.provider_id,
             "provider_name": contract.provider.name,
             "problems": acceptance_rules.approval_problems(value) if draft else [],
+            "disagreeing_evaluation": None
+            if other is None
+            else {
+                "evaluation_id": other.id,
+                "grade": other.grade,
+                "total": other.total,
+                "status": other.status.value,
+            },
             "drafted_by": value.drafted_by.username if value.drafted_by else None,
             "approved_by": value.approved_by.username if value.approved_by else None,
         }
@@ -201,12 +241,18 @@ _ACCEPTANCE_COLUMNS = (
     "amount_settled",
     "findings",
     "verified_complaints",
+    "pending_flags",
+    "confirmed_flags",
+    "visits_after_death",
+    "visits_after_exit",
+    "sanctions",
     "recipients_invited",
     "recipients_answered",
     "recipients_satisfied",
     "opinion_summary",
     "conclusion",
     "conclusion_text",
+    "explanation",
     "team",
     "certificate_sha256",
     "approved_at",
@@ -384,6 +430,9 @@ def _figures_out(figures: acceptance_rules.Figures) -> FiguresOut:
         amount_settled_in_capitals=amount_in_capitals(figures.amount_settled),
         confirmed_months=[f"{month:%Y-%m}" for month in figures.confirmed_months],
         draft_statements=figures.draft_statements,
+        delivery_rate=figures.delivery_rate,
+        threshold=figures.threshold,
+        under_threshold=figures.under_threshold,
     )
 
 
@@ -477,6 +526,7 @@ def update_acceptance(acceptance_id: int, body: AcceptancePatch):
         opinion_summary=acceptance.opinion_summary,
         conclusion=acceptance.conclusion,
         conclusion_text=acceptance.conclusion_text,
+        explanation=acceptance.explanation,
         team=acceptance.team,
     )
     merged = current.model_copy(

@@ -50,6 +50,7 @@ def quantity_unit(unit: str) -> str:
 
 
 bp.add_app_template_global(performance_common.percent, "percent")
+bp.add_app_template_global(acceptance_rules.threshold_text, "threshold_text")
 
 
 # ------------------------------------------------------------------ the overview
@@ -172,6 +173,9 @@ def _acceptance_page(acceptance: Acceptance, status: int = 200):
         contract=acceptance.contract,
         figures=figures,
         problems=acceptance_rules.approval_problems(acceptance, figures) if draft else [],
+        disagreeing=acceptance_rules.disagreeing_evaluation(
+            acceptance.contract, acceptance.conclusion
+        ),
         rate=acceptance_rules.satisfaction_rate(acceptance),
         history=history_of(acceptance),
     ), status

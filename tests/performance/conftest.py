@@ -106,6 +106,8 @@ def stage_input(**changes) -> acceptance_rules.AcceptanceInput:
         "opinion_summary": "服务对象普遍认可助洁、助浴服务，个别希望增加理发服务。",
         "conclusion": "pass",
         "conclusion_text": "服务数量、质量符合合同约定，验收合格。",
+        # the world delivers far under the profile's threshold in its first two months
+        "explanation": "首两个月为服务对象入户评估和建档期，服务量按计划逐月增加。",
         "team": TEAM,
     }
     values.update(changes)

@@ -30,6 +30,7 @@ STAGE_FORM = {
     "opinion_summary": "服务对象对上门服务总体满意。",
     "conclusion": "pass",
     "conclusion_text": "履约情况符合合同约定。",
+    "explanation": "首两个月为入户评估和建档期，服务量逐月增加。",
     "team-0-name": "赵振国",
     "team-0-role": "阳城县民政局 股长",
     "team-1-name": "钱立民",
