@@ -74,7 +74,9 @@ class PolicyProfileForm(FlaskForm):
         validate_choice=False,  # the service names a wrong value
     )
     acceptance_threshold = StringField(
-        _l("Delivery below which a passed acceptance is explained (%)")
+        _l(
+            "Acceptance threshold: delivered share, in percent, below which a passed conclusion is explained"
+        )
     )
     min_visit_minutes = StringField(_l("Shortest plausible visit (minutes)"))
     max_visit_minutes = StringField(_l("Longest plausible visit (minutes)"))
