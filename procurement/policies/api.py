@@ -57,7 +57,7 @@ class ProfileRules(Schema):
     grade_thresholds: dict[str, int]
     evaluation_indicators: list[EvaluationIndicator] = Field(default_factory=list)
     failed_provider_rule: str = "exclude"
-    acceptance_threshold: MoneyString = "90.00"
+    acceptance_threshold: MoneyString = Decimal("90.00")
     min_visit_minutes: int
     max_visit_minutes: int
     notes: str | None = None
