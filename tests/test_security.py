@@ -88,7 +88,8 @@ def _build_region_world(app, site) -> dict:  # noqa: F811 (the fixture's value)
     from procurement.contracts import templating
     from procurement.contracts.models import Contract
     from procurement.core.audit import Actor, AuditEvent, set_actor
-    from procurement.performance import services as performance
+    from procurement.performance import acceptance as acceptance_rules
+    from procurement.performance import evaluation as evaluation_rules
     from procurement.performance.models import Acceptance, Evaluation
     from procurement.plans.models import BudgetLine, PlanZone, PurchasePlan
     from procurement.policies.models import PolicyProfile
@@ -158,19 +159,19 @@ def _build_region_world(app, site) -> dict:  # noqa: F811 (the fixture's value)
             )
             for contract in (first, db.session.get(Contract, contract_ids[2]))
         ]
-        acceptance = performance.draft_acceptance(first, stage_input(), actor=drafter)
+        acceptance = acceptance_rules.draft_acceptance(first, stage_input(), actor=drafter)
         approver = db.session.scalar(sa.select(User).where(User.username == "approver"))
-        performance.approve_acceptance(acceptance, actor=approver)
+        acceptance_rules.approve_acceptance(acceptance, actor=approver)
         second = db.session.get(Contract, contract_ids[1])
-        second_acceptance = performance.draft_acceptance(second, stage_input(), actor=drafter)
-        performance.approve_acceptance(second_acceptance, actor=approver)
+        second_acceptance = acceptance_rules.draft_acceptance(second, stage_input(), actor=drafter)
+        acceptance_rules.approve_acceptance(second_acceptance, actor=approver)
         awards = db.session.scalars(sa.select(Award).order_by(Award.id)).all()
         for award in awards:
             public.publish_award(award, actor=drafter)
         award = awards[0]
         accounts.issue_token(drafter, "platform")
         at(2027, 1, 10)
-        performance.open_evaluation(db.session.get(Contract, contract_ids[1]), actor=drafter)
+        evaluation_rules.open_evaluation(db.session.get(Contract, contract_ids[1]), actor=drafter)
         db.session.add(WorkdayOverride(day=date(2028, 1, 1), is_workday=False, note="元旦"))
         template = contracts.upload_template(
             region_code=YANGCHENG,

@@ -19,7 +19,9 @@ from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
 from procurement.demo.care import load_demo_records
 from procurement.demo.payments import pay_demo_statements
-from procurement.performance import services as performance
+from procurement.performance import acceptance as acceptance_rules
+from procurement.performance import evaluation as evaluation_rules
+from procurement.performance.models import Conclusion
 from procurement.plans.models import PurchasePlan
 from procurement.policies.models import PolicyProfile
 from procurement.policies.services import copy_profile, profile_for
@@ -61,6 +63,11 @@ EVALUATIONS = [
 ]
 
 
+# The acceptance's conclusion per zone position, like the evaluations above: the third
+# zone's provider uploaded records it could not prove and visits after deaths, and fails.
+CONCLUSIONS = ("pass", "pass", "fail")
+
+
 def _as(user: User) -> None:
     set_actor(Actor(user.id, user.username, "cli", user.region_code))
 
@@ -95,7 +102,7 @@ def load_demo_year_end(plan: PurchasePlan | None) -> bool:
             if not publishing.is_public(PublicationKind.CONTRACT, contract.id):
                 publishing.publish_contract(contract, actor=officer)
         for position, contract in enumerate(contracts):
-            _accept(contract, officer, leader)
+            _accept(contract, CONCLUSIONS[position % len(CONCLUSIONS)], officer, leader)
             _evaluate(
                 contract, EVALUATIONS[position % len(EVALUATIONS)], officer, finance, evaluator
             )
@@ -143,12 +150,42 @@ def settle_demo_statements(
         )
 
 
-def _accept(contract: Contract, officer: User, leader: User) -> None:
+def _accept(contract: Contract, conclusion: str, officer: User, leader: User) -> None:
+    """Accept the contract with findings and a conclusion written from its figures; a
+    合格 the figures question (delivery under the threshold) is explained."""
     _as(officer)
-    start, end = performance.default_period(contract)
-    acceptance = performance.draft_acceptance(
+    start, end = acceptance_rules.default_period(contract)
+    figures = acceptance_rules.acceptance_figures(contract, start, end)
+    refused = figures.confirmed_flags
+    spot_check = (
+        f"{refused}条服务记录经电话回访和入户核查无法证实，已不予结算。"
+        if refused
+        else "服务记录与回访情况一致。"
+    )
+    after_life = figures.visits_after_death + figures.visits_after_exit
+    rate = acceptance_rules.percent(figures.delivered_quantity, figures.contracted_quantity)
+    if conclusion == "pass":
+        text = (
+            f"本期完成率{rate}，"
+            f"实际服务{figures.recipients_served}人；未完成和不能证实的服务量均未予结算。"
+            "服务质量检查和服务对象意见未发现重大问题，同意验收。"
+        )
+    else:
+        text = (
+            f"经复核不予结算的服务记录{refused}条，服务对象去世或退出后仍上传的服务记录"
+            f"{after_life}条，承接主体不能说明原因，属虚报服务记录；验收不合格，"
+            "依合同约定处理。"
+        )
+    explanation = ""
+    if acceptance_rules.explanation_reasons(figures, Conclusion(conclusion), contract):
+        explanation = (
+            "未完成部分主要因部分服务对象年内入住养老机构、住院或随子女外出居住而暂停上门服务，"
+            "经乡镇民政办逐户核实，非承接主体原因；服务对象去世或退出后上传的服务记录均未结算，"
+            "已要求承接主体整改并在下一年度合同中明确按月核减。"
+        )
+    acceptance = acceptance_rules.draft_acceptance(
         contract,
-        performance.AcceptanceInput(
+        acceptance_rules.AcceptanceInput(
             final=True,
             period_start=start,
             period_end=end,
@@ -164,29 +201,32 @@ def _accept(contract: Contract, officer: User, leader: User) -> None:
                     "kind": "spot_check",
                     "date": "2026-12-08",
                     "description": "随机入户回访20户服务对象，核对服务内容和时长。",
-                    "result": "服务记录与回访情况一致。",
+                    "result": spot_check,
                 },
             ],
             recipients_invited=20,
             recipients_answered=18,
-            recipients_satisfied=16,
-            opinion_summary="受邀服务对象代表认为上门服务及时、态度好，希望增加助浴服务频次。",
-            conclusion="pass",
-            conclusion_text="服务数量、质量和安全均达到合同约定，同意验收。",
+            recipients_satisfied=16 if conclusion == "pass" else 9,
+            opinion_summary="受邀服务对象代表认为上门服务及时、态度好，希望增加助浴服务频次。"
+            if conclusion == "pass"
+            else "部分服务对象反映服务人员未按约定时间上门，记录的服务次数多于实际。",
+            conclusion=conclusion,
+            conclusion_text=text,
+            explanation=explanation,
             team=TEAM,
         ),
         actor=officer,
     )
     _as(leader)
-    performance.approve_acceptance(acceptance, actor=leader)
+    acceptance_rules.approve_acceptance(acceptance, actor=leader)
     _as(officer)
-    performance.publish_acceptance(acceptance, actor=officer)
+    acceptance_rules.publish_acceptance(acceptance, actor=officer)
 
 
 def _evaluate(contract: Contract, scores, officer: User, finance: User, evaluator: User) -> None:
     buyer, finance_scores, survey, third = scores
     _as(officer)
-    evaluation = performance.open_evaluation(contract, actor=officer)
+    evaluation = evaluation_rules.open_evaluation(contract, actor=officer)
     entries = [
         (officer, "buyer", "阳城县民政局", {"scores": buyer}),
         (finance, "finance", "阳城县财政局", {"scores": finance_scores}),
@@ -195,9 +235,9 @@ def _evaluate(contract: Contract, scores, officer: User, finance: User, evaluato
     ]
     for user, party, organisation, values in entries:
         _as(user)
-        performance.enter_scores(
+        evaluation_rules.enter_scores(
             evaluation,
-            performance.ScoreInput(
+            evaluation_rules.ScoreInput(
                 party=party,
                 evaluator_name=user.display_name,
                 evaluator_organisation=organisation,
@@ -208,5 +248,5 @@ def _evaluate(contract: Contract, scores, officer: User, finance: User, evaluato
             actor=user,
         )
     _as(officer)
-    performance.complete_evaluation(evaluation, actor=officer)
-    performance.publish_evaluation(evaluation, actor=officer)
+    evaluation_rules.complete_evaluation(evaluation, actor=officer)
+    evaluation_rules.publish_evaluation(evaluation, actor=officer)

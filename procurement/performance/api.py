@@ -20,7 +20,10 @@ from procurement.core.db import db
 from procurement.core.errors import NotFound, ValidationError
 from procurement.core.money import amount_in_capitals
 from procurement.core.office import DOCX
-from procurement.performance import services
+from procurement.performance import acceptance as acceptance_rules
+from procurement.performance import common as performance_common
+from procurement.performance import evaluation as evaluation_rules
+from procurement.performance import past_records
 from procurement.performance.models import (
     Acceptance,
     AcceptanceStatus,
@@ -35,15 +38,15 @@ Points = Annotated[
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["89.95"]}),
 ]
-TEXT = services.TEXT_LIMIT
-SHORT = services.SHORT_LIMIT
+TEXT = performance_common.TEXT_LIMIT
+SHORT = performance_common.SHORT_LIMIT
 
 
 # ------------------------------------------------------------------ acceptance schemas
 
 
 class FindingIn(Schema):
-    kind: Literal[*services.FINDING_KINDS]
+    kind: Literal[*acceptance_rules.FINDING_KINDS]
     date: dt.date | None = None
     description: str = Field(max_length=TEXT)
     result: str = Field("", max_length=TEXT)
@@ -59,17 +62,23 @@ class AcceptanceIn(Schema):
     period_start: date = Field(description="The first of a month (or the service start)")
     period_end: date = Field(description="The last of a month (or the service end); over")
     accepted_on: date = Field(description="After the period, not in the future")
-    findings: list[FindingIn] = Field(default_factory=list, max_length=services.MAX_ROWS)
+    findings: list[FindingIn] = Field(default_factory=list, max_length=acceptance_rules.MAX_ROWS)
     recipients_invited: int = Field(0, ge=0, description="At least 1 before approval")
     recipients_answered: int = Field(0, ge=0, description="At most those invited")
     recipients_satisfied: int = Field(0, ge=0, description="At most those who answered")
     opinion_summary: str = Field("", max_length=TEXT, description="No recipients' names")
     conclusion: Conclusion | None = None
     conclusion_text: str = Field("", max_length=TEXT)
+    explanation: str = Field(
+        "",
+        max_length=TEXT,
+        description="Why a passed conclusion stands when delivery is under the profile's "
+        "threshold, flagged records await review or the evaluation failed the contract",
+    )
     team: list[MemberIn] = Field(
         default_factory=list,
-        max_length=services.MAX_ROWS,
-        description=f"At least {services.MIN_TEAM} members before approval; each signs",
+        max_length=acceptance_rules.MAX_ROWS,
+        description=f"At least {acceptance_rules.MIN_TEAM} members before approval; each signs",
     )
 
 
@@ -81,14 +90,15 @@ class AcceptancePatch(Schema):
     period_start: date | None = None
     period_end: date | None = None
     accepted_on: date | None = None
-    findings: list[FindingIn] | None = Field(None, max_length=services.MAX_ROWS)
+    findings: list[FindingIn] | None = Field(None, max_length=acceptance_rules.MAX_ROWS)
     recipients_invited: int | None = Field(None, ge=0)
     recipients_answered: int | None = Field(None, ge=0)
     recipients_satisfied: int | None = Field(None, ge=0)
     opinion_summary: str | None = Field(None, max_length=TEXT)
     conclusion: Conclusion | None = None
     conclusion_text: str | None = Field(None, max_length=TEXT)
-    team: list[MemberIn] | None = Field(None, max_length=services.MAX_ROWS)
+    explanation: str | None = Field(None, max_length=TEXT)
+    team: list[MemberIn] | None = Field(None, max_length=acceptance_rules.MAX_ROWS)
 
 
 class FiguresOut(Schema):
@@ -105,6 +115,14 @@ class FiguresOut(Schema):
     amount_settled: MoneyString
     amount_settled_in_capitals: str
     verified_complaints: int
+    pending_flags: int = Field(description="Flagged service records awaiting review")
+    confirmed_flags: int = Field(description="Flagged service records refused on review")
+    visits_after_death: int
+    visits_after_exit: int
+    sanctions: int = Field(description="Sanctions decided against the contract")
+    delivery_rate: Points | None = Field(description="Delivered / contracted, percent")
+    threshold: Points = Field(description="The profile's threshold, percent")
+    under_threshold: bool
     confirmed_months: list[str] = Field(description="2026-07, ...")
     draft_statements: int = Field(description="Statements of the period not yet confirmed")
 
@@ -124,6 +142,13 @@ class FindingOut(Schema):
 class MemberOut(Schema):
     name: str
     role: str
+
+
+class DisagreementOut(Schema):
+    evaluation_id: int
+    grade: str
+    total: Points | None
+    status: str
 
 
 class AcceptanceOut(Schema):
@@ -147,14 +172,23 @@ class AcceptanceOut(Schema):
     amount_settled: MoneyString
     findings: list[FindingOut]
     verified_complaints: int
+    pending_flags: int
+    confirmed_flags: int
+    visits_after_death: int
+    visits_after_exit: int
+    sanctions: int
     recipients_invited: int
     recipients_answered: int
     recipients_satisfied: int
     opinion_summary: str
     conclusion: Conclusion | None
     conclusion_text: str
+    explanation: str
     team: list[MemberOut]
     problems: list[str] = Field(description="What keeps a draft from approval")
+    disagreeing_evaluation: DisagreementOut | None = Field(
+        description="The contract's evaluation when its grade contradicts the conclusion"
+    )
     certificate_sha256: str | None
     drafted_by: str | None
     approved_by: str | None
@@ -169,12 +203,21 @@ class AcceptanceOut(Schema):
             return value
         contract = value.contract
         draft = value.status is AcceptanceStatus.DRAFT
+        other = acceptance_rules.disagreeing_evaluation(contract, value.conclusion)
         return {
             **{name: getattr(value, name) for name in _ACCEPTANCE_COLUMNS},
             "contract_number": contract.number,
             "provider_id": contract.provider_id,
             "provider_name": contract.provider.name,
-            "problems": services.approval_problems(value) if draft else [],
+            "problems": acceptance_rules.approval_problems(value) if draft else [],
+            "disagreeing_evaluation": None
+            if other is None
+            else {
+                "evaluation_id": other.id,
+                "grade": other.grade,
+                "total": other.total,
+                "status": other.status.value,
+            },
             "drafted_by": value.drafted_by.username if value.drafted_by else None,
             "approved_by": value.approved_by.username if value.approved_by else None,
         }
@@ -198,12 +241,18 @@ _ACCEPTANCE_COLUMNS = (
     "amount_settled",
     "findings",
     "verified_complaints",
+    "pending_flags",
+    "confirmed_flags",
+    "visits_after_death",
+    "visits_after_exit",
+    "sanctions",
     "recipients_invited",
     "recipients_answered",
     "recipients_satisfied",
     "opinion_summary",
     "conclusion",
     "conclusion_text",
+    "explanation",
     "team",
     "certificate_sha256",
     "approved_at",
@@ -315,8 +364,8 @@ class EvaluationOut(Schema):
                 }
                 for score in value.scores
             ],
-            "missing_parties": services.missing_parties(value),
-            "grade_label": services.grade_label(value.grade) if value.grade else None,
+            "missing_parties": evaluation_rules.missing_parties(value),
+            "grade_label": evaluation_rules.grade_label(value.grade) if value.grade else None,
         }
 
 
@@ -373,7 +422,7 @@ class ProviderRecordOut(Schema):
 # ------------------------------------------------------------------ acceptance
 
 
-def _figures_out(figures: services.Figures) -> FiguresOut:
+def _figures_out(figures: acceptance_rules.Figures) -> FiguresOut:
     return FiguresOut(
         **figures.stored(),
         months=figures.months,
@@ -381,13 +430,16 @@ def _figures_out(figures: services.Figures) -> FiguresOut:
         amount_settled_in_capitals=amount_in_capitals(figures.amount_settled),
         confirmed_months=[f"{month:%Y-%m}" for month in figures.confirmed_months],
         draft_statements=figures.draft_statements,
+        delivery_rate=figures.delivery_rate,
+        threshold=figures.threshold,
+        under_threshold=figures.under_threshold,
     )
 
 
-def _acceptance_input(body: Schema) -> services.AcceptanceInput:
+def _acceptance_input(body: Schema) -> acceptance_rules.AcceptanceInput:
     values = body.model_dump(exclude={"lock_version"})
     values["conclusion"] = body.conclusion.value if body.conclusion else None
-    return services.AcceptanceInput(**values)
+    return acceptance_rules.AcceptanceInput(**values)
 
 
 @api_route(
@@ -402,7 +454,9 @@ def acceptance_figures(contract_id: int, query: FiguresQuery):
     if query.period_end < query.period_start:
         raise ValidationError(_("The period ends before it starts."), field="period_end")
     contract = get_contract(contract_id)
-    return _figures_out(services.acceptance_figures(contract, query.period_start, query.period_end))
+    return _figures_out(
+        acceptance_rules.acceptance_figures(contract, query.period_start, query.period_end)
+    )
 
 
 @api_route(
@@ -414,7 +468,7 @@ def acceptance_figures(contract_id: int, query: FiguresQuery):
     response=Page[AcceptanceOut],
 )
 def list_acceptances(query: AcceptanceQuery):
-    stmt = services.acceptances_query(
+    stmt = acceptance_rules.acceptances_query(
         plan_id=query.plan_id, year=query.year, contract_id=query.contract_id, status=query.status
     )
     return paginate(stmt, query, AcceptanceOut)
@@ -431,7 +485,7 @@ def list_acceptances(query: AcceptanceQuery):
     status=201,
 )
 def create_acceptance(contract_id: int, body: AcceptanceIn):
-    acceptance = services.draft_acceptance(
+    acceptance = acceptance_rules.draft_acceptance(
         get_contract(contract_id), _acceptance_input(body), actor=g.user
     )
     db.session.commit()
@@ -446,7 +500,7 @@ def create_acceptance(contract_id: int, body: AcceptanceIn):
     response=AcceptanceOut,
 )
 def get_acceptance(acceptance_id: int):
-    return AcceptanceOut.model_validate(services.get_acceptance(acceptance_id))
+    return AcceptanceOut.model_validate(acceptance_rules.get_acceptance(acceptance_id))
 
 
 @api_route(
@@ -459,7 +513,7 @@ def get_acceptance(acceptance_id: int):
     response=AcceptanceOut,
 )
 def update_acceptance(acceptance_id: int, body: AcceptancePatch):
-    acceptance = services.get_acceptance(acceptance_id)
+    acceptance = acceptance_rules.get_acceptance(acceptance_id)
     current = AcceptanceIn(
         final=acceptance.final,
         period_start=acceptance.period_start,
@@ -472,12 +526,13 @@ def update_acceptance(acceptance_id: int, body: AcceptancePatch):
         opinion_summary=acceptance.opinion_summary,
         conclusion=acceptance.conclusion,
         conclusion_text=acceptance.conclusion_text,
+        explanation=acceptance.explanation,
         team=acceptance.team,
     )
     merged = current.model_copy(
         update=body.model_dump(exclude_unset=True, exclude={"lock_version"})
     )
-    services.update_acceptance(
+    acceptance_rules.update_acceptance(
         acceptance, _acceptance_input(merged), actor=g.user, lock_version=body.lock_version
     )
     db.session.commit()
@@ -493,7 +548,9 @@ def update_acceptance(acceptance_id: int, body: AcceptancePatch):
     response=AcceptanceOut,
 )
 def approve_acceptance(acceptance_id: int):
-    acceptance = services.approve_acceptance(services.get_acceptance(acceptance_id), actor=g.user)
+    acceptance = acceptance_rules.approve_acceptance(
+        acceptance_rules.get_acceptance(acceptance_id), actor=g.user
+    )
     db.session.commit()
     return AcceptanceOut.model_validate(acceptance)
 
@@ -507,7 +564,9 @@ def approve_acceptance(acceptance_id: int):
     response=AcceptanceOut,
 )
 def publish_acceptance(acceptance_id: int):
-    acceptance = services.publish_acceptance(services.get_acceptance(acceptance_id), actor=g.user)
+    acceptance = acceptance_rules.publish_acceptance(
+        acceptance_rules.get_acceptance(acceptance_id), actor=g.user
+    )
     db.session.commit()
     return AcceptanceOut.model_validate(acceptance)
 
@@ -520,22 +579,22 @@ def publish_acceptance(acceptance_id: int):
     content_type=DOCX,
 )
 def acceptance_certificate(acceptance_id: int):
-    acceptance = services.get_acceptance(acceptance_id)
+    acceptance = acceptance_rules.get_acceptance(acceptance_id)
     return send_file(
-        BytesIO(services.certificate_bytes(acceptance)),
+        BytesIO(acceptance_rules.certificate_bytes(acceptance)),
         mimetype=DOCX,
         as_attachment=True,
-        download_name=services.certificate_filename(acceptance),
+        download_name=acceptance_rules.certificate_filename(acceptance),
     )
 
 
 # ------------------------------------------------------------------ evaluation
 
 
-def _score_input(body: Declaration, **extra) -> services.ScoreInput:
+def _score_input(body: Declaration, **extra) -> evaluation_rules.ScoreInput:
     values = body.model_dump(exclude={"filename", "file_base64"})
     values.update(extra)
-    return services.ScoreInput(**values)
+    return evaluation_rules.ScoreInput(**values)
 
 
 @api_route(
@@ -547,7 +606,7 @@ def _score_input(body: Declaration, **extra) -> services.ScoreInput:
     response=Page[EvaluationOut],
 )
 def list_evaluations(query: EvaluationQuery):
-    stmt = services.evaluations_query(
+    stmt = evaluation_rules.evaluations_query(
         plan_id=query.plan_id, year=query.year, provider_id=query.provider_id, status=query.status
     )
     return paginate(stmt, query, EvaluationOut)
@@ -563,7 +622,7 @@ def list_evaluations(query: EvaluationQuery):
     status=201,
 )
 def open_evaluation(contract_id: int):
-    evaluation = services.open_evaluation(get_contract(contract_id), actor=g.user)
+    evaluation = evaluation_rules.open_evaluation(get_contract(contract_id), actor=g.user)
     db.session.commit()
     return EvaluationOut.model_validate(evaluation), 201
 
@@ -576,7 +635,7 @@ def open_evaluation(contract_id: int):
     response=EvaluationOut,
 )
 def get_evaluation(evaluation_id: int):
-    return EvaluationOut.model_validate(services.get_evaluation(evaluation_id))
+    return EvaluationOut.model_validate(evaluation_rules.get_evaluation(evaluation_id))
 
 
 @api_route(
@@ -590,9 +649,9 @@ def get_evaluation(evaluation_id: int):
     response=EvaluationOut,
 )
 def enter_evaluation_scores(evaluation_id: int, body: ScoresIn):
-    evaluation = services.get_evaluation(evaluation_id)
+    evaluation = evaluation_rules.get_evaluation(evaluation_id)
     survey = body.survey.model_dump() if body.survey else None
-    services.enter_scores(
+    evaluation_rules.enter_scores(
         evaluation, _score_input(body, party=body.party.value, survey=survey), actor=g.user
     )
     db.session.commit()
@@ -613,8 +672,10 @@ def import_evaluation_survey(evaluation_id: int, body: SurveyImportIn):
         data = base64.b64decode(body.file_base64, validate=True)
     except (binascii.Error, ValueError):
         raise ValidationError(_("The file is not valid base64."), field="file_base64") from None
-    evaluation = services.get_evaluation(evaluation_id)
-    services.import_survey(evaluation, BytesIO(data), _score_input(body, party=""), actor=g.user)
+    evaluation = evaluation_rules.get_evaluation(evaluation_id)
+    evaluation_rules.import_survey(
+        evaluation, BytesIO(data), _score_input(body, party=""), actor=g.user
+    )
     db.session.commit()
     return EvaluationOut.model_validate(evaluation)
 
@@ -628,7 +689,9 @@ def import_evaluation_survey(evaluation_id: int, body: SurveyImportIn):
     response=EvaluationOut,
 )
 def complete_evaluation(evaluation_id: int):
-    evaluation = services.complete_evaluation(services.get_evaluation(evaluation_id), actor=g.user)
+    evaluation = evaluation_rules.complete_evaluation(
+        evaluation_rules.get_evaluation(evaluation_id), actor=g.user
+    )
     db.session.commit()
     return EvaluationOut.model_validate(evaluation)
 
@@ -642,7 +705,9 @@ def complete_evaluation(evaluation_id: int):
     response=EvaluationOut,
 )
 def publish_evaluation(evaluation_id: int):
-    evaluation = services.publish_evaluation(services.get_evaluation(evaluation_id), actor=g.user)
+    evaluation = evaluation_rules.publish_evaluation(
+        evaluation_rules.get_evaluation(evaluation_id), actor=g.user
+    )
     db.session.commit()
     return EvaluationOut.model_validate(evaluation)
 
@@ -659,7 +724,7 @@ def get_provider_performance_record(provider_id: int, query: ProviderRecordQuery
     from procurement.providers.services import get_provider
 
     get_provider(provider_id)
-    record = services.provider_record(provider_id, query.year)
+    record = past_records.provider_record(provider_id, query.year)
     if record is None:
         raise NotFound(
             _("No completed evaluation or final acceptance for %(year)d.", year=query.year)

@@ -9,6 +9,7 @@ below holds no recipient's name or ID number, only counts.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from flask_babel import gettext as _
@@ -20,12 +21,9 @@ from procurement.contracts.services import township_names
 from procurement.core.clock import CHINA
 from procurement.core.errors import Conflict
 from procurement.core.money import amount_in_capitals, format_amount
+from procurement.performance.acceptance import figures_of, satisfaction_rate, threshold_text
+from procurement.performance.common import percent
 from procurement.performance.models import Acceptance, Conclusion
-from procurement.performance.services import (
-    figures_of,
-    percent,
-    satisfaction_rate,
-)
 
 CERTIFICATE_TEMPLATE = PACKAGE_ROOT / "contract_templates" / "acceptance_certificate.docx"
 UNIT_WORDS = {"hour": "小时", "visit": "次"}
@@ -85,7 +83,19 @@ FIELDS: dict[str, dict[str, str]] = {
         "rate": "满意率",
         "summary": "意见摘要",
     },
-    "conclusion": {"result": "合格/不合格", "text": "结论说明"},
+    "records": {
+        "pending_flags": "标记待复核的服务记录条数",
+        "confirmed_flags": "经复核不予结算的服务记录条数",
+        "after_death": "服务对象死亡后的服务记录条数",
+        "after_exit": "服务对象退出后的服务记录条数",
+        "sanctions": "本期对承接主体采取的处理措施项数",
+    },
+    "verdict": {"": "验收意见：由以上数据生成的履约情况段落"},
+    "conclusion": {
+        "result": "合格/不合格",
+        "text": "结论说明",
+        "explanation": "合格结论的书面说明（完成率低于阈值或有未复核标记时必填），无则为空",
+    },
     "team": {"name": "成员姓名", "role": "单位及职务"},
     "approval": {"by": "审核人", "date": "审核日期"},
 }
@@ -156,9 +166,20 @@ def context(acceptance: Acceptance) -> dict:
             "rate": satisfaction_rate(acceptance),
             "summary": acceptance.opinion_summary,
         },
+        "records": {
+            "pending_flags": acceptance.pending_flags,
+            "confirmed_flags": acceptance.confirmed_flags,
+            "after_death": acceptance.visits_after_death,
+            "after_exit": acceptance.visits_after_exit,
+            "sanctions": acceptance.sanctions,
+        },
+        "verdict": verdict(acceptance, figures.threshold),
         "conclusion": {
             "result": CONCLUSION_WORDS.get(acceptance.conclusion, ""),
             "text": acceptance.conclusion_text,
+            "explanation": (
+                f"合格结论的说明：{acceptance.explanation}" if acceptance.explanation else ""
+            ),
         },
         "team": [{"name": m["name"], "role": m["role"]} for m in acceptance.team],
         "approval": {
@@ -166,6 +187,50 @@ def context(acceptance: Acceptance) -> dict:
             "date": approved_on.isoformat() if approved_on else "",
         },
     }
+
+
+def verdict(acceptance: Acceptance, threshold: Decimal) -> str:
+    """The findings paragraph, written from the acceptance's figures (issue 14 item 7): what
+    was delivered against the contract and to how many people, against the profile's
+    threshold, and what the records and supervision found; never a fixed sentence."""
+    unit = UNIT_WORDS.get(acceptance.unit, acceptance.unit)
+    contracted, delivered = acceptance.contracted_quantity, acceptance.delivered_quantity
+    rate = percent(delivered, contracted)
+    parts = [f"本期合同约定服务{contracted:,.2f}{unit}，已结算{delivered:,.2f}{unit}，完成率{rate}"]
+    if contracted:
+        share = delivered * 100 / contracted
+        limit = threshold_text(threshold)
+        parts[0] += (
+            f"，低于{limit}%的验收标准" if share < threshold else f"，达到{limit}%的验收标准"
+        )
+    served, owed = acceptance.recipients_served, acceptance.contracted_recipients
+    parts.append(
+        f"合同约定服务对象{owed}人，实际服务{served}人（{percent(served, owed)}）"
+        + (f"，{owed - served}人未获服务" if served < owed else "")
+    )
+    records = []
+    if acceptance.pending_flags:
+        records.append(f"{acceptance.pending_flags}条标记记录尚待复核")
+    if acceptance.confirmed_flags:
+        records.append(f"{acceptance.confirmed_flags}条标记记录经复核不予结算")
+    if acceptance.visits_after_death:
+        records.append(f"服务对象死亡后的服务记录{acceptance.visits_after_death}条")
+    if acceptance.visits_after_exit:
+        records.append(f"服务对象退出后的服务记录{acceptance.visits_after_exit}条")
+    parts.append(
+        "服务记录中" + "、".join(records) if records else "服务记录未发现待复核或不予结算的标记"
+    )
+    parts.append(
+        f"经核实、责任在承接主体的投诉{acceptance.verified_complaints}件"
+        if acceptance.verified_complaints
+        else "无经核实、责任在承接主体的投诉"
+    )
+    parts.append(
+        f"对承接主体采取处理措施{acceptance.sanctions}项"
+        if acceptance.sanctions
+        else "未对承接主体采取处理措施"
+    )
+    return "经核查，" + "；".join(parts) + "。"
 
 
 def render_certificate(acceptance: Acceptance) -> bytes:

@@ -143,9 +143,18 @@ def build(path: str) -> None:
     )
     _paragraph(document, "意见摘要：{{ opinions.summary }}")
 
+    _paragraph(
+        document,
+        "服务记录核查：标记待复核{{ records.pending_flags }}条，经复核不予结算"
+        "{{ records.confirmed_flags }}条，服务对象死亡后的服务记录{{ records.after_death }}条，"
+        "退出后的服务记录{{ records.after_exit }}条；本期处理措施{{ records.sanctions }}项。",
+    )
+
     _paragraph(document, "五、验收结论", bold=True)
+    _paragraph(document, "验收意见：{{ verdict }}")
     _paragraph(document, "验收结论：{{ conclusion.result }}。", bold=True)
     _paragraph(document, "{{ conclusion.text }}")
+    _paragraph(document, "{{ conclusion.explanation }}")
 
     _paragraph(document, "六、验收小组成员签字", bold=True)
     team = _table(document, [], header=("姓名", "单位及职务", "签字", "日期"))

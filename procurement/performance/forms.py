@@ -1,5 +1,5 @@
-"""Acceptance and evaluation forms: shape only; procurement.performance.services holds
-the rules."""
+"""Acceptance and evaluation forms: shape only; the rules live in
+procurement.performance.acceptance and procurement.performance.evaluation."""
 
 from __future__ import annotations
 
@@ -21,17 +21,10 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from procurement.core.forms import SubForm, choices
+from procurement.performance.acceptance import FINDING_KINDS, MAX_ROWS, AcceptanceInput
+from procurement.performance.common import SHORT_LIMIT, TEXT_LIMIT
+from procurement.performance.evaluation import SURVEY_KEYS, ScoreInput, party_indicators
 from procurement.performance.models import Acceptance, Conclusion, Evaluation
-from procurement.performance.services import (
-    FINDING_KINDS,
-    MAX_ROWS,
-    SHORT_LIMIT,
-    SURVEY_KEYS,
-    TEXT_LIMIT,
-    AcceptanceInput,
-    ScoreInput,
-    party_indicators,
-)
 from procurement.policies.models import EvaluationParty
 
 FINDING_ROWS = 4
@@ -109,6 +102,14 @@ class AcceptanceForm(DottedErrors, FlaskForm):
     conclusion_text = TextAreaField(
         _l("Reasons for the conclusion"), validators=[Length(max=TEXT_LIMIT)]
     )
+    explanation = TextAreaField(
+        _l("Explanation of a passed conclusion"),
+        description=_l(
+            "Needed when delivery is under the policy profile's threshold, flagged records "
+            "await review, or the evaluation failed the contract; printed on the certificate."
+        ),
+        validators=[Length(max=TEXT_LIMIT)],
+    )
     team = FieldList(FormField(MemberForm), min_entries=TEAM_ROWS, max_entries=MAX_ROWS)
 
     def fill(self, acceptance: Acceptance) -> None:
@@ -126,6 +127,7 @@ class AcceptanceForm(DottedErrors, FlaskForm):
         self.opinion_summary.data = acceptance.opinion_summary
         self.conclusion.data = acceptance.conclusion.value if acceptance.conclusion else ""
         self.conclusion_text.data = acceptance.conclusion_text
+        self.explanation.data = acceptance.explanation
         findings = [
             {**row, "date": date.fromisoformat(row["date"]) if row.get("date") else None}
             for row in acceptance.findings
@@ -149,6 +151,7 @@ class AcceptanceForm(DottedErrors, FlaskForm):
             opinion_summary=self.opinion_summary.data,
             conclusion=self.conclusion.data,
             conclusion_text=self.conclusion_text.data,
+            explanation=self.explanation.data or "",
             team=[entry.form.data for entry in self.team],
         )
 

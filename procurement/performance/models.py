@@ -80,6 +80,17 @@ class Acceptance(Audited, RegionOwned, TimestampMixin, db.Model):
     #   "description": "...", "result": "..."}]
     findings: Mapped[list] = mapped_column(JSON, default=list)
     verified_complaints: Mapped[int] = mapped_column(Integer, default=0)
+    # What the service records and supervision say of the period (issue 14 item 7): flagged
+    # records still awaiting review, records refused on review (not proven), visits after
+    # the person's death or exit, and sanctions decided against the contract.
+    pending_flags: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed_flags: Mapped[int] = mapped_column(Integer, default=0)
+    visits_after_death: Mapped[int] = mapped_column(Integer, default=0)
+    visits_after_exit: Mapped[int] = mapped_column(Integer, default=0)
+    sanctions: Mapped[int] = mapped_column(Integer, default=0)
+    # Why a 合格 conclusion stands although delivery is under the profile's threshold or
+    # flags are unresolved; printed on the certificate.
+    explanation: Mapped[str] = mapped_column(Text, default="")
     # The service recipients' opinions (实施条例 art. 45): invited, answered, satisfied.
     recipients_invited: Mapped[int] = mapped_column(Integer, default=0)
     recipients_answered: Mapped[int] = mapped_column(Integer, default=0)

@@ -18,7 +18,9 @@ from procurement.core.clock import today
 from procurement.core.db import db
 from procurement.core.forms import ActionForm, choices, filter_args, save_form
 from procurement.core.office import DOCX
-from procurement.performance import services
+from procurement.performance import acceptance as acceptance_rules
+from procurement.performance import common as performance_common
+from procurement.performance import evaluation as evaluation_rules
 from procurement.performance.forms import AcceptanceForm, IndexFilterForm, score_form
 from procurement.performance.models import Acceptance, Evaluation
 from procurement.plans.models import PurchasePlan
@@ -29,25 +31,26 @@ bp = Blueprint("performance", __name__, url_prefix="/performance")
 
 @bp.app_template_global()
 def finding_kind(code: str) -> str:
-    return str(services.FINDING_KINDS.get(code, code))
+    return str(acceptance_rules.FINDING_KINDS.get(code, code))
 
 
 @bp.app_template_global()
 def evaluation_grade(grade: str | None) -> str:
-    return services.grade_label(grade)
+    return evaluation_rules.grade_label(grade)
 
 
 @bp.app_template_global()
 def evaluation_party(party: str) -> str:
-    return services.party_label(party)
+    return evaluation_rules.party_label(party)
 
 
 @bp.app_template_global()
 def quantity_unit(unit: str) -> str:
-    return str(services.UNIT_LABELS.get(unit, unit))
+    return str(acceptance_rules.UNIT_LABELS.get(unit, unit))
 
 
-bp.add_app_template_global(services.percent, "percent")
+bp.add_app_template_global(performance_common.percent, "percent")
+bp.add_app_template_global(acceptance_rules.threshold_text, "threshold_text")
 
 
 # ------------------------------------------------------------------ the overview
@@ -95,7 +98,7 @@ def index():
         page=page,
         acceptances=acceptances,
         evaluations=evaluations,
-        ended={c.id: services.contract_end(c) < today() for c in page.items},
+        ended={c.id: performance_common.contract_end(c) < today() for c in page.items},
     )
 
 
@@ -107,7 +110,7 @@ def _figures(contract: Contract, form: AcceptanceForm):
     start, end = form.period_start.data, form.period_end.data
     if start is None or end is None or end < start:
         return None
-    return services.acceptance_figures(contract, start, end)
+    return acceptance_rules.acceptance_figures(contract, start, end)
 
 
 def _acceptance_form(contract, form, status=200, acceptance=None):
@@ -117,7 +120,7 @@ def _acceptance_form(contract, form, status=200, acceptance=None):
         form=form,
         acceptance=acceptance,
         figures=_figures(contract, form),
-        min_team=services.MIN_TEAM,
+        min_team=acceptance_rules.MIN_TEAM,
     ), status
 
 
@@ -127,13 +130,13 @@ def new_acceptance(contract_id: int):
     contract = db.get_or_404(Contract, contract_id)
     form = AcceptanceForm()
     if request.method == "GET":
-        form.period_start.data, form.period_end.data = services.default_period(contract)
+        form.period_start.data, form.period_end.data = acceptance_rules.default_period(contract)
         form.accepted_on.data = today()
     if "preview" in request.form:
         return _acceptance_form(contract, form)
     done, status = save_form(
         form,
-        lambda: services.draft_acceptance(contract, form.acceptance_input(), actor=g.user),
+        lambda: acceptance_rules.draft_acceptance(contract, form.acceptance_input(), actor=g.user),
         success=_("The acceptance was saved as a draft; another officer approves it."),
         next_url=lambda new: url_for("performance.acceptance", acceptance_id=new.id),
     )
@@ -152,7 +155,7 @@ def edit_acceptance(acceptance_id: int):
         return _acceptance_form(contract, form, acceptance=acceptance)
     done, status = save_form(
         form,
-        lambda: services.update_acceptance(
+        lambda: acceptance_rules.update_acceptance(
             acceptance, form.acceptance_input(), actor=g.user, lock_version=form.version()
         ),
         success=_("The draft was saved."),
@@ -162,15 +165,18 @@ def edit_acceptance(acceptance_id: int):
 
 
 def _acceptance_page(acceptance: Acceptance, status: int = 200):
-    figures = services.figures_of(acceptance)
+    figures = acceptance_rules.figures_of(acceptance)
     draft = acceptance.status.value == "draft"
     return render_template(
         "performance/acceptance.html",
         acceptance=acceptance,
         contract=acceptance.contract,
         figures=figures,
-        problems=services.approval_problems(acceptance, figures) if draft else [],
-        rate=services.satisfaction_rate(acceptance),
+        problems=acceptance_rules.approval_problems(acceptance, figures) if draft else [],
+        disagreeing=acceptance_rules.disagreeing_evaluation(
+            acceptance.contract, acceptance.conclusion
+        ),
+        rate=acceptance_rules.satisfaction_rate(acceptance),
         history=history_of(acceptance),
     ), status
 
@@ -187,7 +193,7 @@ def approve_acceptance(acceptance_id: int):
     found = db.get_or_404(Acceptance, acceptance_id)
     done, status = save_form(
         ActionForm(),
-        lambda: services.approve_acceptance(found, actor=g.user),
+        lambda: acceptance_rules.approve_acceptance(found, actor=g.user),
         success=_("The acceptance was approved and its certificate generated."),
         next_url=url_for("performance.acceptance", acceptance_id=found.id),
     )
@@ -200,7 +206,7 @@ def publish_acceptance(acceptance_id: int):
     found = db.get_or_404(Acceptance, acceptance_id)
     done, status = save_form(
         ActionForm(),
-        lambda: services.publish_acceptance(found, actor=g.user),
+        lambda: acceptance_rules.publish_acceptance(found, actor=g.user),
         success=_("The acceptance result was published."),
         next_url=url_for("performance.acceptance", acceptance_id=found.id),
     )
@@ -215,10 +221,10 @@ def certificate(acceptance_id: int):
         flash(_("The certificate is generated when the acceptance is approved."), "info")
         return redirect(url_for("performance.acceptance", acceptance_id=found.id))
     return send_file(
-        BytesIO(services.certificate_bytes(found)),
+        BytesIO(acceptance_rules.certificate_bytes(found)),
         as_attachment=True,
         mimetype=DOCX,
-        download_name=services.certificate_filename(found),
+        download_name=acceptance_rules.certificate_filename(found),
     )
 
 
@@ -231,7 +237,7 @@ def open_evaluation(contract_id: int):
     contract = db.get_or_404(Contract, contract_id)
     done, _status = save_form(
         ActionForm(),
-        lambda: services.open_evaluation(contract, actor=g.user),
+        lambda: evaluation_rules.open_evaluation(contract, actor=g.user),
         success=_("The evaluation is open: each party enters its scores."),
         next_url=lambda new: url_for("performance.evaluation", evaluation_id=new.id),
     )
@@ -241,8 +247,8 @@ def open_evaluation(contract_id: int):
 def _evaluation_page(evaluation: Evaluation, status: int = 200, **entered):
     forms = {}
     if evaluation.status.value == "open":
-        for party in services.weighted_parties(evaluation):
-            if services.can_score(g.user, party):
+        for party in evaluation_rules.weighted_parties(evaluation):
+            if evaluation_rules.can_score(g.user, party):
                 forms[party] = entered.get(party) or score_form(
                     evaluation, party, formdata=None, data=_previous(evaluation, party)
                 )
@@ -251,14 +257,16 @@ def _evaluation_page(evaluation: Evaluation, status: int = 200, **entered):
         evaluation=evaluation,
         contract=evaluation.contract,
         forms=forms,
-        missing=[services.party_label(p) for p in services.missing_parties(evaluation)],
+        missing=[
+            evaluation_rules.party_label(p) for p in evaluation_rules.missing_parties(evaluation)
+        ],
         history=history_of(evaluation),
     ), status
 
 
 def _previous(evaluation: Evaluation, party: str) -> dict:
     """A correction starts from the party's entry (the declaration is made again)."""
-    score = services.score_of(evaluation, party)
+    score = evaluation_rules.score_of(evaluation, party)
     if score is None:
         return {}
     values = {
@@ -267,7 +275,7 @@ def _previous(evaluation: Evaluation, party: str) -> dict:
         "note": score.note,
         **(score.survey or {}),
     }
-    for index, indicator in enumerate(services.party_indicators(evaluation, party)):
+    for index, indicator in enumerate(evaluation_rules.party_indicators(evaluation, party)):
         values[f"indicator_{index}"] = score.scores.get(indicator["code"], "")
     return values
 
@@ -284,21 +292,23 @@ def enter_scores(evaluation_id: int, party: str):
     found = db.get_or_404(Evaluation, evaluation_id)
     if party not in {p.value for p in EvaluationParty}:
         abort(404)
-    services.check_scorer(g.user, party)
+    evaluation_rules.check_scorer(g.user, party)
     form = score_form(found, party)
     upload = form._fields.get("file")
 
     def action():
         if upload is not None and upload.data and upload.data.filename:
-            return services.import_survey(
+            return evaluation_rules.import_survey(
                 found, upload.data.stream, form.score_input(), actor=g.user
             )
-        return services.enter_scores(found, form.score_input(), actor=g.user)
+        return evaluation_rules.enter_scores(found, form.score_input(), actor=g.user)
 
     done, status = save_form(
         form,
         action,
-        success=_("The scores of %(party)s were recorded.", party=services.party_label(party)),
+        success=_(
+            "The scores of %(party)s were recorded.", party=evaluation_rules.party_label(party)
+        ),
         next_url=url_for("performance.evaluation", evaluation_id=found.id),
     )
     return done or _evaluation_page(found, status, **{party: form})
@@ -310,7 +320,7 @@ def complete_evaluation(evaluation_id: int):
     found = db.get_or_404(Evaluation, evaluation_id)
     done, status = save_form(
         ActionForm(),
-        lambda: services.complete_evaluation(found, actor=g.user),
+        lambda: evaluation_rules.complete_evaluation(found, actor=g.user),
         success=_("The evaluation is completed."),
         next_url=url_for("performance.evaluation", evaluation_id=found.id),
     )
@@ -323,7 +333,7 @@ def publish_evaluation(evaluation_id: int):
     found = db.get_or_404(Evaluation, evaluation_id)
     done, status = save_form(
         ActionForm(),
-        lambda: services.publish_evaluation(found, actor=g.user),
+        lambda: evaluation_rules.publish_evaluation(found, actor=g.user),
         success=_("The evaluation result was published."),
         next_url=url_for("performance.evaluation", evaluation_id=found.id),
     )

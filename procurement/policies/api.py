@@ -56,6 +56,7 @@ class ProfileRules(Schema):
     grade_thresholds: dict[str, int]
     evaluation_indicators: list[EvaluationIndicator] = Field(default_factory=list)
     failed_provider_rule: str = "exclude"
+    acceptance_threshold: MoneyString = Decimal("90.00")
     min_visit_minutes: int
     max_visit_minutes: int
     notes: str | None = None
@@ -102,6 +103,7 @@ class RulesIn(Schema):
     grade_thresholds: dict[str, int] | None = None
     evaluation_indicators: list[EvaluationIndicator] | None = None
     failed_provider_rule: Literal["exclude", "flag"] | None = None
+    acceptance_threshold: Decimal | None = None
     min_visit_minutes: int | None = None
     max_visit_minutes: int | None = None
     notes: str | None = None

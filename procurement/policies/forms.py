@@ -72,6 +72,11 @@ class PolicyProfileForm(FlaskForm):
         validators=[Optional()],
         validate_choice=False,  # the service names a wrong value
     )
+    acceptance_threshold = StringField(
+        _l(
+            "Acceptance threshold: delivered share, in percent, below which a passed conclusion is explained"  # noqa: E501 (one message)
+        )
+    )
     min_visit_minutes = StringField(_l("Shortest plausible visit (minutes)"))
     max_visit_minutes = StringField(_l("Longest plausible visit (minutes)"))
     notes = TextAreaField(_l("Notes"))
@@ -88,6 +93,7 @@ class PolicyProfileForm(FlaskForm):
         "exclude_long_term_care",
         "requires_residence",
         "failed_provider_rule",
+        "acceptance_threshold",
         "qualification_lookback_years",
         "major_fine_threshold",
         "min_visit_minutes",

@@ -119,6 +119,9 @@ class PolicyProfile(Audited, RegionShared, TimestampMixin, db.Model):
     # Next year's selection: a provider graded 不合格 (or whose contract was terminated)
     # is "exclude"d or only "flag"ged
     failed_provider_rule: Mapped[str] = mapped_column(String(10), default="exclude")
+    # Acceptance (issue 14 item 7): a 合格 conclusion with less delivered than this share
+    # (percent) of the contracted quantity needs a written explanation on the certificate.
+    acceptance_threshold: Mapped[Decimal] = mapped_column(default=Decimal("90.00"))
 
     min_visit_minutes: Mapped[int] = mapped_column(Integer, default=15)
     max_visit_minutes: Mapped[int] = mapped_column(Integer, default=480)

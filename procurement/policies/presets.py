@@ -62,6 +62,7 @@ PRESETS = [
             "major_fine_threshold": "2000000.00",  # 财库〔2022〕3号
             "evaluation_weights": DEFAULT_WEIGHTS,
             "grade_thresholds": DEFAULT_GRADES,
+            "acceptance_threshold": "90.00",
             "evaluation_indicators": DEFAULT_INDICATORS,
             "min_visit_minutes": 15,
             "max_visit_minutes": 480,
@@ -90,6 +91,7 @@ PRESETS = [
             "major_fine_threshold": "2000000.00",
             "evaluation_weights": DEFAULT_WEIGHTS,
             "grade_thresholds": DEFAULT_GRADES,
+            "acceptance_threshold": "90.00",
             "evaluation_indicators": DEFAULT_INDICATORS,
             "min_visit_minutes": 15,
             "max_visit_minutes": 480,

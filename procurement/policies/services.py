@@ -39,6 +39,7 @@ FIELDS = (
     "grade_thresholds",
     "evaluation_indicators",
     "failed_provider_rule",
+    "acceptance_threshold",
     "min_visit_minutes",
     "max_visit_minutes",
     "notes",
@@ -143,6 +144,7 @@ def clean_profile_values(values: dict[str, Any]) -> dict[str, Any]:
     if rule not in FAILED_PROVIDER_RULES:
         errors.add("failed_provider_rule", _("Choose to exclude or to flag such providers."))
     out["failed_provider_rule"] = rule
+    out["acceptance_threshold"] = _acceptance_threshold(values.get("acceptance_threshold"), errors)
     out["min_visit_minutes"] = _int(
         values.get("min_visit_minutes"), "min_visit_minutes", errors, 1, 1440
     )
@@ -159,6 +161,32 @@ def clean_profile_values(values: dict[str, Any]) -> dict[str, Any]:
         )
     errors.raise_if_any()
     return out
+
+
+DEFAULT_ACCEPTANCE_THRESHOLD = Decimal("90.00")
+
+
+def _acceptance_threshold(value: Any, errors: FieldErrors) -> Decimal | None:
+    """Percent of the contracted quantity below which a 合格 acceptance must be explained;
+    90% when not given."""
+    if value in (None, ""):
+        return DEFAULT_ACCEPTANCE_THRESHOLD
+    try:
+        share = Decimal(str(value).strip().rstrip("%"))
+    except InvalidOperation:
+        share = None
+    if (
+        share is None
+        or not share.is_finite()
+        or not 0 < share <= 100
+        or share != share.quantize(Decimal("0.01"))
+    ):
+        errors.add(
+            "acceptance_threshold",
+            _("The acceptance threshold is a percentage above 0 and at most 100."),
+        )
+        return None
+    return share
 
 
 def _clean_rules(rules: list, errors: FieldErrors) -> list[dict]:

@@ -17,8 +17,8 @@ from werkzeug.datastructures import MultiDict
 from procurement.core.db import db
 from procurement.core.errors import NotFound
 from procurement.core.files import blob_path, sniff
+from procurement.performance.evaluation import party_label, score_of, weight_of, weighted_parties
 from procurement.performance.models import Evaluation
-from procurement.performance.services import party_label, score_of, weight_of, weighted_parties
 from procurement.plans.execution import execution
 from procurement.plans.models import PurchasePlan
 from procurement.providers.models import Provider

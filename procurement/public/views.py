@@ -39,8 +39,8 @@ from procurement.core.db import db
 from procurement.core.errors import HTTP_MESSAGES, NotFound, error_response, wants_json
 from procurement.core.files import EXTENSIONS, read_blob, sniff
 from procurement.core.scoping import activate_scope
+from procurement.performance.evaluation import grade_label
 from procurement.performance.models import Acceptance, Evaluation
-from procurement.performance.services import grade_label
 from procurement.plans.exports import DOCX
 from procurement.providers.models import Provider
 from procurement.public import feed as atom

@@ -58,7 +58,7 @@ def _terminated(provider_id: int, year: int) -> list[Contract]:
 
 def past_record(provider: Provider, plan: PurchasePlan) -> awards.PastRecord | None:
     """The provider's record of the year before ``plan``'s, in the caller's region."""
-    from procurement.performance.services import provider_record
+    from procurement.performance.past_records import provider_record
 
     year = plan.year - 1
     record = provider_record(provider.id, year)

@@ -191,3 +191,32 @@ def test_providers_are_checked_by_the_bid_deadline(demo):
         assert check.as_of <= date(2026, 6, 15)
         assert check.checked_at <= demo["now"]
     assert db.session.scalar(sa.select(sa.func.count(Provider.id))) == 7
+
+
+def test_acceptances_do_not_contradict_their_figures(demo):
+    """Issue 14 item 7: a 合格 under the threshold is explained; the contract whose records
+    could not be proven fails, as its evaluation does; no fixed 'all met' paragraph."""
+    from procurement.performance import acceptance as acceptance_rules
+    from procurement.performance.models import Conclusion
+    from tests.performance.test_acceptance import docx_text
+
+    if demo["now"] < YEAR_END:
+        return
+    acceptances = db.session.scalars(sa.select(Acceptance).order_by(Acceptance.id)).all()
+    for acceptance in acceptances:
+        figures = acceptance_rules.figures_of(acceptance)
+        if acceptance_rules.explanation_reasons(
+            figures, acceptance.conclusion, acceptance.contract
+        ):
+            assert acceptance.explanation
+        text = docx_text(acceptance_rules.certificate_bytes(acceptance))
+        assert "均达到合同约定" not in text and "验收意见：经核查，本期合同约定服务" in text
+        if acceptance.explanation:
+            assert f"合格结论的说明：{acceptance.explanation}" in text
+        assert (
+            acceptance_rules.disagreeing_evaluation(acceptance.contract, acceptance.conclusion)
+            is None
+        )
+    first, _second, third = acceptances
+    assert first.conclusion is Conclusion.PASS and first.explanation
+    assert third.conclusion is Conclusion.FAIL and third.confirmed_flags > 0

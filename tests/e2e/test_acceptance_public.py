@@ -9,7 +9,7 @@ from procurement.accounts.models import User
 from procurement.contracts.models import Contract
 from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
-from procurement.performance import services
+from procurement.performance import acceptance as acceptance_rules
 from tests.conftest import PASSWORD
 from tests.performance.conftest import site, stage_input  # noqa: F401 - site: a fixture
 
@@ -21,7 +21,7 @@ def test_officer_approves_and_publishes_and_the_public_reads_it(browser, live_se
         drafter = db.session.scalar(select(User).where(User.username == "drafter"))
         set_actor(Actor(drafter.id, drafter.username, "web", drafter.region_code))
         contract = db.session.get(Contract, site["contracts"][0])
-        acceptance = services.draft_acceptance(contract, stage_input(), actor=drafter)
+        acceptance = acceptance_rules.draft_acceptance(contract, stage_input(), actor=drafter)
         db.session.commit()
         acceptance_id, zone = acceptance.id, contract.zone.name
         db.session.remove()

@@ -15,7 +15,7 @@ from procurement.contracts.models import Contract
 from procurement.core import clock
 from procurement.core.db import db
 from procurement.demo.care import load_demo_records
-from procurement.performance import services
+from procurement.performance import acceptance as acceptance_rules
 from procurement.settlements import services as settlements
 from procurement.settlements.models import ServiceRecord, Settlement, Unpaid
 from tests.conftest import PASSWORD, SNAPSHOTS
@@ -79,7 +79,7 @@ def make_people(world: dict) -> dict:
     return people
 
 
-def stage_input(**changes) -> services.AcceptanceInput:
+def stage_input(**changes) -> acceptance_rules.AcceptanceInput:
     """A complete stage acceptance of July and August 2026."""
     values = {
         "final": False,
@@ -106,10 +106,12 @@ def stage_input(**changes) -> services.AcceptanceInput:
         "opinion_summary": "服务对象普遍认可助洁、助浴服务，个别希望增加理发服务。",
         "conclusion": "pass",
         "conclusion_text": "服务数量、质量符合合同约定，验收合格。",
+        # the world delivers far under the profile's threshold in its first two months
+        "explanation": "首两个月为服务对象入户评估和建档期，服务量按计划逐月增加。",
         "team": TEAM,
     }
     values.update(changes)
-    return services.AcceptanceInput(**values)
+    return acceptance_rules.AcceptanceInput(**values)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
 from procurement.core.errors import Conflict, PermissionDenied, ValidationError
 from procurement.core.money import amount_in_capitals
-from procurement.performance import services
+from procurement.performance import acceptance as acceptance_rules
 from procurement.performance.certificate import render_certificate
 from procurement.performance.models import AcceptanceStatus, Conclusion
 from procurement.public.models import PublicationKind
@@ -38,14 +38,14 @@ def docx_text(data: bytes) -> str:
 
 def drafted(world, contract=None, **changes):
     contract = contract or world["contracts"][0]
-    return services.draft_acceptance(
+    return acceptance_rules.draft_acceptance(
         contract, stage_input(**changes), actor=world["people"]["drafter"]
     )
 
 
 def approved(world, **changes):
     acceptance = drafted(world, **changes)
-    return services.approve_acceptance(acceptance, actor=world["people"]["approver"])
+    return acceptance_rules.approve_acceptance(acceptance, actor=world["people"]["approver"])
 
 
 # ------------------------------------------------------------------ the figures
@@ -53,7 +53,7 @@ def approved(world, **changes):
 
 def test_contracted_against_delivered_from_confirmed_statements(world):
     contract = world["contracts"][0]
-    figures = services.acceptance_figures(contract, *STAGE)
+    figures = acceptance_rules.acceptance_figures(contract, *STAGE)
     statements = db.session.scalars(
         select(Settlement).where(Settlement.contract_id == contract.id)
     ).all()
@@ -78,9 +78,9 @@ def test_contracted_against_delivered_from_confirmed_statements(world):
     assert figures.months_text == "2026-07、2026-08"
 
     # July alone is half of it; September has no statement, so nothing was delivered.
-    july = services.acceptance_figures(contract, date(2026, 7, 1), date(2026, 7, 31))
+    july = acceptance_rules.acceptance_figures(contract, date(2026, 7, 1), date(2026, 7, 31))
     assert july.contracted_quantity * 2 == figures.contracted_quantity
-    september = services.acceptance_figures(contract, date(2026, 9, 1), date(2026, 9, 30))
+    september = acceptance_rules.acceptance_figures(contract, date(2026, 9, 1), date(2026, 9, 30))
     assert september.delivered_quantity == 0 and september.amount_settled == 0
 
 
@@ -93,12 +93,12 @@ def test_only_confirmed_statements_count(world):
     )
     august.status = SettlementStatus.DRAFT
     db.session.flush()
-    figures = services.acceptance_figures(contract, *STAGE)
+    figures = acceptance_rules.acceptance_figures(contract, *STAGE)
     assert figures.confirmed_months == (date(2026, 7, 1),)
     assert figures.draft_statements == 1
     acceptance = drafted(world)
     with pytest.raises(Conflict) as refused:
-        services.approve_acceptance(acceptance, actor=world["people"]["approver"])
+        acceptance_rules.approve_acceptance(acceptance, actor=world["people"]["approver"])
     assert "待财政部门确认" in refused.value.message
 
 
@@ -127,7 +127,7 @@ def test_verified_attributable_complaints_of_the_period_are_counted(world):
             findings="属实",
             attributable=attributable,
         )
-    assert services.acceptance_figures(contract, *STAGE).verified_complaints == 2
+    assert acceptance_rules.acceptance_figures(contract, *STAGE).verified_complaints == 2
     assert drafted(world).verified_complaints == 2
 
 
@@ -141,7 +141,7 @@ def test_a_draft_keeps_the_figures_and_the_input(world):
     assert acceptance.contracted_quantity == Decimal(world["contracts"][0].recipients * 8)
     assert [m["name"] for m in acceptance.team] == [m["name"] for m in TEAM]
     assert acceptance.findings[0]["date"] == "2026-08-20"
-    assert services.approval_problems(acceptance) == []
+    assert acceptance_rules.approval_problems(acceptance) == []
 
 
 @pytest.mark.parametrize(
@@ -204,11 +204,11 @@ def test_the_certificate_is_public_so_names_and_id_numbers_are_refused(world):
 
 def test_stale_form_is_refused(world):
     acceptance = drafted(world)
-    services.update_acceptance(
+    acceptance_rules.update_acceptance(
         acceptance, stage_input(opinion_summary="更新"), actor=world["officer"]
     )
     with pytest.raises(Conflict):
-        services.update_acceptance(
+        acceptance_rules.update_acceptance(
             acceptance, stage_input(), actor=world["officer"], lock_version=1
         )
 
@@ -219,14 +219,14 @@ def test_stale_form_is_refused(world):
 def test_four_eyes_the_drafter_cannot_approve(world):
     acceptance = drafted(world)
     with pytest.raises(PermissionDenied) as refused:
-        services.approve_acceptance(acceptance, actor=world["people"]["drafter"])
+        acceptance_rules.approve_acceptance(acceptance, actor=world["people"]["drafter"])
     assert refused.value.code == "own_acceptance"
-    services.approve_acceptance(acceptance, actor=world["people"]["approver"])
+    acceptance_rules.approve_acceptance(acceptance, actor=world["people"]["approver"])
     assert acceptance.status is AcceptanceStatus.APPROVED
     assert acceptance.approved_by_id == world["people"]["approver"].id
     assert acceptance.certificate_sha256
     with pytest.raises(Conflict):
-        services.update_acceptance(acceptance, stage_input(), actor=world["officer"])
+        acceptance_rules.update_acceptance(acceptance, stage_input(), actor=world["officer"])
 
 
 @pytest.mark.parametrize(
@@ -241,7 +241,7 @@ def test_four_eyes_the_drafter_cannot_approve(world):
 def test_approval_needs_the_recipients_a_conclusion_and_the_team(world, changes, words):
     acceptance = drafted(world, **changes)
     with pytest.raises(Conflict) as refused:
-        services.approve_acceptance(acceptance, actor=world["people"]["approver"])
+        acceptance_rules.approve_acceptance(acceptance, actor=world["people"]["approver"])
     assert refused.value.code == "incomplete"
     assert words in refused.value.message
     assert acceptance.status is AcceptanceStatus.DRAFT
@@ -260,10 +260,10 @@ def test_figures_that_changed_since_the_draft_must_be_saved_again(world):
     august.status = SettlementStatus.CONFIRMED
     db.session.flush()
     with pytest.raises(Conflict) as refused:
-        services.approve_acceptance(acceptance, actor=world["people"]["approver"])
+        acceptance_rules.approve_acceptance(acceptance, actor=world["people"]["approver"])
     assert "已发生变化" in refused.value.message
-    services.update_acceptance(acceptance, stage_input(), actor=world["officer"])
-    services.approve_acceptance(acceptance, actor=world["people"]["approver"])
+    acceptance_rules.update_acceptance(acceptance, stage_input(), actor=world["officer"])
+    acceptance_rules.approve_acceptance(acceptance, actor=world["people"]["approver"])
 
 
 # ------------------------------------------------------------------ publication
@@ -272,12 +272,12 @@ def test_figures_that_changed_since_the_draft_must_be_saved_again(world):
 def test_publishing_needs_approval(world):
     acceptance = drafted(world)
     with pytest.raises(Conflict) as refused:
-        services.publish_acceptance(acceptance, actor=world["officer"])
+        acceptance_rules.publish_acceptance(acceptance, actor=world["officer"])
     assert refused.value.code == "invalid_state"
     assert publication_of(PublicationKind.ACCEPTANCE, acceptance.id) is None
 
-    services.approve_acceptance(acceptance, actor=world["people"]["approver"])
-    services.publish_acceptance(acceptance, actor=world["officer"])
+    acceptance_rules.approve_acceptance(acceptance, actor=world["people"]["approver"])
+    acceptance_rules.publish_acceptance(acceptance, actor=world["officer"])
     assert acceptance.status is AcceptanceStatus.PUBLISHED and acceptance.published_at
     publication = publication_of(PublicationKind.ACCEPTANCE, acceptance.id)
     assert is_public(PublicationKind.ACCEPTANCE, acceptance.id)
@@ -287,14 +287,14 @@ def test_publishing_needs_approval(world):
     assert publication.plan_id == world["plan"].id and publication.year == 2026
     assert publication.provider_id == world["contracts"][0].provider_id
     with pytest.raises(Conflict):
-        services.publish_acceptance(acceptance, actor=world["officer"])
+        acceptance_rules.publish_acceptance(acceptance, actor=world["officer"])
 
 
 def test_final_acceptance_title(world, after_term):
     acceptance = drafted(
         world, final=True, period_end=date(2026, 12, 31), accepted_on=date(2027, 1, 8)
     )
-    assert services.acceptance_title(acceptance) == (
+    assert acceptance_rules.acceptance_title(acceptance) == (
         "阳城县2026年政府购买居家养老服务第一片区履约验收结果公告"
     )
 
@@ -304,7 +304,7 @@ def test_final_acceptance_title(world, after_term):
 
 def test_certificate_states_the_figures_and_no_personal_data(world):
     acceptance = approved(world)
-    text = docx_text(services.certificate_bytes(acceptance))
+    text = docx_text(acceptance_rules.certificate_bytes(acceptance))
     contract = acceptance.contract
     assert "政府购买居家养老服务履约验收书" in text
     assert contract.number in text and contract.provider.name in text
@@ -328,7 +328,7 @@ def test_certificate_states_the_figures_and_no_personal_data(world):
 def test_the_certificate_is_kept_as_generated(world):
     acceptance = approved(world, conclusion="fail", conclusion_text="服务量不足合同约定的八成。")
     assert acceptance.conclusion is Conclusion.FAIL
-    kept = services.certificate_bytes(acceptance)
+    kept = acceptance_rules.certificate_bytes(acceptance)
     assert "验收结论：不合格。" in docx_text(kept)
     assert "服务量不足合同约定的八成。" in docx_text(render_certificate(acceptance))
 
@@ -336,7 +336,7 @@ def test_the_certificate_is_kept_as_generated(world):
 def test_no_certificate_before_approval(world):
     acceptance = drafted(world)
     with pytest.raises(Exception, match="批准后"):
-        services.certificate_bytes(acceptance)
+        acceptance_rules.certificate_bytes(acceptance)
 
 
 def test_whoever_changed_the_draft_cannot_approve_it(world):
@@ -344,12 +344,12 @@ def test_whoever_changed_the_draft_cannot_approve_it(world):
     editor = world["people"]["approver"]
     set_actor(Actor(editor.id, editor.username, "web", editor.region_code))
     member = {"name": "李明", "role": "服务对象代表"}
-    services.update_acceptance(acceptance, stage_input(team=[*TEAM, member]), actor=editor)
+    acceptance_rules.update_acceptance(acceptance, stage_input(team=[*TEAM, member]), actor=editor)
     assert len(acceptance.team) == 4
     with pytest.raises(PermissionDenied):
-        services.approve_acceptance(acceptance, actor=editor)
-    services.approve_acceptance(acceptance, actor=world["officer"])
-    assert "李明" in docx_text(services.certificate_bytes(acceptance))
+        acceptance_rules.approve_acceptance(acceptance, actor=editor)
+    acceptance_rules.approve_acceptance(acceptance, actor=world["officer"])
+    assert "李明" in docx_text(acceptance_rules.certificate_bytes(acceptance))
 
 
 def test_visits_model_counts_visits(world):
@@ -361,7 +361,7 @@ def test_visits_model_counts_visits(world):
     profile.entitlement_model = EntitlementModel.VISITS_PER_YEAR
     profile.visits_per_year = 36
     db.session.flush()
-    figures = services.acceptance_figures(contract, *STAGE)
+    figures = acceptance_rules.acceptance_figures(contract, *STAGE)
     statements = db.session.scalars(
         select(Settlement).where(Settlement.contract_id == contract.id)
     ).all()

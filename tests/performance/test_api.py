@@ -32,6 +32,7 @@ STAGE = {
     "opinion_summary": "满意。",
     "conclusion": "pass",
     "conclusion_text": "合格。",
+    "explanation": "首两个月为入户评估和建档期，服务量逐月增加。",
     "team": TEAM,
 }
 

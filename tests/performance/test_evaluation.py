@@ -14,7 +14,9 @@ from openpyxl import Workbook
 
 from procurement.core.db import db
 from procurement.core.errors import Conflict, PermissionDenied, ValidationError
-from procurement.performance import services
+from procurement.performance import acceptance as acceptance_rules
+from procurement.performance import evaluation as evaluation_rules
+from procurement.performance import past_records
 from procurement.performance.models import Conclusion, EvaluationStatus
 from procurement.public.models import PublicationKind
 from procurement.public.services import is_public, publication_of
@@ -37,7 +39,7 @@ THIRD = {
 SURVEY_90 = {"very_satisfied": 1, "satisfied": 1, "basic": 0, "unsatisfied": 0}
 
 
-def entry(party: str, **changes) -> services.ScoreInput:
+def entry(party: str, **changes) -> evaluation_rules.ScoreInput:
     values = {
         "party": party,
         "evaluator_name": "周评审",
@@ -45,11 +47,13 @@ def entry(party: str, **changes) -> services.ScoreInput:
         "conflict_of_interest": False,
     }
     values.update(changes)
-    return services.ScoreInput(**values)
+    return evaluation_rules.ScoreInput(**values)
 
 
 def opened(world, contract=None):
-    return services.open_evaluation(contract or world["contracts"][0], actor=world["officer"])
+    return evaluation_rules.open_evaluation(
+        contract or world["contracts"][0], actor=world["officer"]
+    )
 
 
 def score_all(world, evaluation, *, third=THIRD, survey=SURVEY_90, skip=()):
@@ -62,7 +66,7 @@ def score_all(world, evaluation, *, third=THIRD, survey=SURVEY_90, skip=()):
     }
     for party, (actor, values) in parties.items():
         if party not in skip:
-            services.enter_scores(evaluation, entry(party, **values), actor=actor)
+            evaluation_rules.enter_scores(evaluation, entry(party, **values), actor=actor)
 
 
 @pytest.fixture
@@ -99,7 +103,7 @@ def test_the_snapshot_keeps_the_weights_of_the_day(world, evaluation):
         {"party": "recipients", "weight": 50},
     ]
     db.session.flush()
-    assert services.weighted_parties(evaluation) == [
+    assert evaluation_rules.weighted_parties(evaluation) == [
         "buyer",
         "finance",
         "recipients",
@@ -137,7 +141,9 @@ def test_indicators_that_do_not_add_up_to_100_are_refused(world, after_term):
 
 
 def test_a_party_enters_its_indicators(world, evaluation):
-    score = services.enter_scores(evaluation, entry("buyer", scores=BUYER), actor=world["officer"])
+    score = evaluation_rules.enter_scores(
+        evaluation, entry("buyer", scores=BUYER), actor=world["officer"]
+    )
     assert score.total == Decimal("90.00")
     assert score.scores == {
         "buyer-coverage": "18.00",
@@ -149,7 +155,7 @@ def test_a_party_enters_its_indicators(world, evaluation):
     assert world["contracts"][0].provider.name in score.declaration
     assert score.entered_by_id == world["officer"].id
     # Corrected while open: the same row, the new values.
-    again = services.enter_scores(
+    again = evaluation_rules.enter_scores(
         evaluation, entry("buyer", scores={**BUYER, "buyer-quality": "30"}), actor=world["officer"]
     )
     assert again.id == score.id and again.total == Decimal("93.00")
@@ -166,7 +172,7 @@ def test_a_party_enters_its_indicators(world, evaluation):
 )
 def test_scores_out_of_range_are_refused_naming_the_indicator(world, evaluation, value, field):
     with pytest.raises(ValidationError) as refused:
-        services.enter_scores(
+        evaluation_rules.enter_scores(
             evaluation, entry("buyer", scores={**BUYER, field: value}), actor=world["officer"]
         )
     assert list(refused.value.fields) == [f"scores.{field}"]
@@ -177,7 +183,7 @@ def test_scores_out_of_range_are_refused_naming_the_indicator(world, evaluation,
 
 def test_unknown_indicators_are_refused(world, evaluation):
     with pytest.raises(ValidationError) as refused:
-        services.enter_scores(
+        evaluation_rules.enter_scores(
             evaluation, entry("buyer", scores={**BUYER, "bonus": "5"}), actor=world["officer"]
         )
     assert "scores.bonus" in refused.value.fields
@@ -187,19 +193,19 @@ def test_unknown_indicators_are_refused(world, evaluation):
 def test_a_conflict_of_interest_or_no_declaration_is_refused(world, evaluation, conflict):
     provider = world["contracts"][0].provider.name
     with pytest.raises(ValidationError) as refused:
-        services.enter_scores(
+        evaluation_rules.enter_scores(
             evaluation,
             entry("buyer", scores=BUYER, conflict_of_interest=conflict),
             actor=world["officer"],
         )
     assert list(refused.value.fields) == ["conflict_of_interest"]
     assert provider in refused.value.message
-    assert services.score_of(evaluation, "buyer") is None
+    assert evaluation_rules.score_of(evaluation, "buyer") is None
 
 
 def test_the_evaluator_must_be_named(world, evaluation):
     with pytest.raises(ValidationError) as refused:
-        services.enter_scores(
+        evaluation_rules.enter_scores(
             evaluation, entry("buyer", scores=BUYER, evaluator_name=" "), actor=world["officer"]
         )
     assert "evaluator_name" in refused.value.fields
@@ -224,13 +230,13 @@ def test_each_party_is_entered_by_its_own_role(world, evaluation, party, who):
     }[who]
     values = {"survey": SURVEY_90} if party == "recipients" else {"scores": BUYER}
     with pytest.raises(PermissionDenied) as refused:
-        services.enter_scores(evaluation, entry(party, **values), actor=actor)
+        evaluation_rules.enter_scores(evaluation, entry(party, **values), actor=actor)
     assert refused.value.code == "wrong_party"
 
 
 def test_the_recipients_survey_is_entered_by_an_officer_or_an_evaluator(world, evaluation):
     for actor in (world["officer"], world["people"]["yc-evaluator"]):
-        score = services.enter_scores(
+        score = evaluation_rules.enter_scores(
             evaluation, entry("recipients", survey=SURVEY_90), actor=actor
         )
         assert score.entered_by_id == actor.id
@@ -249,8 +255,8 @@ def test_the_recipients_survey_is_entered_by_an_officer_or_an_evaluator(world, e
 )
 def test_survey_score_formula(world, evaluation, counts, expected):
     survey = dict(zip(("very_satisfied", "satisfied", "basic", "unsatisfied"), counts, strict=True))
-    assert services.survey_score(survey) == Decimal(expected)
-    score = services.enter_scores(
+    assert evaluation_rules.survey_score(survey) == Decimal(expected)
+    score = evaluation_rules.enter_scores(
         evaluation, entry("recipients", survey=survey), actor=world["people"]["yc-evaluator"]
     )
     assert score.total == Decimal(expected)
@@ -260,9 +266,9 @@ def test_survey_score_formula(world, evaluation, counts, expected):
 
 def test_an_empty_survey_is_refused(world, evaluation):
     with pytest.raises(ValidationError) as refused:
-        services.enter_scores(
+        evaluation_rules.enter_scores(
             evaluation,
-            entry("recipients", survey=dict.fromkeys(services.SURVEY_KEYS, 0)),
+            entry("recipients", survey=dict.fromkeys(evaluation_rules.SURVEY_KEYS, 0)),
             actor=world["officer"],
         )
     assert "survey" in refused.value.fields
@@ -282,7 +288,7 @@ def survey_workbook(answers, column="满意度") -> io.BytesIO:
 
 def test_the_survey_imported_from_a_workbook(world, evaluation):
     answers = ["非常满意"] * 10 + ["满意"] * 5 + ["基本满意"] * 3 + ["不满意"] * 2 + [None]
-    score = services.import_survey(
+    score = evaluation_rules.import_survey(
         evaluation, survey_workbook(answers), entry(""), actor=world["people"]["yc-evaluator"]
     )
     assert score.party == "recipients"
@@ -292,7 +298,7 @@ def test_the_survey_imported_from_a_workbook(world, evaluation):
 
 def test_a_bad_survey_workbook_is_refused_naming_the_row(world, evaluation):
     with pytest.raises(ValidationError) as refused:
-        services.import_survey(
+        evaluation_rules.import_survey(
             evaluation,
             survey_workbook(["满意", "一般", "满意"]),
             entry(""),
@@ -300,7 +306,7 @@ def test_a_bad_survey_workbook_is_refused_naming_the_row(world, evaluation):
         )
     assert "第 3 行" in refused.value.message and "一般" in refused.value.message
     with pytest.raises(ValidationError) as no_column:
-        services.import_survey(
+        evaluation_rules.import_survey(
             evaluation, survey_workbook(["满意"], column="评价"), entry(""), actor=world["officer"]
         )
     assert "满意度" in no_column.value.message
@@ -312,9 +318,9 @@ def test_a_bad_survey_workbook_is_refused_naming_the_row(world, evaluation):
 def test_completion_needs_every_weighted_party(world, evaluation):
     score_all(world, evaluation, skip=("finance",))
     with pytest.raises(Conflict) as refused:
-        services.complete_evaluation(evaluation, actor=world["officer"])
+        evaluation_rules.complete_evaluation(evaluation, actor=world["officer"])
     assert refused.value.code == "incomplete"
-    assert services.missing_parties(evaluation) == ["finance"]
+    assert evaluation_rules.missing_parties(evaluation) == ["finance"]
     assert evaluation.status is EvaluationStatus.OPEN
 
 
@@ -328,7 +334,7 @@ def test_completion_needs_every_weighted_party(world, evaluation):
 )
 def test_total_and_grade_boundaries(world, evaluation, third, total, grade):
     score_all(world, evaluation, third=third)
-    services.complete_evaluation(evaluation, actor=world["officer"])
+    evaluation_rules.complete_evaluation(evaluation, actor=world["officer"])
     assert evaluation.status is EvaluationStatus.COMPLETED and evaluation.completed_at
     assert evaluation.total == Decimal(total)
     assert evaluation.grade == grade
@@ -341,7 +347,7 @@ def test_low_totals_grade_pass_and_fail(world, after_term):
     score_all(world, passed, survey={**low, "basic": 3})  # 45.00 -> 25x.9+15x.9+40x.45+20x.9
     score_all(world, failed, survey=low, third={k: "0" for k in THIRD})
     for found in (passed, failed):
-        services.complete_evaluation(found, actor=world["officer"])
+        evaluation_rules.complete_evaluation(found, actor=world["officer"])
     assert (passed.total, passed.grade) == (Decimal("72.00"), "pass")
     assert (failed.total, failed.grade) == (Decimal("48.00"), "fail")
 
@@ -358,8 +364,10 @@ def test_a_party_without_weight_is_not_needed(world, after_term):
     found = opened(world)
     score_all(world, found, skip=("finance", "third_party"))
     with pytest.raises(ValidationError):
-        services.enter_scores(found, entry("finance", scores=FINANCE), actor=world["finance"])
-    services.complete_evaluation(found, actor=world["officer"])
+        evaluation_rules.enter_scores(
+            found, entry("finance", scores=FINANCE), actor=world["finance"]
+        )
+    evaluation_rules.complete_evaluation(found, actor=world["officer"])
     assert found.total == Decimal("90.00")
 
 
@@ -367,20 +375,24 @@ def test_a_profile_without_indicators_takes_one_score_per_party(world, after_ter
     world["plan"].policy_profile.evaluation_indicators = []
     db.session.flush()
     found = opened(world)
-    assert services.party_indicators(found, "finance")[0]["max"] == 100
+    assert evaluation_rules.party_indicators(found, "finance")[0]["max"] == 100
     with pytest.raises(ValidationError) as refused:
-        services.enter_scores(
+        evaluation_rules.enter_scores(
             found, entry("finance", scores={"finance": "100.5"}), actor=world["finance"]
         )
     assert "scores.finance" in refused.value.fields
-    services.enter_scores(found, entry("buyer", scores={"buyer": "80"}), actor=world["officer"])
-    services.enter_scores(found, entry("finance", scores={"finance": "70"}), actor=world["finance"])
+    evaluation_rules.enter_scores(
+        found, entry("buyer", scores={"buyer": "80"}), actor=world["officer"]
+    )
+    evaluation_rules.enter_scores(
+        found, entry("finance", scores={"finance": "70"}), actor=world["finance"]
+    )
     evaluator = world["people"]["yc-evaluator"]
-    services.enter_scores(found, entry("recipients", survey=SURVEY_90), actor=evaluator)
-    services.enter_scores(
+    evaluation_rules.enter_scores(found, entry("recipients", survey=SURVEY_90), actor=evaluator)
+    evaluation_rules.enter_scores(
         found, entry("third_party", scores={"third_party": "85"}), actor=evaluator
     )
-    services.complete_evaluation(found, actor=world["officer"])
+    evaluation_rules.complete_evaluation(found, actor=world["officer"])
     # 25% x 80 + 15% x 70 + 40% x 90 + 20% x 85
     assert found.total == Decimal("83.50") and found.grade == "good"
 
@@ -390,12 +402,14 @@ def test_a_profile_without_indicators_takes_one_score_per_party(world, after_ter
 
 def test_only_a_completed_evaluation_is_published(world, evaluation):
     with pytest.raises(Conflict):
-        services.publish_evaluation(evaluation, actor=world["officer"])
+        evaluation_rules.publish_evaluation(evaluation, actor=world["officer"])
     score_all(world, evaluation)
-    services.complete_evaluation(evaluation, actor=world["officer"])
+    evaluation_rules.complete_evaluation(evaluation, actor=world["officer"])
     with pytest.raises(Conflict):
-        services.enter_scores(evaluation, entry("buyer", scores=BUYER), actor=world["officer"])
-    services.publish_evaluation(evaluation, actor=world["officer"])
+        evaluation_rules.enter_scores(
+            evaluation, entry("buyer", scores=BUYER), actor=world["officer"]
+        )
+    evaluation_rules.publish_evaluation(evaluation, actor=world["officer"])
     assert evaluation.status is EvaluationStatus.PUBLISHED and evaluation.published_at
     assert is_public(PublicationKind.EVALUATION, evaluation.id)
     publication = publication_of(PublicationKind.EVALUATION, evaluation.id)
@@ -408,15 +422,15 @@ def test_only_a_completed_evaluation_is_published(world, evaluation):
 
 def test_provider_record_for_next_years_selection(world, after_term):
     first, second, third = world["contracts"]
-    assert services.provider_record(first.provider_id, 2026) is None
+    assert past_records.provider_record(first.provider_id, 2026) is None
     second.provider_id = first.provider_id  # the same provider won two zones
     db.session.flush()
     excellent, weaker = opened(world, first), opened(world, second)
     score_all(world, excellent)
     score_all(world, weaker, third={k: "0" for k in THIRD})
     for found in (excellent, weaker):
-        services.complete_evaluation(found, actor=world["officer"])
-    record = services.provider_record(first.provider_id, 2026)
+        evaluation_rules.complete_evaluation(found, actor=world["officer"])
+    record = past_records.provider_record(first.provider_id, 2026)
     assert record.total == Decimal("81.00")  # (90.00 + 72.00) / 2
     assert record.grade == "pass" and record.evaluations == 2
     assert record.acceptance is None and record.failures == []
@@ -424,14 +438,14 @@ def test_provider_record_for_next_years_selection(world, after_term):
 
     final = {"final": True, "period_end": date(2026, 12, 31), "accepted_on": date(2027, 1, 8)}
     for contract, conclusion in ((first, "pass"), (second, "fail")):
-        acceptance = services.draft_acceptance(
+        acceptance = acceptance_rules.draft_acceptance(
             contract,
             stage_input(**final, conclusion=conclusion),
             actor=world["people"]["drafter"],
         )
-        services.approve_acceptance(acceptance, actor=world["people"]["approver"])
-    record = services.provider_record(first.provider_id, 2026)
+        acceptance_rules.approve_acceptance(acceptance, actor=world["people"]["approver"])
+    record = past_records.provider_record(first.provider_id, 2026)
     assert record.acceptance is Conclusion.FAIL and record.acceptances == 2
     assert len(record.failures) == 1 and second.number in record.failures[0]
-    assert services.provider_record(first.provider_id, 2025) is None
-    assert services.provider_record(third.provider_id, 2026) is None
+    assert past_records.provider_record(first.provider_id, 2025) is None
+    assert past_records.provider_record(third.provider_id, 2026) is None

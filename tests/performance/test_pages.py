@@ -9,7 +9,7 @@ import re
 from openpyxl import Workbook
 
 from procurement.core.db import db
-from procurement.performance import services
+from procurement.performance import acceptance as acceptance_rules
 from procurement.performance.models import Acceptance, Evaluation
 from tests.helpers import in_app
 from tests.performance.test_acceptance import docx_text
@@ -30,6 +30,7 @@ STAGE_FORM = {
     "opinion_summary": "服务对象对上门服务总体满意。",
     "conclusion": "pass",
     "conclusion_text": "履约情况符合合同约定。",
+    "explanation": "首两个月为入户评估和建档期，服务量逐月增加。",
     "team-0-name": "赵振国",
     "team-0-role": "阳城县民政局 股长",
     "team-1-name": "钱立民",
@@ -46,7 +47,7 @@ def figures_for(app, contract_id):
 
     def work():
         contract = db.session.get(Contract, contract_id)
-        return services.acceptance_figures(contract, date(2026, 7, 1), date(2026, 8, 31))
+        return acceptance_rules.acceptance_figures(contract, date(2026, 7, 1), date(2026, 8, 31))
 
     return in_app(app, work)
 

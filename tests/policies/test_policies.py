@@ -213,3 +213,36 @@ def test_a_county_admin_reads_but_cannot_open_the_editor_of_a_provincial_profile
     assert page.status_code == 200
     assert f"/policies/{province_id}/edit" not in page.get_data(as_text=True)
     assert client.get(f"/policies/{province_id}/edit").status_code == 403
+
+
+@pytest.mark.parametrize("threshold", ["0", "100.01", "abc", "-5", "90.001"])
+def test_an_acceptance_threshold_outside_0_to_100_is_refused(ctx, presets, threshold):
+    with pytest.raises(ValidationError) as refused:
+        services.update_profile(_yangcheng(), {"acceptance_threshold": threshold})
+    assert "验收标准" in refused.value.fields["acceptance_threshold"][0]
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("100", "100.00"), ("0.01", "0.01"), ("85.5", "85.50"), (None, "90.00"), ("", "90.00")],
+)
+def test_the_acceptance_threshold_is_a_percentage_90_by_default(ctx, presets, given, kept):
+    profile = services.update_profile(_yangcheng(), {"acceptance_threshold": given})
+    assert profile.acceptance_threshold == Decimal(kept)
+
+
+def test_the_admin_sets_the_acceptance_threshold_in_the_browser(client, app, presets, make_user):
+    make_user("root", role="admin")
+    client.login("root")
+    with app.app_context():
+        profile_id = _yangcheng().id
+    url = f"/policies/{profile_id}/edit"
+    refused = client.post(url, _form(PRESETS[0]["values"], acceptance_threshold="120"))
+    assert refused.status_code == 422 and 'id="acceptance_threshold-error"' in refused.get_data(
+        as_text=True
+    )
+    assert (
+        client.post(url, _form(PRESETS[0]["values"], acceptance_threshold="85")).status_code == 302
+    )
+    page = client.get(f"/policies/{profile_id}").get_data(as_text=True)
+    assert 'data-test="acceptance-threshold">85.00%' in page
