@@ -896,8 +896,10 @@ def _sharing(keys, terms, people: set[int]):
         wanted |= set(open_rows["recipient_id"][open_rows["key"].isin(added)].tolist())
     paid = frame[frame["confirmed"] & frame["recipient_id"].isin(wanted) & (frame["paid"] > 0)]
     paid = paid[~paid["key"].isin(set(keys))]
-    prior = paid.groupby(["recipient_id", "month"])["paid"].sum()
-    return sorted(chosen - set(keys)), {(int(r), m): int(v) for (r, m), v in prior.items()}
+    prior: dict[tuple[int, date], int] = {}
+    for rid, month, minutes in zip(paid["recipient_id"], paid["month"], paid["paid"], strict=True):
+        prior[(int(rid), month)] = prior.get((int(rid), month), 0) + int(minutes)
+    return sorted(chosen - set(keys)), prior
 
 
 def _prior_visits(keys, terms, recipient_ids) -> dict[tuple[int, int, int], int]:

@@ -199,7 +199,7 @@ def evaluate(
     records: pd.DataFrame,
     terms: dict[int, Terms],
     standing: Standing,
-    prior_visits: dict[tuple[int, int], int] | None = None,
+    prior_visits: dict[tuple[int, int, int], int] | None = None,
     prior_minutes: dict[tuple[int, date], int] | None = None,
 ) -> pd.DataFrame:
     """Flags, paid minutes and unpaid reason of every record.
