@@ -1,0 +1,119 @@
+"""Uploaded contract templates are filled in bounded in time and memory, in a child process.
+
+The test configuration (tests/conftest.py) lowers the limits to 5 seconds and 256 MB.
+"""
+
+import io
+import multiprocessing
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from procurement.contracts import services, templating
+from procurement.contracts.models import Contract, ContractVersion
+from procurement.core.db import db
+from procurement.core.errors import Conflict, ValidationError
+from procurement.demo.providers import load_demo_awards
+from tests.contracts.test_contracts import template_with, text_of
+from tests.test_security import zh
+
+# The reviewer's template: nested loops of 9,000 (81 million passes).
+NESTED = (
+    "{% for a in 'x' * 9000 %}{% for b in 'x' * 9000 %}{{ provider.name }}{% endfor %}{% endfor %}"
+)
+# Only time: nothing is written, the passes never end.
+SPINNING = "{% for a in 'x' * 9000 %}{% for b in 'x' * 9000 %}{% endfor %}{% endfor %}"
+# Only memory: 9,000 pieces of 9,000 characters each, 160 MB of text at once.
+SWELLING = "{% for a in 'x' * 9000 %}{{ 'y' * 9000 }}{{ provider.name }}{% endfor %}"
+# Harmless on the sample data, 50 million characters on a real provider's name.
+SWELLING_ON_REAL_NAMES = "{% for a in provider.name * 500 %}{{ provider.name * 600 }}{% endfor %}"
+
+
+def refused(app, text: str, name: str = "县局模板") -> tuple[ValidationError, float]:
+    started = time.monotonic()
+    with pytest.raises(ValidationError) as caught:
+        templating.check_template(template_with(text), name=name)
+    return caught.value, time.monotonic() - started
+
+
+def test_nested_loops_are_stopped_within_the_limit_at_upload(ctx):
+    ctx.config["CONTRACT_RENDER_SECONDS"] = 1
+    error, took = refused(ctx, NESTED)
+    assert took < 4
+    assert error.fields.keys() == {"file"}
+    assert "县局模板" in error.message and "已被停止" in error.message
+    assert multiprocessing.active_children() == []  # the child was killed
+
+
+def test_a_template_that_runs_too_long_is_refused_naming_the_limit(ctx):
+    ctx.config["CONTRACT_RENDER_SECONDS"] = 1
+    error, took = refused(ctx, SPINNING)
+    assert took < 4
+    problem = zh(
+        ctx,
+        "Filling in the template “%(name)s” took longer than %(seconds)s seconds and was stopped.",
+        name="县局模板",
+        seconds="1",
+    )
+    assert error.message == zh(
+        ctx, "%(problem)s Simplify its loops and upload it again.", problem=problem
+    )
+    assert error.message.startswith("填写模板“县局模板”超过1秒")
+
+
+def test_a_template_that_needs_too_much_memory_is_refused(ctx):
+    error, took = refused(ctx, SWELLING, name="大模板")
+    assert took < 5
+    assert error.fields.keys() == {"file"}
+    assert error.message.startswith(
+        zh(
+            ctx,
+            "Filling in the template “%(name)s” needed more than %(mb)s MB of memory and was "
+            "stopped.",
+            name="大模板",
+            mb=256,
+        )
+    )
+    assert "256" in error.message
+
+
+def test_an_ordinary_template_still_renders_in_the_bounded_process(ctx):
+    data = template_with("合同编号 {{ contract.number }} 乙方 {{ provider.name }}")
+    assert templating.check_template(data, name="普通模板") == ["contract", "provider"]
+    context = templating.sample_context()
+    context["provider"]["name"] = "阳城县康乐居家养老服务中心"
+    assert "乙方 阳城县康乐居家养老服务中心" in text_of(templating.render_uploaded(data, context))
+
+
+def test_generation_from_an_uploaded_template_is_bounded_and_writes_nothing(
+    app, ctx, world, monkeypatch
+):
+    """A template that passes the upload check on sample data but swells on a real name:
+    the contract is not made, the message names the template and its version."""
+    template = services.upload_template(
+        region_code="140522",
+        name="县局修订版",
+        filename="v2.docx",
+        actor=None,
+        stream=io.BytesIO(template_with(SWELLING_ON_REAL_NAMES)),
+    )
+    assert template.version == 1
+    monkeypatch.setattr(services, "generate_all", lambda plan, actor: [])
+    load_demo_awards(world["officer"], world["plan"])
+    db.session.commit()
+    uploads = Path(app.config["UPLOAD_FOLDER"])
+    blobs = sorted(p.name for p in uploads.rglob("*"))
+    zone = world["plan"].zones[0]
+    started = time.monotonic()
+    with pytest.raises(Conflict) as caught:
+        services.generate_contract(zone, actor=world["officer"])
+    assert time.monotonic() - started < 5
+    db.session.rollback()
+    assert caught.value.code == "template_failed"
+    assert caught.value.message.startswith("填写模板“县局修订版（第1版）”需要超过256 MB")
+    assert "管理员" in caught.value.message
+    assert db.session.scalar(select(func.count()).select_from(Contract)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ContractVersion)) == 0
+    assert sorted(p.name for p in uploads.rglob("*")) == blobs
