@@ -18,7 +18,6 @@ import operator
 import re
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Sequence
 from io import BytesIO
 from pathlib import Path
 
@@ -310,7 +309,7 @@ def _too_costly(exceeded: LimitExceeded, name: str) -> ValidationError:
     )
 
 
-def check_template(data: bytes, contexts: Sequence[dict] = (), *, name: str = "") -> list[str]:
+def check_template(data: bytes, contexts: list[dict] = (), *, name: str = "") -> list[str]:
     """The fields an uploaded template uses; refuse external relationships, broken Jinja,
     unknown fields, escapes, and templates that take too long or too much memory.
 
