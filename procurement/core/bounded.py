@@ -18,6 +18,7 @@ import resource
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing import spawn
 from multiprocessing.connection import Connection
 from typing import Any, Literal
 
@@ -25,8 +26,11 @@ MB = 1024 * 1024
 # How long a child may take to start (the fork server imports the modules on first use).
 START_SECONDS = 120
 
+CHILD_NAME = "procurement-bounded"
+
 _lock = threading.Lock()
 _context: Any = None
+_get_preparation_data = spawn.get_preparation_data
 
 
 @dataclass(frozen=True)
@@ -48,22 +52,44 @@ class LimitExceeded(Exception):
         )
 
 
+def _preparation_without_main(name: str) -> dict:
+    """multiprocessing's preparation of a child, without the main module for ours.
+
+    A multiprocessing child imports the parent's main module again (for functions defined
+    there), for every child: gunicorn's or pytest's script, at each render. Ours run only
+    functions of the package, so they skip it."""
+    data = _get_preparation_data(name)
+    if name == CHILD_NAME:
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+    return data
+
+
 def context(preload: tuple[str, ...]) -> Any:
     """The fork-server context, whose server imports ``preload`` once."""
     global _context
     with _lock:
         if _context is None:
+            spawn.get_preparation_data = _preparation_without_main
             _context = multiprocessing.get_context("forkserver")
             _context.set_forkserver_preload(list(preload))
         return _context
 
 
+def _lower_limit(which: int, soft: int, hard: int) -> None:
+    """Set a resource limit, never above one the system already imposes."""
+    _soft, current = resource.getrlimit(which)
+    if current != resource.RLIM_INFINITY:
+        soft, hard = min(soft, current), min(hard, current)
+    resource.setrlimit(which, (soft, hard))
+
+
 def _child(sender: Connection, limits: Limits, function: Callable, args: tuple) -> None:
     """In the child: cap memory and CPU, say it started, run, send the outcome."""
     memory = limits.memory_mb * MB
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    _lower_limit(resource.RLIMIT_AS, memory, memory)
     cpu = math.ceil(limits.seconds) + 5
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    _lower_limit(resource.RLIMIT_CPU, cpu, cpu + 5)
     sender.send(("started", None))
     try:
         outcome: tuple[str, Any] = ("ok", function(*args))
@@ -83,17 +109,23 @@ def _child(sender: Connection, limits: Limits, function: Callable, args: tuple) 
 def run(function: Callable, *args: Any, limits: Limits) -> Any:
     """``function(*args)`` in a bounded child process: its result, or its exception raised
     here, or LimitExceeded. ``function``, its arguments, result and exceptions must be
-    picklable (a function at module level, plain data)."""
+    picklable (a function at module level of a package module, not of ``__main__``;
+    plain data)."""
     ctx = context((function.__module__,))
     receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(sender, limits, function, args), daemon=False)
+    process = ctx.Process(
+        target=_child, args=(sender, limits, function, args), name=CHILD_NAME, daemon=False
+    )
     process.start()
     sender.close()
     try:
         try:
             if not receiver.poll(START_SECONDS):
-                raise RuntimeError("the render process did not start")
+                raise RuntimeError("the bounded child process did not start")
             receiver.recv()  # "started": the time limit counts from here
+        except EOFError:
+            raise RuntimeError("the bounded child process could not start") from None
+        try:
             if not receiver.poll(limits.seconds):
                 raise LimitExceeded("time", limits)
             status, value = receiver.recv()

@@ -117,3 +117,31 @@ def test_generation_from_an_uploaded_template_is_bounded_and_writes_nothing(
     assert db.session.scalar(select(func.count()).select_from(Contract)) == 0
     assert db.session.scalar(select(func.count()).select_from(ContractVersion)) == 0
     assert sorted(p.name for p in uploads.rglob("*")) == blobs
+
+
+def test_a_render_does_not_run_the_main_script_again(tmp_path):
+    """Under gunicorn the main module is gunicorn's script; multiprocessing would import it
+    again in every child. The bounded children skip it: a script without a main guard
+    renders, and its top runs once."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "serve.py"
+    script.write_text(
+        "import tempfile\n"
+        "print('main module runs', flush=True)\n"
+        "from procurement import create_app\n"
+        "from procurement.contracts import templating\n"
+        "app = create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'SECRET_KEY': 'x',\n"
+        "                  'DATA_KEY': 'y', 'INSTANCE_PATH': tempfile.mkdtemp()})\n"
+        "with app.app_context():\n"
+        "    data = templating.default_template_bytes()\n"
+        "    for _ in range(2):\n"
+        "        rendered = templating.render_uploaded(data, templating.sample_context())\n"
+        "print('rendered', rendered[:2], flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["main module runs", "rendered b'PK'"]
