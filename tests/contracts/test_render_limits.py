@@ -145,3 +145,33 @@ def test_a_render_does_not_run_the_main_script_again(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == ["main module runs", "rendered b'PK'"]
+
+
+def test_a_hostile_upload_is_refused_on_the_page_and_nothing_is_kept(app, make_user, yangcheng):
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    from tests.conftest import Client
+    from tests.test_security import changed_since, fingerprint, instance_files
+
+    app.config["CONTRACT_RENDER_SECONDS"] = 1
+    make_user("root", role="admin")
+    client = Client(app)
+    client.login("root")
+    before, files = fingerprint(app), instance_files(app)
+    upload = {
+        "name": "循环模板",
+        "file": FileStorage(io.BytesIO(template_with(NESTED)), "contract.docx"),
+        "csrf_token": client.csrf("/contract-templates/"),
+    }
+    boundary, body = encode_multipart(MultiDict(upload))
+    started = time.monotonic()
+    response = client.http.post(
+        "/contract-templates/", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert time.monotonic() - started < 5
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "填写模板“循环模板”" in page and "已被停止" in page
+    assert changed_since(app, before) == set()
+    assert instance_files(app) == files
