@@ -82,6 +82,12 @@ class DefaultConfig:
     # A running job that has reported no progress for this long lost its worker.
     JOBS_STALL_SECONDS = 900
 
+    # An uploaded contract template is filled in (at upload, and for each contract made
+    # from it) in a child process stopped after this many seconds or when it needs more
+    # than this much memory (its whole address space, the program included: about 100 MB).
+    CONTRACT_RENDER_SECONDS = 20
+    CONTRACT_RENDER_MEMORY_MB = 512
+
     API_PAGE_SIZE = 50
     API_MAX_PAGE_SIZE = 500
 

@@ -52,6 +52,9 @@ BASE_CONFIG = {
     "SERVER_NAME": None,
     # Jobs run inside the request that asks for them (tests/jobs run real workers).
     "JOBS_IMMEDIATE": True,
+    # Uploaded contract templates: a hostile one is stopped within seconds, not 20.
+    "CONTRACT_RENDER_SECONDS": 5,
+    "CONTRACT_RENDER_MEMORY_MB": 256,
 }
 
 

@@ -229,8 +229,11 @@ def save_bid(plan_id: int, zone_id: int, body: BidIn):
     tag="selection",
     permission="plans.view",
     response=CandidateList,
+    errors=(409,),
 )
 def list_candidates(plan_id: int, zone_id: int):
+    """Bidders are scored only once finance has approved the plan: before that, 409
+    ``plan_not_approved``."""
     zone = awards.get_zone(get_plan(plan_id), zone_id)
     rows = awards.candidates(zone)
     db.session.commit()  # the selection row, created on first use

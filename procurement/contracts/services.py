@@ -98,7 +98,7 @@ def upload_template(
         context(contract, len(contract.versions))
         for contract in db.session.scalars(select(Contract).order_by(Contract.id.desc()).limit(3))
     ]
-    fields = templating.check_template(data, real)
+    fields = templating.check_template(data, real, name=(name or "").strip() or filename)
     version = (
         db.session.scalar(
             select(func.max(ContractTemplate.version)).where(
@@ -256,10 +256,26 @@ def _new_version(
 ) -> ContractVersion:
     """Render and keep the next document version (``template`` saves a look-up in batches)."""
     number = len(contract.versions) + 1
-    template, template_bytes = template or _template_in_force(contract.region_code)
+    uploaded, template_bytes = template or _template_in_force(contract.region_code)
+    # An uploaded template renders in a bounded child process; the shipped one is trusted.
+    render = templating.render_uploaded if uploaded else templating.render
     try:
         with stored_language():
-            document = templating.render(template_bytes, context(contract, number))
+            document = render(template_bytes, context(contract, number))
+    except templating.LimitExceeded as exceeded:
+        name = (
+            _("%(name)s, version %(version)s", name=uploaded.name, version=uploaded.version)
+            if uploaded
+            else _("default template")
+        )
+        raise Conflict(
+            _(
+                "%(problem)s An administrator must upload a corrected version of the "
+                "contract template.",
+                problem=templating.limit_problem(exceeded, name),
+            ),
+            code="template_failed",
+        ) from None
     except (templating.RenderFailed, templating.SecurityError) as failure:
         raise Conflict(
             _(
@@ -283,8 +299,8 @@ def _new_version(
             "unit_price": f"{contract.unit_price:.2f}",
             "amount": f"{contract.amount:.2f}",
         },
-        template_id=template.id if template else None,
-        template_sha256=template.sha256 if template else "default",
+        template_id=uploaded.id if uploaded else None,
+        template_sha256=uploaded.sha256 if uploaded else "default",
         sha256=store_blob(document),
         created_by_id=actor.id if actor else None,
         created_at=utcnow(),

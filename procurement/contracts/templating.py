@@ -3,6 +3,12 @@
 Templates are docxtpl (Jinja in Word). They render in Jinja's SandboxedEnvironment with
 autoescaping, so a template can never call code or read files, and ``<`` or ``&`` in a
 name cannot corrupt the document. Only the fields documented in FIELDS exist.
+
+An uploaded template is also a program that could loop or allocate without end (nested
+loops of 9,000 each): everything done with an uploaded file (reading it at upload, the
+trial renders, each contract generated from it) runs in a child process bounded by
+CONTRACT_RENDER_SECONDS and CONTRACT_RENDER_MEMORY_MB (``render_uploaded``). The shipped
+templates are trusted and render in the worker itself, which keeps the usual path fast.
 """
 
 from __future__ import annotations
@@ -16,13 +22,25 @@ from io import BytesIO
 from pathlib import Path
 
 from docxtpl import DocxTemplate
+from flask import current_app
 from flask_babel import gettext as _
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-__all__ = ["RenderFailed", "SecurityError", "check_template", "environment", "render"]
+__all__ = [
+    "LimitExceeded",
+    "RenderFailed",
+    "SecurityError",
+    "check_template",
+    "environment",
+    "limit_problem",
+    "render",
+    "render_uploaded",
+]
 
 from procurement import PACKAGE_ROOT
+from procurement.core import bounded
+from procurement.core.bounded import LimitExceeded
 from procurement.core.errors import ValidationError
 
 DEFAULT_TEMPLATE = PACKAGE_ROOT / "contract_templates" / "home_care_contract.docx"
@@ -199,11 +217,43 @@ def render(template_bytes: bytes, context: dict) -> bytes:
         template.render(copy.deepcopy(context), environment(), autoescape=True)
         output = BytesIO()
         template.save(output)
-    except SecurityError:
+    except (SecurityError, MemoryError):
         raise
     except Exception as error:  # noqa: BLE001 - whatever the template did, it failed
         raise RenderFailed(str(error)) from error
     return output.getvalue()
+
+
+def render_limits() -> bounded.Limits:
+    """The time and memory an uploaded template may take to be filled in (configuration)."""
+    return bounded.Limits(
+        seconds=float(current_app.config["CONTRACT_RENDER_SECONDS"]),
+        memory_mb=int(current_app.config["CONTRACT_RENDER_MEMORY_MB"]),
+    )
+
+
+def render_uploaded(template_bytes: bytes, context: dict) -> bytes:
+    """``render`` for an uploaded template: in a child process bounded in time and memory.
+
+    Raises RenderFailed or SecurityError as ``render`` does, and LimitExceeded when the
+    template takes longer or more memory than configured (the child is killed)."""
+    return bounded.run(render, template_bytes, context, limits=render_limits())
+
+
+def limit_problem(exceeded: LimitExceeded, name: str) -> str:
+    """What went wrong, naming the template, for the upload form and for generation."""
+    if exceeded.kind == "time":
+        return _(
+            "Filling in the template “%(name)s” took longer than %(seconds)s seconds and "
+            "was stopped.",
+            name=name,
+            seconds=f"{exceeded.limits.seconds:g}",
+        )
+    return _(
+        "Filling in the template “%(name)s” needed more than %(mb)s MB of memory and was stopped.",
+        name=name,
+        mb=exceeded.limits.memory_mb,
+    )
 
 
 RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
@@ -228,19 +278,55 @@ def external_targets(data: bytes) -> list[str]:
     return found
 
 
-def check_template(data: bytes, contexts: list[dict] = ()) -> list[str]:
-    """The fields an uploaded template uses; refuse external relationships, broken Jinja,
-    unknown fields, escapes.
-
-    Besides the sample data, it is tried on ``contexts`` (the region's real contracts),
-    so that a template cannot behave differently on real data."""
+def inspect(data: bytes) -> tuple[str, list[str]]:
+    """What an uploaded file is, as plain values (it runs in the bounded child process):
+    ("unreadable", []), ("outside", targets), ("broken", [error]) or ("fields", names)."""
     try:
         outside = external_targets(data)
     except (zipfile.BadZipFile, ET.ParseError, KeyError):
+        return "unreadable", []
+    if outside:
+        return "outside", outside
+    try:
+        template = DocxTemplate(BytesIO(data))
+        used = sorted(template.get_undeclared_template_variables(environment()))
+    except TemplateError as error:
+        return "broken", [str(getattr(error, "message", None) or error)]
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - anything that is not a readable Word file
+        return "unreadable", []
+    return "fields", used
+
+
+def _too_costly(exceeded: LimitExceeded, name: str) -> ValidationError:
+    return ValidationError(
+        _(
+            "%(problem)s Simplify its loops and upload it again.",
+            problem=limit_problem(exceeded, name),
+        ),
+        field="file",
+    )
+
+
+def check_template(data: bytes, contexts: list[dict] = (), *, name: str = "") -> list[str]:
+    """The fields an uploaded template uses; refuse external relationships, broken Jinja,
+    unknown fields, escapes, and templates that take too long or too much memory.
+
+    Besides the sample data, it is tried on ``contexts`` (the region's real contracts),
+    so that a template cannot behave differently on real data. Every step runs in the
+    bounded child process: the file is not trusted until it has passed."""
+    name = name or _("uploaded template")
+    try:
+        kind, found = bounded.run(inspect, data, limits=render_limits())
+    except LimitExceeded as exceeded:
+        raise _too_costly(exceeded, name) from None
+    if kind == "unreadable":
         raise ValidationError(
             _("The file is not a readable .docx document."), field="file"
         ) from None
-    if outside:
+    if kind == "outside":
+        outside = found
         raise ValidationError(
             _(
                 "The template refers to files or addresses outside the document (%(targets)s): "
@@ -249,21 +335,11 @@ def check_template(data: bytes, contexts: list[dict] = ()) -> list[str]:
             ),
             field="file",
         )
-    try:
-        template = DocxTemplate(BytesIO(data))
-        used = sorted(template.get_undeclared_template_variables(environment()))
-    except TemplateError as error:
+    if kind == "broken":
         raise ValidationError(
-            _(
-                "The template's fields are broken: %(error)s",
-                error=getattr(error, "message", str(error)),
-            ),
-            field="file",
-        ) from None
-    except Exception:  # noqa: BLE001 - anything that is not a readable Word file
-        raise ValidationError(
-            _("The file is not a readable .docx document."), field="file"
-        ) from None
+            _("The template's fields are broken: %(error)s", error=found[0]), field="file"
+        )
+    used = found
     unknown = [name for name in used if name not in FIELDS]
     if unknown:
         raise ValidationError(
@@ -272,7 +348,9 @@ def check_template(data: bytes, contexts: list[dict] = ()) -> list[str]:
         )
     for context in (sample_context(), *contexts):
         try:
-            render(data, context)
+            render_uploaded(data, context)
+        except LimitExceeded as exceeded:
+            raise _too_costly(exceeded, name) from None
         except SecurityError:
             raise ValidationError(
                 _("The template tries to reach code or files, which is not allowed."),

@@ -9,12 +9,14 @@ describes every endpoint from the same declarations that run it.
 from __future__ import annotations
 
 import re
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from functools import wraps
-from typing import Annotated, Any, Generic, TypeVar
+from functools import cache, wraps
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
@@ -25,11 +27,14 @@ from pydantic import (
     PlainSerializer,
     SerializationInfo,
     SerializerFunctionWrapHandler,
+    ValidationInfo,
     WithJsonSchema,
     field_serializer,
+    field_validator,
 )
 from pydantic import ValidationError as PydanticError
 from pydantic.json_schema import models_json_schema
+from pydantic_core import PydanticCustomError
 
 from procurement.core.clock import CHINA
 from procurement.core.errors import BadRequest, NotFound, ValidationError
@@ -48,10 +53,57 @@ MoneyString = Annotated[
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
+# What the API takes for a date and a boolean, and nothing else (pydantic alone would read
+# 0 as 1970-01-01, "2026-01-31T00:00" as a date, and 1, "yes" or "on" as true): a date is
+# the text YYYY-MM-DD; a boolean in a JSON body is true or false; in a query string it is
+# true, false, 1 or 0.
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+QUERY_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+Source = Literal["body", "query"]
+
+
+@cache
+def _strict_kind(model: type[BaseModel], name: str) -> type | None:
+    """``date`` or ``bool`` when the field holds one (or None), else None."""
+    annotation = model.model_fields[name].annotation
+    members = (
+        typing.get_args(annotation)
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        else (annotation,)
+    )
+    kinds = {member for member in members if member is not type(None)}
+    return kinds.pop() if kinds in ({date}, {bool}) else None
+
+
+def strict_input(model: type[BaseModel], name: str, value: Any, source: Source) -> Any:
+    """The API's one rule for dates and booleans in a request (body or query string)."""
+    kind = _strict_kind(model, name)
+    if kind is None or value is None:
+        return value
+    if kind is date:
+        if isinstance(value, date) or (isinstance(value, str) and ISO_DATE.fullmatch(value)):
+            return value
+        raise PydanticCustomError("date_type", "Input should be a date YYYY-MM-DD")
+    if isinstance(value, bool):
+        return value
+    if source == "query" and isinstance(value, str) and value in QUERY_BOOLEANS:
+        return QUERY_BOOLEANS[value]
+    raise PydanticCustomError("bool_type", "Input should be true or false")
+
+
 class Schema(BaseModel):
-    """Base of every API model: unknown fields are refused, not silently dropped."""
+    """Base of every API model: unknown fields are refused, not silently dropped; dates and
+    booleans of a request are strict (``strict_input``)."""
 
     model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_dates_and_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        source = (info.context or {}).get("api_input")
+        if source is None or info.field_name is None:
+            return value  # not a request: a response built from the database
+        return strict_input(cls, info.field_name, value, source)
 
     @field_serializer("*", mode="wrap", when_used="json")
     def _local_times_with_offset(
@@ -124,9 +176,11 @@ def api_route(
     content_type: str | None = None,
     description: str | None = None,
     upload: tuple[str, ...] = (),
+    errors: tuple[int, ...] = (),
 ) -> Callable:
     """Declare an API endpoint: route, permission, input and output models, documentation.
-    ``upload`` names the media types of a file sent as the whole request body."""
+    ``upload`` names the media types of a file sent as the whole request body; ``errors``
+    the statuses it may answer besides those of every endpoint (409 for a GET)."""
     from procurement.accounts.auth import permission_required
 
     def decorator(func: Callable) -> Callable:
@@ -137,9 +191,9 @@ def api_route(
             _check_path(path_args)
             kwargs = dict(path_args)
             if body is not None:
-                kwargs["body"] = _parse(body, _json_body())
+                kwargs["body"] = _parse(body, _json_body(), "body")
             if query is not None:
-                kwargs["query"] = _parse(query, request.args.to_dict())
+                kwargs["query"] = _parse(query, request.args.to_dict(), "query")
             result = func(**kwargs)
             if content_type is not None:
                 return result
@@ -161,6 +215,7 @@ def api_route(
                 status,
                 content_type,
                 description or func.__doc__,
+                errors=errors,
                 upload=upload,
             )
         )
@@ -192,6 +247,7 @@ PYDANTIC_MESSAGES = {
     "string_type": lambda e: _("Must be text."),
     "decimal_parsing": lambda e: _("Must be an amount such as 1234.50."),
     "decimal_max_places": lambda e: _("At most two decimal places."),
+    "date_type": lambda e: _("Must be a date such as 2026-01-31."),
     "date_from_datetime_parsing": lambda e: _("Must be a date such as 2026-01-31."),
     "date_parsing": lambda e: _("Must be a date such as 2026-01-31."),
     "datetime_parsing": lambda e: _("Must be a time such as 2026-01-31T08:30:00+08:00."),
@@ -217,10 +273,10 @@ def _message(error: dict) -> str:
     return error["msg"].removeprefix("Value error, ")
 
 
-def _parse(model: type[BaseModel], data: Any) -> BaseModel:
+def _parse(model: type[BaseModel], data: Any, source: Source) -> BaseModel:
     fields: dict[str, list[str]] = {}
     try:
-        parsed = model.model_validate(data)
+        parsed = model.model_validate(data, context={"api_input": source})
     except PydanticError as exc:
         for error in exc.errors(include_url=False):
             name = ".".join(str(part) for part in error["loc"]) or "body"
@@ -346,7 +402,7 @@ def _error_responses(op: Operation) -> dict:
             401: _("Missing or invalid token"),
             403: _("Not permitted for this role or region"),
         }
-    if op.method in {"POST", "PUT", "PATCH", "DELETE"}:
+    if op.method in {"POST", "PUT", "PATCH", "DELETE"} or 409 in op.errors:
         codes[409] = _("Conflicts with the current state")
     ref = {"$ref": "#/components/schemas/ErrorBody"}
     return {
@@ -407,7 +463,9 @@ def build_openapi() -> dict:
             "description": (
                 "JSON API of the procurement system. Authenticate with "
                 "`Authorization: Bearer TOKEN` (see `flask --app procurement users token`). "
-                'Money is a decimal string such as "161280.00"; dates are ISO 8601. '
+                'Money is a decimal string such as "161280.00"; a date is "YYYY-MM-DD", a time '
+                "ISO 8601 with its offset; a boolean is true or false (in a query string also "
+                "1 or 0). "
                 'Errors are {"error": {"code", "message", "fields"}}.'
             ),
         },

@@ -174,3 +174,16 @@ def test_the_yangcheng_catalogue_of_seed_001(api, client, tokens, make_user):
     client.login("officer")
     page = client.get("/plans/catalogue").get_data(as_text=True)
     assert "上门为老年人做饭或送餐等" in page
+
+
+def test_candidates_of_a_plan_not_yet_approved_answer_the_documented_409(app, api, tokens):
+    plan = _create(api, tokens)
+    url = f"/api/v1/plans/{plan['id']}/zones/{plan['zones'][0]['id']}/candidates"
+    response = api.get(url, token=tokens["officer"])
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "plan_not_approved"
+    documented = app.test_client().get("/api/v1/openapi.json").json["paths"]
+    assert (
+        "409"
+        in documented["/api/v1/plans/{plan_id}/zones/{zone_id}/candidates"]["get"]["responses"]
+    )

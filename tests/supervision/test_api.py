@@ -98,6 +98,12 @@ def test_complaints_verification_proposal_and_suspension_round_trip(app, api, fa
     answer = api.get(f"{url}?on=2026-10-12", token=token).json
     assert answer["suspended"] is True and answer["sanction"]["id"] == held["id"]
     assert api.get(f"{url}?on=2026-10-11", token=token).json["suspended"] is False
+    for not_a_date in ("0", "1760227200", "2026-10-12T00:00:00"):  # 0 was 1970-01-01
+        refused = api.get(f"{url}?on={not_a_date}", token=token)
+        assert refused.status_code == 422 and list(refused.json["error"]["fields"]) == ["on"]
+    for not_a_boolean in ("yes", "on", "2"):
+        refused = api.get(f"/api/v1/sanctions?in_force={not_a_boolean}", token=token)
+        assert refused.status_code == 422 and list(refused.json["error"]["fields"]) == ["in_force"]
 
     lifted = api.post(
         f"/api/v1/sanctions/{held['id']}/lift", json={"lifted_on": "2026-10-19"}, token=token
