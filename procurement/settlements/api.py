@@ -235,6 +235,7 @@ class FlagQuery(Schema):
     body=RecordsIn,
     response=ImportOut,
     status=201,
+    also={202: JobOut},
 )
 def push_records(body: RecordsIn):
     """Up to ``RECORD_PUSH_SYNC_MAX_ROWS`` records (5,000) are imported at once: 201 with
