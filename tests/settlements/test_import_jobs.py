@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import date
 
 import pytest
@@ -248,3 +249,45 @@ def test_on_a_real_queue_the_second_upload_is_409_until_the_first_is_done(
     assert done["status"] == "done" and done["result_url"], done
     third = _upload(http, token, september)
     assert third.status_code == 202, "once done, the file may be sent again"
+
+
+@pytest.mark.real_commits  # two requests at once, each on its own connection
+def test_two_uploads_of_one_file_at_once_are_one_import_and_a_409(
+    app, make_token, september, monkeypatch
+):
+    """The first upload's job is under way (held before it imports) when the same file
+    comes again: one import, and a 409 for the second, never a 500. On PostgreSQL the
+    second is told the file is being imported (the job key's unique index); on SQLite the
+    running job holds the one write lock, so the second request's job cannot even be
+    recorded: after the busy timeout it is told to try again (409 conflict)."""
+    token = make_token("yc_officer")
+    imports = _counts(app)[1]
+    started, release = threading.Event(), threading.Event()
+    real = services.run_import_job
+
+    def held(*args, **kwargs):
+        started.set()
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "run_import_job", held)
+    answers = {}
+    first = threading.Thread(
+        target=lambda: answers.update(first=_upload(app.test_client(), token, september))
+    )
+    first.start()
+    try:
+        assert started.wait(30)
+        second = _upload(app.test_client(), token, september)
+    finally:
+        release.set()
+        first.join(60)
+    assert answers["first"].status_code == 202 and answers["first"].json["status"] == "done"
+    assert second.status_code == 409, second.json
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+    if postgres:
+        assert "该文件正在导入" in second.json["error"]["message"]
+    else:
+        assert second.json["error"]["code"] in ("job_already_running", "conflict")
+    assert _counts(app)[1] == imports + 1
