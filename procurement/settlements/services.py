@@ -27,7 +27,7 @@ from procurement.core.db import db
 from procurement.core.errors import Conflict, NotFound, ValidationError
 from procurement.core.files import read_blob, store_blob
 from procurement.jobs import runner
-from procurement.jobs.models import Job
+from procurement.jobs.models import ACTIVE, Job
 from procurement.plans.models import PurchasePlan
 from procurement.recipients.models import Recipient
 from procurement.settlements import ceilings, holds, importer, rules
@@ -129,21 +129,25 @@ def queue_import(data: bytes, filename: str, *, pushed: bool = False, user: User
     or running is refused with 409; a file imported before is imported again, and its
     records are reported as already imported."""
     region_code = user.region_code
-    digest = store_blob(data)
-    params = {
-        "blob": digest,
-        "filename": filename[:200],
-        "pushed": pushed,
-        "region_code": region_code,
-    }
+    digest = importer.file_digest(data)
+    key = f"{IMPORT_JOB}:{region_code}:{digest}"
     try:
-        return runner.submit(
-            IMPORT_JOB,
-            f"{IMPORT_JOB}:{region_code}:{digest}",
-            params,
-            user=user,
-            region_code=region_code,
-        )
+        # Read first: on SQLite a running import holds the one write lock, and recording
+        # a second job would wait for it only to be refused (the unique index on the
+        # active key still decides when two requests pass this check at once).
+        running = db.session.scalars(
+            select(Job).where(Job.key == key, Job.status.in_(ACTIVE))
+        ).first()
+        if running is not None:
+            raise runner.AlreadyRunning(running)
+        store_blob(data)
+        params = {
+            "blob": digest,
+            "filename": filename[:200],
+            "pushed": pushed,
+            "region_code": region_code,
+        }
+        return runner.submit(IMPORT_JOB, key, params, user=user, region_code=region_code)
     except runner.AlreadyRunning as error:
         error.message = _(
             "This file is being imported (job %(id)s); wait for it to finish.", id=error.job.id
