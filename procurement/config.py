@@ -61,6 +61,9 @@ class DefaultConfig:
     IMPORT_MAX_BYTES = 20 * 1024 * 1024
     # Service records from the platform: a province's month is about 120 MB of CSV.
     RECORD_IMPORT_MAX_BYTES = 256 * 1024 * 1024
+    # A push of service records through the API of up to this many records is imported
+    # within the request (201 with the report); a larger one by a job (202), as files are.
+    RECORD_PUSH_SYNC_MAX_ROWS = 5000
 
     # Rendered pages are kept by each worker while no data has changed
     # (procurement.core.pages): for this many seconds at most; this many pages of logged-in

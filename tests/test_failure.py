@@ -101,6 +101,36 @@ def counts(app) -> dict[str, int]:
     return in_app(app, work)
 
 
+# A file of service records is imported by a job (issue 16): the request keeps the file,
+# records the job (and its audit row) and answers at once; the job's writes are one
+# transaction. A database failing mid-import fails the job, with the reason in Chinese,
+# and leaves nothing of the import: the job's row and its "queued" audit row and the kept
+# file are all that remain, and running the job again imports the file whole.
+
+
+def job_of(app, job_id: int) -> tuple:
+    """The job's status and error."""
+    from procurement.jobs.models import Job
+
+    def read():
+        job = db.session.get(Job, job_id)
+        return job.status, job.error
+
+    return in_app(app, read)
+
+
+def only_the_job_was_recorded(app, numbers: dict[str, int], changed: set[str]) -> None:
+    """Nothing of the import: one audit row more (the job queued) and the jobs table."""
+    assert counts(app) == {**numbers, "audit_events": numbers["audit_events"] + 1}
+    assert changed <= {"jobs", "audit_events", "api_tokens"}  # the token's last use
+
+
+def job_failed_for_the_database(app, job: tuple) -> None:
+    from procurement.jobs.models import JobStatus
+
+    assert job == (JobStatus.FAILED, unavailable_message(app))
+
+
 def test_a_record_import_that_fails_midway_through_the_page_leaves_nothing(
     app, make_token, september, monkeypatch
 ):
@@ -108,54 +138,60 @@ def test_a_record_import_that_fails_midway_through_the_page_leaves_nothing(
     before, files, numbers = fingerprint(app), instance_files(app), counts(app)
     progress = fail_raw_insert_midway(monkeypatch, "service_records", after=50)
 
-    def upload():
-        form = {
-            "file": FileStorage(io.BytesIO(september), "2026-09.csv"),
-            "csrf_token": officer.csrf,
-        }
-        return officer.client.http.post("/settlements/imports/new", **multipart(form))
-
-    response = upload()
+    form = {"file": FileStorage(io.BytesIO(september), "2026-09.csv"), "csrf_token": officer.csrf}
+    response = officer.client.http.post("/settlements/imports/new", **multipart(form))
     assert progress["written"] == 50 and progress["failed"]  # failed midway, not before
-    assert response.status_code == 503
-    assert response.mimetype == "text/html"
-    assert unavailable_message(app) in response.get_data(as_text=True)
-    assert response.headers["Retry-After"]
-    assert counts(app) == numbers
-    assert changed_since(app, before) == set()
-    assert instance_files(app) == files
+    assert response.status_code == 302 and "/jobs/" in response.location
+    job_id = int(response.location.rsplit("/", 1)[1])
+    job_failed_for_the_database(app, job_of(app, job_id))
+    page = officer.client.get(response.location).get_data(as_text=True)
+    assert unavailable_message(app) in page
+    only_the_job_was_recorded(app, numbers, changed_since(app, before))
+    kept = instance_files(app) - files  # the file, kept for the job (and its retry)
+    assert [name.rsplit("/", 1)[-1] for name in kept] == [importer.file_digest(september)]
 
-    monkeypatch.undo()  # the database answers again: the same file is imported whole
-    retried = upload()
+    monkeypatch.undo()  # the database answers again: the job run again imports it whole
+    retried = officer.client.post(f"/jobs/{job_id}/retry", page=response.location)
     assert retried.status_code == 302, retried.get_data(as_text=True)[:300]
+    page = officer.client.get(retried.location).get_data(as_text=True)
+    assert "导入报告" in page
     after = counts(app)
     assert after["service_records"] - numbers["service_records"] > 50
     assert after["record_imports"] == numbers["record_imports"] + 1
+
+
+def upload_failing(officer, data: bytes, monkeypatch, table: str, after: int):
+    """Send the file through the API while the database fails in ``table``'s write."""
+    headers = {"Authorization": f"Bearer {officer.token}", "Content-Type": "text/csv"}
+    url = "/api/v1/service-records/file?filename=2026-09.csv"
+    progress = fail_raw_insert_midway(monkeypatch, table, after=after)
+    response = officer.http.post(url, data=data, headers=headers)
+    assert response.status_code == 202, response.json
+    assert progress["failed"] and progress["written"] == after
+    return response.json, progress
+
+
+def retry_imports_whole(app, officer, job: dict) -> dict:
+    headers = {"Authorization": f"Bearer {officer.token}", "Accept": "application/json"}
+    retried = officer.http.post(f"/api/v1/jobs/{job['id']}/retry", headers=headers)
+    assert retried.status_code == 202, retried.json
+    assert retried.json["status"] == "done", retried.json
+    return officer.http.get(retried.json["result_url"], headers=headers).json
 
 
 def test_a_record_import_that_fails_midway_through_the_api_leaves_nothing(
     app, make_token, september, monkeypatch
 ):
     officer = Caller(app, "drafter", make_token("drafter"))
-    headers = {"Authorization": f"Bearer {officer.token}", "Content-Type": "text/csv"}
-    url = "/api/v1/service-records/file?filename=2026-09.csv"
     before, numbers = fingerprint(app), counts(app)
-    progress = fail_raw_insert_midway(monkeypatch, "service_records", after=10)
-
-    response = officer.http.post(url, data=september, headers=headers)
-    assert progress["failed"] and progress["written"] == 10
-    assert response.status_code == 503
-    error = response.json["error"]
-    assert error["code"] == "database_unavailable"
-    assert error["message"] == unavailable_message(app)
-    assert counts(app) == numbers
-    changed = changed_since(app, before)
-    assert changed <= {"api_tokens"}  # the token's last use, noted after the answer
+    made, _progress = upload_failing(officer, september, monkeypatch, "service_records", 10)
+    headers = {"Authorization": f"Bearer {officer.token}", "Accept": "application/json"}
+    job = officer.http.get(made["url"], headers=headers).json
+    assert (job["status"], job["error"]) == ("failed", unavailable_message(app))
+    only_the_job_was_recorded(app, numbers, changed_since(app, before))
 
     monkeypatch.undo()
-    retried = officer.http.post(url, data=september, headers=headers)
-    assert retried.status_code == 201, retried.json
-    assert retried.json["accepted"] > 10
+    assert retry_imports_whole(app, officer, made)["accepted"] > 10
 
 
 def test_a_record_import_that_fails_while_checking_stored_ids_leaves_nothing(
@@ -164,39 +200,28 @@ def test_a_record_import_that_fails_while_checking_stored_ids_leaves_nothing(
     """The keys checked against the stored records go into a temporary table through the
     same raw insert: a failure there leaves nothing, nor the table (the retry makes it)."""
     officer = Caller(app, "drafter", make_token("drafter"))
-    headers = {"Authorization": f"Bearer {officer.token}", "Content-Type": "text/csv"}
-    url = "/api/v1/service-records/file?filename=2026-09.csv"
     numbers = counts(app)
-    progress = fail_raw_insert_midway(monkeypatch, importer.FILE_KEYS.name, after=10)
-
-    response = officer.http.post(url, data=september, headers=headers)
-    assert progress["failed"] and progress["written"] == 10
-    assert response.status_code == 503
-    assert counts(app) == numbers
+    made, _progress = upload_failing(officer, september, monkeypatch, importer.FILE_KEYS.name, 10)
+    job_failed_for_the_database(app, job_of(app, made["id"]))
+    assert counts(app) == {**numbers, "audit_events": numbers["audit_events"] + 1}
 
     monkeypatch.undo()
-    retried = officer.http.post(url, data=september, headers=headers)
-    assert retried.status_code == 201, retried.json
-    assert retried.json["accepted"] > 10
+    assert retry_imports_whole(app, officer, made)["accepted"] > 10
 
 
 def test_rejections_that_fail_midway_leave_no_batch_either(app, make_token, september, monkeypatch):
     """The rejected rows are written through the same raw insert, after the records: the
     records already written go with them."""
     officer = Caller(app, "drafter", make_token("drafter"))
-    headers = {"Authorization": f"Bearer {officer.token}", "Content-Type": "text/csv"}
     last = september.rstrip(b"\r\n").rsplit(b"\n", 1)[1].split(b",")
     bad = [b"BAD-1", b"123", *last[2:]]  # a record with a broken ID number
     data = september + b",".join(bad) + b"\r\n"
     numbers = counts(app)
-    progress = fail_raw_insert_midway(monkeypatch, "import_rejections", after=0)
-    response = officer.http.post(
-        "/api/v1/service-records/file?filename=2026-09.csv", data=data, headers=headers
-    )
+    made, progress = upload_failing(officer, data, monkeypatch, "import_rejections", 0)
     # the records went in just before (after the keys checked against stored records)
-    assert progress["before"][-1:] == ["service_records"] and progress["failed"]
-    assert response.status_code == 503
-    assert counts(app) == numbers
+    assert progress["before"][-1:] == ["service_records"]
+    job_failed_for_the_database(app, job_of(app, made["id"]))
+    assert counts(app) == {**numbers, "audit_events": numbers["audit_events"] + 1}
 
 
 # ------------------------------------------------------------- roster and providers
@@ -321,12 +346,13 @@ def test_a_provider_import_that_fails_midway_leaves_no_provider(app, county, mon
 
 
 @pytest.mark.real_commits  # the connection is killed: it cannot be a shared rolled-back one
-def test_a_connection_killed_during_the_record_write_answers_503(
+def test_a_connection_killed_during_the_record_write_fails_the_job_with_nothing_saved(
     app, make_token, september, monkeypatch
 ):
-    """PostgreSQL: the session's backend is terminated (pg_terminate_backend) while the
+    """PostgreSQL: the job's backend is terminated (pg_terminate_backend) while the
     records are being copied in. The rollback itself then fails on the dead connection;
-    the answer is still the documented 503, and the next request works on a new one."""
+    the job is still marked failed (on a new connection) with the database's reason, and
+    runs whole when asked again."""
     officer = Caller(app, "drafter", make_token("drafter"))
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
@@ -351,25 +377,24 @@ def test_a_connection_killed_during_the_record_write_answers_503(
     response = officer.http.post(url_, data=september, headers=headers)
     killer.dispose()
     assert killed
-    assert response.status_code == 503, response.get_data(as_text=True)[:300]
-    assert response.json["error"]["code"] == "database_unavailable"
-    assert counts(app) == numbers
+    assert response.status_code == 202, response.get_data(as_text=True)[:300]
+    job_failed_for_the_database(app, job_of(app, response.json["id"]))
+    assert counts(app) == {**numbers, "audit_events": numbers["audit_events"] + 1}
 
     monkeypatch.undo()
-    retried = officer.http.post(url_, data=september, headers=headers)
-    assert retried.status_code == 201, retried.json
+    assert retry_imports_whole(app, officer, response.json)["accepted"] > 0
 
 
 @pytest.mark.real_commits  # the connection is killed: it cannot be a shared rolled-back one
-def test_a_rollback_that_fails_on_a_lost_connection_still_answers_503(
+def test_a_rollback_that_fails_on_a_lost_connection_still_fails_the_job_cleanly(
     app, make_token, september, monkeypatch
 ):
-    """Any database: the write fails as a lost connection would, and so does the rollback
-    after it (the connection is gone); the session is invalidated, the answer is 503."""
+    """Any database: the job's write fails as a lost connection would, and so does the
+    rollback after it (the connection is gone); the session is invalidated and the job is
+    marked failed with the database's reason, nothing of the import saved."""
     from sqlalchemy.orm import Session
 
     officer = Caller(app, "drafter", make_token("drafter"))
-    fail_raw_insert_midway(monkeypatch, "service_records", after=10)
     with app.app_context():
         driver_error = db.engine.dialect.loaded_dbapi.OperationalError
     real_rollback = Session.rollback
@@ -381,15 +406,11 @@ def test_a_rollback_that_fails_on_a_lost_connection_still_answers_503(
             raise driver_error(LOST)
         return real_rollback(session)
 
-    monkeypatch.setattr(Session, "rollback", rollback)
-    headers = {"Authorization": f"Bearer {officer.token}", "Content-Type": "text/csv"}
-    url = "/api/v1/service-records/file?filename=2026-09.csv"
     numbers = counts(app)
-    response = officer.http.post(url, data=september, headers=headers)
+    monkeypatch.setattr(Session, "rollback", rollback)
+    made, _progress = upload_failing(officer, september, monkeypatch, "service_records", 10)
     assert failed
-    assert response.status_code == 503, response.get_data(as_text=True)[:300]
-    assert response.json["error"]["code"] == "database_unavailable"
     monkeypatch.undo()
-    assert counts(app) == numbers
-    retried = officer.http.post(url, data=september, headers=headers)
-    assert retried.status_code == 201, retried.json
+    job_failed_for_the_database(app, job_of(app, made["id"]))
+    assert counts(app) == {**numbers, "audit_events": numbers["audit_events"] + 1}
+    assert retry_imports_whole(app, officer, made)["accepted"] > 10

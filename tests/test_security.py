@@ -1455,14 +1455,18 @@ def test_no_personal_data_in_logs_or_error_pages(
         assert sorted(value for value in secrets_ if value in pages[what]) == [], what
 
 
-def test_a_csv_that_is_one_huge_line_is_refused_naming_the_field(app, header_site):
+def test_a_csv_that_is_one_huge_line_fails_its_import_job_saying_why(app, header_site):
+    """The file is imported by a job (issue 16): the job fails with the reason."""
+    headers = {"Authorization": f"Bearer {header_site['token']}", "Accept": "application/json"}
     response = app.test_client().post(
         "/api/v1/service-records/file?filename=records.csv",
         data=b"x" * 300_000,
-        headers={"Authorization": f"Bearer {header_site['token']}", "Content-Type": "text/csv"},
+        headers={**headers, "Content-Type": "text/csv"},
     )
-    assert response.status_code == 422, response.json
-    assert list(response.json["error"]["fields"]) == ["file"]
+    assert response.status_code == 202, response.json
+    job = app.test_client().get(response.headers["Location"], headers=headers).json
+    assert job["status"] == "failed"
+    assert job["error"] == zh(app, "The CSV file could not be read.")
 
 
 # ------------------------------------------------------------ sessions and throttling

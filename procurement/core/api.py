@@ -157,6 +157,7 @@ class Operation:
     description: str | None = None
     errors: tuple[int, ...] = field(default=())
     upload: tuple[str, ...] = ()
+    also: dict[int, Any] = field(default_factory=dict)
 
 
 OPERATIONS: list[Operation] = []
@@ -177,10 +178,12 @@ def api_route(
     description: str | None = None,
     upload: tuple[str, ...] = (),
     errors: tuple[int, ...] = (),
+    also: dict[int, Any] | None = None,
 ) -> Callable:
     """Declare an API endpoint: route, permission, input and output models, documentation.
     ``upload`` names the media types of a file sent as the whole request body; ``errors``
-    the statuses it may answer besides those of every endpoint (409 for a GET)."""
+    the statuses it may answer besides those of every endpoint (409 for a GET); ``also``
+    documents other successful answers, by status (a large push answered by a job: 202)."""
     from procurement.accounts.auth import permission_required
 
     def decorator(func: Callable) -> Callable:
@@ -217,6 +220,7 @@ def api_route(
                 description or func.__doc__,
                 errors=errors,
                 upload=upload,
+                also=dict(also or {}),
             )
         )
         return func
@@ -416,6 +420,7 @@ def build_openapi() -> dict:
     models = {ErrorBody}
     for op in OPERATIONS:
         models.update(m for m in (op.body, op.query, op.response) if _is_model(m))
+        models.update(m for m in op.also.values() if _is_model(m))
     mode = {m: "serialization" for m in models}
     for op in OPERATIONS:
         if _is_model(op.body):
@@ -454,6 +459,11 @@ def build_openapi() -> dict:
                 "content": {media_type: binary for media_type in op.upload},
             }
         item["responses"][str(op.status)] = _success(op, refs)
+        for status, model in op.also.items():
+            item["responses"][str(status)] = {
+                "description": "OK",
+                "content": {"application/json": {"schema": refs[model]}},
+            }
         paths.setdefault(path, {})[op.method.lower()] = item
     return {
         "openapi": "3.1.0",

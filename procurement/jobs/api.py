@@ -3,11 +3,12 @@ the job is then read here until it is done, and its file downloaded."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from flask import g, url_for
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from procurement.core.api import Page, PageQuery, Schema, api_route, paginate
 from procurement.jobs import runner
@@ -38,6 +39,9 @@ class JobOut(Schema):
     created_by: str
     url: str
     download_url: str | None
+    result_url: str | None = Field(
+        None, description="What the job made, as JSON (an import's report), once done."
+    )
     links: list[JobLink]
 
     @model_validator(mode="before")
@@ -56,13 +60,20 @@ def _job_fields(job: Job) -> dict:
     state["download_url"] = (
         url_for("api.download_job_result", job_id=job.id) if state.pop("download") else None
     )
+    made = (job.result or {}).get("api")
+    state["result_url"] = url_for(made["endpoint"], **made["values"]) if made else None
     return state
 
 
 def accepted(kind: str, key: str, params: dict, *, region_code: str):
     """Start a job from the API: 202 with the job and its URL in ``Location``."""
+    return started(lambda: runner.submit(kind, key, params, user=g.user, region_code=region_code))
+
+
+def started(submit: Callable[[], Job]):
+    """202 with the job ``submit()`` made; the same work under way is 409 with its URL."""
     try:
-        job = runner.submit(kind, key, params, user=g.user, region_code=region_code)
+        job = submit()
     except runner.AlreadyRunning as error:
         error.fields = {"job": [url_for("api.get_job", job_id=error.job.id)]}
         raise
@@ -70,8 +81,8 @@ def accepted(kind: str, key: str, params: dict, *, region_code: str):
 
 
 def _accepted(job: Job):
-    body = JobOut.model_validate(job).model_dump(mode="json")
-    return body, 202, {"Location": body["url"]}
+    body = JobOut.model_validate(job)
+    return body, 202, {"Location": body.url}
 
 
 @api_route(

@@ -2,8 +2,9 @@
 
 A handler takes the job's parameters and a ``progress`` callable, does its work in the
 current transaction (the runner commits it with the job's outcome) and returns the
-result the job's page shows: a ``summary``, and optionally a ``download`` (a stored blob)
-and ``links`` (endpoint and values, made into URLs when shown).
+result the job's page shows: a ``summary``, and optionally a ``download`` (a stored blob),
+``links`` (endpoint and values, made into URLs when shown) and ``api`` (the endpoint of
+what the job made, as JSON: an import's report).
 """
 
 from __future__ import annotations
@@ -74,6 +75,28 @@ def archive_plan_contracts(params: dict[str, Any], progress) -> dict[str, Any]:
     }
 
 
+def import_service_records(params: dict[str, Any], progress) -> dict[str, Any]:
+    from procurement.settlements import services as settlements
+
+    batch = settlements.run_import_job(params, actor=g.user, progress=progress)
+    return {
+        "summary": _(
+            "%(accepted)d records imported, %(already)d imported before, %(rejected)d rejected.",
+            accepted=batch.accepted,
+            already=batch.already_imported,
+            rejected=batch.rejected,
+        ),
+        "links": [
+            {
+                "endpoint": "settlements.import_report",
+                "values": {"import_id": batch.id},
+                "label": _("Import report"),
+            }
+        ],
+        "api": {"endpoint": "api.get_import", "values": {"import_id": batch.id}},
+    }
+
+
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -89,6 +112,12 @@ KINDS: dict[str, Kind] = {
             "plans.view",
             archive_plan_contracts,
         ),
+        Kind(
+            "records.import",
+            _l("Import service records"),
+            "records.import",
+            import_service_records,
+        ),
     )
 }
 
@@ -96,4 +125,8 @@ STAGES = {
     "start": _l("Starting"),
     "documents": _l("Documents made"),
     "pdf": _l("PDF copies made"),
+    "read": _l("File read"),
+    "checked": _l("Rows checked"),
+    "stored": _l("Records stored"),
+    "settled": _l("Statements brought up to date"),
 }

@@ -21,7 +21,14 @@ from procurement.accounts.models import User
 from procurement.core.audit import Actor, current_actor, record, set_actor
 from procurement.core.clock import utcnow
 from procurement.core.db import db
-from procurement.core.errors import Conflict, DomainError, describe
+from procurement.core.errors import (
+    DATABASE_UNAVAILABLE,
+    UNAVAILABLE,
+    Conflict,
+    DomainError,
+    describe,
+    is_write_clash,
+)
 from procurement.core.scoping import activate_scope
 from procurement.jobs.kinds import KINDS
 from procurement.jobs.models import ACTIVE, Job, JobStatus
@@ -117,23 +124,47 @@ def run(job_id: int) -> None:
     _act_as(job)
     progress = Progress(job_id)
     progress("start", 0)
+    failure = None
     try:
         result = kind.handler(job.params, progress)
         job.status, job.result, job.finished_at = JobStatus.DONE, result, utcnow()
         db.session.commit()
     except DomainError as error:
-        db.session.rollback()
-        _finish(job_id, JobStatus.FAILED, error=error.message)
+        failure = error.message
     except Exception as error:  # noqa: BLE001 - the job fails, the worker goes on
-        db.session.rollback()
         log.error("job %s (%s) failed: %s", job_id, kind.name, describe(error))
-        _finish(
-            job_id,
-            JobStatus.FAILED,
-            error=_("The job failed unexpectedly; nothing of it was saved. It has been logged."),
-        )
+        failure = _failure(error)
+    try:
+        if failure is not None:
+            # Out of the except block: the error and the driver's statements its frames
+            # held are gone, so a connection dropped below is closed at once (SQLite
+            # keeps a closed connection's write lock while a statement of it is alive).
+            _roll_back()
+            _finish(job_id, JobStatus.FAILED, error=failure)
     finally:
         job_queue().forget(job_id)
+
+
+def _roll_back() -> None:
+    """Undo the job's writes; if the connection itself is gone, drop it (the job's outcome
+    is then written on a new one)."""
+    try:
+        db.session.rollback()
+    except Exception as error:  # noqa: BLE001 - the connection itself may be gone
+        log.warning("rollback failed: %s", describe(error))
+        db.session().invalidate()
+
+
+def _failure(error: Exception) -> str:
+    """Why the job failed, as the user is told it: the database's state, or a bug."""
+    if is_write_clash(error):
+        return _(
+            "Someone else changed the same records at the same time; nothing of the job "
+            "was saved. Run it again."
+        )
+    if isinstance(error, UNAVAILABLE):
+        return str(DATABASE_UNAVAILABLE)
+    return _("The job failed unexpectedly; nothing of it was saved. It has been logged.")
 
 
 def retry(job: Job) -> Job:

@@ -1,17 +1,20 @@
 """Service records, their imports and flags, and monthly statements under /api/v1.
 
 A platform pushes records as JSON (``POST /service-records``) or sends its export file
-as the request body (``POST /service-records/file``); both answer with the import's
-report, and importing the same records again never counts them twice.
+as the request body (``POST /service-records/file``); importing the same records again
+never counts them twice. A push of up to ``RECORD_PUSH_SYNC_MAX_ROWS`` records (5,000)
+is imported within the request and answered 201 with the import's report; a larger push
+and every file are imported by a job (issue 16): 202 with the job's URL, whose
+``result_url`` is the report once done. The same file while its import is waiting or
+running is refused with 409.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from io import BytesIO
 from typing import Literal
 
-from flask import g, request
+from flask import current_app, g, request
 from pydantic import Field
 from sqlalchemy import select
 
@@ -21,6 +24,7 @@ from procurement.core.dates import month_of
 from procurement.core.db import db
 from procurement.core.errors import NotFound
 from procurement.core.office import XLSX
+from procurement.jobs.api import JobOut, started
 from procurement.settlements import ceilings, delivery, services
 from procurement.settlements.models import (
     FLAGGED,
@@ -231,11 +235,18 @@ class FlagQuery(Schema):
     body=RecordsIn,
     response=ImportOut,
     status=201,
+    also={202: JobOut},
 )
 def push_records(body: RecordsIn):
-    batch = services.import_pushed(
-        [r.model_dump() for r in body.records], region_code=g.user.region_code, actor=g.user
-    )
+    """Up to ``RECORD_PUSH_SYNC_MAX_ROWS`` records (5,000) are imported at once: 201 with
+    the report. More are imported by a job: 202 with the job (``Location``), whose
+    ``result_url`` is the report once done; the same records pushed again while that job
+    waits or runs: 409."""
+    rows = [r.model_dump() for r in body.records]
+    if len(rows) > current_app.config["RECORD_PUSH_SYNC_MAX_ROWS"]:
+        data = services.pushed_bytes(rows)
+        return started(lambda: services.queue_import(data, "", pushed=True, user=g.user))
+    batch = services.import_pushed(rows, region_code=g.user.region_code, actor=g.user)
     db.session.commit()
     return ImportOut.model_validate(batch), 201
 
@@ -251,23 +262,24 @@ class UploadQuery(Schema):
 @api_route(
     "/service-records/file",
     method="POST",
-    summary="Import the platform's export file (CSV or .xlsx as the request body)",
+    summary="Import the platform's export file (a job: 202, then GET its URL)",
     tag="service records",
     permission="records.import",
     query=UploadQuery,
-    response=ImportOut,
-    status=201,
+    response=JobOut,
+    status=202,
     upload=("text/csv", XLSX),
 )
 def upload_records(query: UploadQuery):
     """Send the file itself as the body (Content-Type text/csv or the .xlsx type), with
-    ``?filename=`` to name it in the report."""
+    ``?filename=`` to name it in the report. A job imports it: the answer is 202 with the
+    job (``Location``); once done, its ``result_url`` is the import's report, and a file
+    the import cannot read fails the job with the reason. The same file while its import
+    is waiting or running: 409 (code ``job_already_running``) with that job's URL."""
     request.max_content_length = services.upload_limit()
-    batch = services.import_upload(
-        BytesIO(request.get_data()), query.filename, region_code=g.user.region_code, actor=g.user
-    )
-    db.session.commit()
-    return ImportOut.model_validate(batch), 201
+    data = request.get_data()
+    services.check_upload(data, query.filename)
+    return started(lambda: services.queue_import(data, query.filename, user=g.user))
 
 
 @api_route(

@@ -18,7 +18,7 @@ import gc
 import hashlib
 import io
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -383,14 +383,18 @@ def import_records(
     sha256: str,
     region_code: str,
     actor: User | None,
+    progress: Callable[..., None] | None = None,
 ) -> RecordImport:
-    """Check, flag, store and settle the rows of ``frame``; the caller commits."""
+    """Check, flag, store and settle the rows of ``frame``; the caller commits.
+    ``progress(stage, step, STEPS)`` is told of each stage done (a job's progress bar)."""
+    report = progress or _no_progress
     began = time.perf_counter()
     _large_cache()
     bad_rows = frame.attrs.get("bad_rows", [])
     rows = _normalise(frame, bad_rows)
     del frame  # the caller passes it on; from here on only the normalised rows are kept
     n = len(rows)
+    report("read", 1, STEPS)
     look = _lookups()
     verdict = _Verdicts(n)
 
@@ -438,6 +442,7 @@ def import_records(
 
     existing = _existing(key, verdict.open)
     accepted = verdict.open & ~existing
+    report("checked", 2, STEPS)
 
     batch = RecordImport(
         region_code=region_code,
@@ -478,13 +483,25 @@ def import_records(
     touched = sorted(
         {(int(c), m.date()) for c, m in new[["contract_id", "month"]].drop_duplicates().values}
     )
-    flagged = settle(touched, look.terms, new=new, import_id=batch.id, roster=look.roster)
+    flagged = settle(
+        touched, look.terms, new=new, import_id=batch.id, roster=look.roster, progress=report
+    )
     batch.flagged = flagged
     batch.months = sorted({m.strftime("%Y-%m") for _c, m in touched})
     _store_rejections(batch.id, rows, verdict, bad_rows)
     batch.seconds = round(time.perf_counter() - began, 3)
     db.session.flush()
+    report("settled", 4, STEPS)
     return batch
+
+
+# The stages an import reports as it goes: rows read, checked, records stored, statements
+# settled (the last two are one step when no new record is stored).
+STEPS = 4
+
+
+def _no_progress(stage: str, done: int, total: int | None = None) -> None:
+    pass
 
 
 def _recipients_of(numbers: pd.Series, look: Lookups, verdict: _Verdicts) -> pd.Series:
@@ -714,6 +731,7 @@ def settle(
     new: pd.DataFrame | None = None,
     import_id: int | None = None,
     roster: dict[int, tuple] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> int:
     """Evaluate the contract-months ``keys`` (with the ``new`` records, stored here), write
     changed flags and pay, and bring their statements up to date. Returns the number of
@@ -771,6 +789,8 @@ def settle(
             out["unpaid_reason"],
         ]
         _raw_insert(ServiceRecord.__table__.name, RECORD_FIELDS, _in_chunks(columns))
+        if progress is not None:
+            progress("stored", 3, STEPS)
 
     old = records[~is_new]
     if len(old):

@@ -5,9 +5,12 @@ The rules themselves are in ``rules``; the import in ``importer``. Knows nothing
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from io import BytesIO
 from typing import IO
 
 from flask import current_app
@@ -16,12 +19,15 @@ from sqlalchemy import case, func, select, tuple_
 
 from procurement.accounts.models import User
 from procurement.contracts.models import Contract
-from procurement.core import audit
+from procurement.core import audit, spreadsheets
 from procurement.core.cache import app_cache
 from procurement.core.changes import data_version
 from procurement.core.clock import today, utcnow
 from procurement.core.db import db
 from procurement.core.errors import Conflict, NotFound, ValidationError
+from procurement.core.files import read_blob, store_blob
+from procurement.jobs import runner
+from procurement.jobs.models import ACTIVE, Job
 from procurement.plans.models import PurchasePlan
 from procurement.recipients.models import Recipient
 from procurement.settlements import ceilings, holds, importer, rules
@@ -54,7 +60,12 @@ def get_import(import_id: int) -> RecordImport:
 
 
 def import_upload(
-    stream: IO[bytes], filename: str, *, region_code: str, actor: User | None
+    stream: IO[bytes],
+    filename: str,
+    *,
+    region_code: str,
+    actor: User | None,
+    progress: Callable[..., None] | None = None,
 ) -> RecordImport:
     """A CSV or .xlsx file from the platform: read it whole, then import it."""
     limit = current_app.config["RECORD_IMPORT_MAX_BYTES"]
@@ -67,25 +78,99 @@ def import_upload(
         sha256=importer.file_digest(data),
         region_code=region_code,
         actor=actor,
+        progress=progress,
     )
     audit.label(batch, "import", note=filename[:100])
     return batch
 
 
-def import_pushed(rows: list[dict], *, region_code: str, actor: User | None) -> RecordImport:
+def import_pushed(
+    rows: list[dict],
+    *,
+    region_code: str,
+    actor: User | None,
+    progress: Callable[..., None] | None = None,
+) -> RecordImport:
     """Records the platform pushes through the API (same checks as a file)."""
-    import hashlib
-    import json
-
     frame = importer.frame_from_rows(rows)
-    digest = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
     return importer.import_records(
         frame,
         source="api",
         filename=_("Pushed by the platform"),
-        sha256=digest,
+        sha256=importer.file_digest(pushed_bytes(rows)),
         region_code=region_code,
         actor=actor,
+        progress=progress,
+    )
+
+
+def pushed_bytes(rows: list[dict]) -> bytes:
+    """Pushed records as the bytes their digest is taken of (and a job keeps)."""
+    return json.dumps(rows, sort_keys=True, default=str).encode()
+
+
+# Imports as jobs (issue 16): the request keeps the file and queues its import; a worker
+# runs it with its progress; the job's result links to the import's report.
+
+IMPORT_JOB = "records.import"
+
+
+def check_upload(data: bytes, filename: str) -> None:
+    """Refuse at once, before any job, a file no import could read: empty, too large, or
+    named .xlsx without being a workbook. The rest is found by the import itself."""
+    spreadsheets.check_size(data, current_app.config["RECORD_IMPORT_MAX_BYTES"])
+    importer.upload_kind(data, filename)
+
+
+def queue_import(data: bytes, filename: str, *, pushed: bool = False, user: User) -> Job:
+    """Keep the file (or the pushed records) and queue its import, in the user's region.
+
+    One import of a file at a time: the same file (by digest) while its import is waiting
+    or running is refused with 409; a file imported before is imported again, and its
+    records are reported as already imported."""
+    region_code = user.region_code
+    digest = importer.file_digest(data)
+    key = f"{IMPORT_JOB}:{region_code}:{digest}"
+    try:
+        # Read first: on SQLite a running import holds the one write lock, and recording
+        # a second job would wait for it only to be refused (the unique index on the
+        # active key still decides when two requests pass this check at once).
+        running = db.session.scalars(
+            select(Job).where(Job.key == key, Job.status.in_(ACTIVE))
+        ).first()
+        if running is not None:
+            raise runner.AlreadyRunning(running)
+        store_blob(data)
+        params = {
+            "blob": digest,
+            "filename": filename[:200],
+            "pushed": pushed,
+            "region_code": region_code,
+        }
+        return runner.submit(IMPORT_JOB, key, params, user=user, region_code=region_code)
+    except runner.AlreadyRunning as error:
+        error.message = _(
+            "This file is being imported (job %(id)s); wait for it to finish.", id=error.job.id
+        )
+        error.args = (error.message,)
+        raise
+
+
+def run_import_job(
+    params: dict, *, actor: User, progress: Callable[..., None] | None = None
+) -> RecordImport:
+    """The work of a ``records.import`` job: the kept file (or records) imported."""
+    data = read_blob(params["blob"])
+    if params.get("pushed"):
+        return import_pushed(
+            json.loads(data), region_code=params["region_code"], actor=actor, progress=progress
+        )
+    return import_upload(
+        BytesIO(data),
+        params["filename"],
+        region_code=params["region_code"],
+        actor=actor,
+        progress=progress,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import date
 from flask import (
     Blueprint,
     abort,
+    current_app,
     g,
     redirect,
     render_template,
@@ -26,8 +27,9 @@ from procurement.accounts.auth import permission_required
 from procurement.contracts.models import Contract
 from procurement.core.dates import month_of
 from procurement.core.db import db
-from procurement.core.errors import DomainError
+from procurement.core.errors import DomainError, ValidationError
 from procurement.core.forms import ActionForm, choices, filter_args, run_action
+from procurement.jobs import runner
 from procurement.plans.models import PurchasePlan
 from procurement.providers.models import Provider
 from procurement.settlements import ceilings, delivery, exports, holds, importer, services
@@ -211,30 +213,30 @@ def imports():
 @bp.route("/imports/new", methods=["GET", "POST"])
 @permission_required("records.import")
 def import_file():
+    """The file is kept and imported by a job (issue 16); its page follows the import and
+    links to the report. A file no import could read is refused here (422); the same file
+    while its import is waiting or running, with 409 and a link to that job."""
     request.max_content_length = services.upload_limit()
     form = ImportForm()
-    if form.validate_on_submit():
-        done = run_action(
-            lambda: services.import_upload(
-                form.file.data.stream,
-                form.file.data.filename or "",
-                region_code=g.user.region_code,
-                actor=g.user,
-            ),
-            success=lambda batch: _(
-                "%(accepted)d records imported, %(rejected)d rejected.",
-                accepted=batch.accepted,
-                rejected=batch.rejected,
-            ),
-            show_refusal=False,  # on the file field, below
-        )
-        if not done.ok:
-            form.file.errors = [done.error.message]
-            return render_template("settlements/import.html", form=form, columns=COLUMNS_TEXT), 422
-        return redirect(url_for("settlements.import_report", import_id=done.result.id))
-    return render_template(
-        "settlements/import.html", form=form
-    ), 422 if form.is_submitted() else 200
+    if not form.validate_on_submit():
+        return render_template(
+            "settlements/import.html", form=form, columns=COLUMNS_TEXT
+        ), 422 if form.is_submitted() else 200
+    filename = form.file.data.filename or ""
+    data = form.file.data.stream.read(current_app.config["RECORD_IMPORT_MAX_BYTES"] + 1)
+    try:
+        services.check_upload(data, filename)
+        job = services.queue_import(data, filename, user=g.user)
+    except runner.AlreadyRunning as error:
+        form.file.errors = [error.message]
+        return render_template(
+            "settlements/import.html", form=form, columns=COLUMNS_TEXT, running=error.job
+        ), 409
+    except ValidationError as error:
+        db.session.rollback()
+        form.file.errors = [error.message]
+        return render_template("settlements/import.html", form=form, columns=COLUMNS_TEXT), 422
+    return redirect(url_for("jobs.show", job_id=job.id))
 
 
 @bp.get("/imports/<int:import_id>")

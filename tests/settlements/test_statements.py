@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -234,8 +235,11 @@ def test_upload_page_shows_the_report(care_site, app, client):
         {"file": (io.BytesIO(data + b"bad,row\n"), "platform.csv")},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 302
-    report = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert response.status_code == 302 and "/jobs/" in response.location
+    job = client.get(response.location).get_data(as_text=True)
+    assert "已完成" in job and "导入报告" in job, job[job.find("<main") :]
+    report_url = re.search(r'href="(/settlements/imports/\d+)"', job).group(1)
+    report = client.get(report_url).get_data(as_text=True)
     assert "import-summary" in report and "rejections" in report
     empty = client.post(
         "/settlements/imports/new",
@@ -320,7 +324,11 @@ def test_api_push_is_idempotent_and_reports(care_site, app, api, make_token):
         data=csv_body,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
     )
-    assert uploaded.status_code == 201 and uploaded.get_json()["accepted"] == 1
+    assert uploaded.status_code == 202, uploaded.get_json()
+    job = api.get(uploaded.headers["Location"], token=token).get_json()
+    assert job["status"] == "done", job
+    report = api.get(job["result_url"], token=token).get_json()
+    assert report["accepted"] == 1 and report["filename"] == "oct.csv"
 
 
 def test_another_county_sees_nothing(care_site, app, api, make_user, make_token):
