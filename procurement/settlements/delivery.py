@@ -80,6 +80,28 @@ class ContractShortfall:
     def not_fully_served(self) -> int:
         return self.short + self.unserved
 
+    def count(self, row, owed: int, delivered: int, *, people: bool = True) -> None:
+        """Count one entitled person of a roster row (``_roster``): owed, what of it was
+        delivered, and, when short, who (with ``people``)."""
+        got = min(delivered, owed)
+        self.entitled += 1
+        self.owed += owed
+        self.delivered += got
+        if got >= owed:
+            return
+        if got == 0:
+            self.unserved += 1
+        else:
+            self.short += 1
+        if people:
+            width = len(rules.RECIPIENT_COLUMNS)
+            self.people.append(
+                Shortfall(row[0], row[width], row[width + 1], row[width + 2], owed, got)
+            )
+
+    def unserved_first(self) -> None:
+        self.people.sort(key=lambda s: not s.unserved)  # stable: roster order kept
+
 
 def _owed(terms: rules.Terms) -> int:
     if terms.hourly:
@@ -128,27 +150,14 @@ def contract_shortfall(contract: Contract, month: date, *, people: bool = True):
     if contract.status not in OWING or not _in_term(terms, month):
         return result
     roster, standing = _roster(contract, terms, month)
-    width = len(rules.RECIPIENT_COLUMNS)
     delivered = _delivered(contract.id, month, terms.hourly)
     owed = _owed(terms)
-    found: list[Shortfall] = []
     for row in roster:
         status, died_on = standing.of(row[0], month, terms.profile)
         if status != MonthStatus.ENTITLED or died_on is not None:
             continue  # not owed this month, or not for the whole of it
-        got = min(delivered.get(row[0], 0), owed)
-        result.entitled += 1
-        result.owed += owed
-        result.delivered += got
-        if got >= owed:
-            continue
-        if got == 0:
-            result.unserved += 1
-        else:
-            result.short += 1
-        if people:
-            found.append(Shortfall(row[0], row[width], row[width + 1], row[width + 2], owed, got))
-    result.people = sorted(found, key=lambda s: not s.unserved)  # stable: roster order kept
+        result.count(row, owed, delivered.get(row[0], 0), people=people)
+    result.unserved_first()
     return result
 
 
@@ -198,7 +207,6 @@ def visits_year_to_date(contract: Contract, through: date) -> ContractShortfall 
         months.append(month)
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
     roster, standing = _roster(contract, terms, through)
-    width = len(rules.RECIPIENT_COLUMNS)
     delivered = _delivered(contract.id, through, hourly=False, since=first)
     per_year = terms.visits_per_year or 0
     for row in roster:
@@ -209,21 +217,8 @@ def visits_year_to_date(contract: Contract, through: date) -> ContractShortfall 
         )
         if not entitled:
             continue
-        owed = -(-per_year * entitled // 12)
-        got = min(delivered.get(row[0], 0), owed)
-        result.entitled += 1
-        result.owed += owed
-        result.delivered += got
-        if got >= owed:
-            continue
-        if got == 0:
-            result.unserved += 1
-        else:
-            result.short += 1
-        result.people.append(
-            Shortfall(row[0], row[width], row[width + 1], row[width + 2], owed, got)
-        )
-    result.people.sort(key=lambda s: not s.unserved)
+        result.count(row, -(-per_year * entitled // 12), delivered.get(row[0], 0))
+    result.unserved_first()
     return result
 
 

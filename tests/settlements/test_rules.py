@@ -366,8 +366,9 @@ def test_a_confirmed_statement_elsewhere_is_taken_first():
     assert result(out, 0) == (0, 60, None)  # another month: nothing carried over
 
 
-def test_visits_model_pays_each_visit_up_to_the_year():
-    p = profile(
+def xinjiang() -> PolicyProfile:
+    """The visits model: 36 visits a person a year (seed 000 §2(3))."""
+    return profile(
         entitlement_model=EntitlementModel.VISITS_PER_YEAR,
         hours_per_month=None,
         hourly_rate_cap=None,
@@ -375,6 +376,10 @@ def test_visits_model_pays_each_visit_up_to_the_year():
         unit_price_per_visit=Decimal("50.00"),
         visits_must_be_split=False,
     )
+
+
+def test_visits_model_pays_each_visit_up_to_the_year():
+    p = xinjiang()
     out = run(
         [visit("2026-07-03 09:00", 60), visit("2026-07-10 09:00", 60)],
         contract_terms=terms(p),
@@ -387,14 +392,7 @@ def test_visits_model_pays_each_visit_up_to_the_year():
 def test_visits_model_pays_within_the_contracts_share_of_the_year():
     """Issue 14: a contract of July to December pays 18 of the 36 visits a year (its
     budget was reckoned so); the floor is owed, not a reason to pay twice the budget."""
-    p = profile(
-        entitlement_model=EntitlementModel.VISITS_PER_YEAR,
-        hours_per_month=None,
-        hourly_rate_cap=None,
-        visits_per_year=36,
-        unit_price_per_visit=Decimal("50.00"),
-        visits_must_be_split=False,
-    )
+    p = xinjiang()
     half_year = terms(p)
     assert half_year[1].visits_share(2026) == 18 and half_year[1].visits_share(2027) == 0
     seven_months = terms(p, start=date(2026, 6, 1))[1]
