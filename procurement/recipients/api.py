@@ -113,6 +113,14 @@ class ApplicationOut(Schema):
     calendar_message: str | None = None
 
 
+class MoveOut(Schema):
+    from_township: str
+    to_township: str
+    moved_on: date
+    effective_from: date = Field(description="The first day served in the new township.")
+    note: str
+
+
 class RecipientOut(RecipientSummary):
     address: str
     phone: str
@@ -125,6 +133,7 @@ class RecipientOut(RecipientSummary):
     exit_effective: date | None = Field(description="The first day without service.")
     notes: str
     applications: list[ApplicationOut]
+    moves: list[MoveOut]
 
 
 class RecipientQuery(PageQuery):
@@ -175,6 +184,12 @@ class ExitIn(Schema):
     exit_reason: ExitReason
     exit_date: date
     exit_note: str = Field("", max_length=2000)
+
+
+class MoveIn(Schema):
+    township_code: str = Field(max_length=12)
+    moved_on: date
+    note: str = Field("", max_length=2000)
 
 
 class OpenApplicationOut(Schema):
@@ -292,6 +307,7 @@ def _recipient_out(recipient: Recipient) -> RecipientOut:
         **{name: getattr(recipient, name) for name in DETAIL_COLUMNS},
         exit_effective=services.exit_effective(recipient),
         applications=[_application_out(a, overrides) for a in recipient.applications],
+        moves=[MoveOut.model_validate(m) for m in recipient.moves],
     )
 
 
@@ -521,6 +537,25 @@ def list_open_applications(query: PageQuery):
 )
 def record_recipient_exit(recipient_id: int, body: ExitIn):
     recipient = services.record_exit(services.get_recipient(recipient_id), **body.model_dump())
+    db.session.commit()
+    return _recipient_out(recipient)
+
+
+@api_route(
+    "/recipients/<int:recipient_id>/moves",
+    method="POST",
+    summary="Record that a recipient moved to another township of the county",
+    tag="recipients",
+    permission="recipients.edit",
+    body=MoveIn,
+    response=RecipientOut,
+    status=201,
+)
+def record_recipient_move(recipient_id: int, body: MoveIn):
+    """The service follows from the month after the move (seed 000 §3(1)); visits until
+    then belong to the old township's zone. A wrong township is corrected with PATCH."""
+    recipient = services.get_recipient(recipient_id)
+    services.record_move(recipient, **body.model_dump())
     db.session.commit()
     return _recipient_out(recipient)
 

@@ -124,6 +124,12 @@ class ExitForm(FlaskForm):
     exit_note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
 
 
+class MoveForm(FlaskForm):
+    township_code = SelectField(_l("Moved to the township"), validate_choice=False)
+    moved_on = StringField(_l("Moved on"), render_kw=DATE)
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+
+
 class RecipientFilterForm(FlaskForm):
     class Meta:
         csrf = False

@@ -116,6 +116,30 @@ class Recipient(Audited, RegionOwned, TimestampMixin, db.Model):
     applications: Mapped[list[Application]] = relationship(
         back_populates="recipient", order_by="Application.applied_on"
     )
+    moves: Mapped[list[RecipientMove]] = relationship(
+        back_populates="recipient", order_by="RecipientMove.effective_from"
+    )
+
+
+class RecipientMove(Audited, RegionOwned, TimestampMixin, db.Model):
+    """A move from one township of the county to another, taking effect the month after
+    the move (seed 000 §3(1)): visits before ``effective_from`` belong to the zone of
+    ``from_township``, from then on to that of ``to_township`` (settlements.rules)."""
+
+    __tablename__ = "recipient_moves"
+    __audit_ignore__ = frozenset({"updated_at"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"), index=True)
+    from_township: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    to_township: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    moved_on: Mapped[date] = mapped_column(Date)
+    effective_from: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    recipient: Mapped[Recipient] = relationship(back_populates="moves")
+    destination: Mapped[Region] = relationship(foreign_keys=[to_township], lazy="joined")
+    origin: Mapped[Region] = relationship(foreign_keys=[from_township], lazy="joined")
 
 
 class Application(Audited, RegionOwned, TimestampMixin, db.Model):

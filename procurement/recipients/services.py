@@ -40,6 +40,7 @@ from procurement.recipients.models import (
     ApplicationStatus,
     ExitReason,
     Recipient,
+    RecipientMove,
 )
 from procurement.regions.models import Region, RegionLevel
 from procurement.regions.services import get_region
@@ -358,10 +359,53 @@ def update_recipient(recipient: Recipient, data: RecipientInput) -> Recipient:
     if values.get("id_hash") == recipient.id_hash:
         for unchanged in ("id_cipher", "id_hash", "id_masked"):
             values.pop(unchanged)  # a new cipher of the same number is no change
+    corrected = values.get("township_code")
+    if corrected and corrected != recipient.township_code and recipient.moves:
+        # a correction, not a move: the township lived in since the last move was wrong
+        recipient.moves[-1].to_township = corrected
     for name, value in values.items():
         setattr(recipient, name, value)
     db.session.flush()
     return recipient
+
+
+def record_move(
+    recipient: Recipient, *, township_code: Any, moved_on: Any, note: str = ""
+) -> RecipientMove:
+    """The person moved to another township of the county: the roster holds the new one,
+    and service follows from the month after the move (seed 000 §3(1)); visits until then
+    belong to the old township's zone (settlement reads the move). A wrong township is
+    corrected by editing the roster entry instead."""
+    county = get_region(recipient.region_code)
+    errors = FieldErrors()
+    township = _township(township_code, county, errors)
+    if township and township == recipient.township_code:
+        errors.add("township_code", _("The person already lives in this township."))
+    day = past_date(moved_on, "moved_on", errors, required=True)
+    last = recipient.moves[-1] if recipient.moves else None
+    if day and last is not None and day <= last.moved_on:
+        errors.add(
+            "moved_on",
+            _(
+                "The move must come after the last one, on %(date)s.",
+                date=last.moved_on.isoformat(),
+            ),
+        )
+    errors.raise_if_any()
+    assert township is not None and day is not None
+    move = RecipientMove(
+        recipient=recipient,
+        region_code=recipient.region_code,
+        from_township=recipient.township_code,
+        to_township=township,
+        moved_on=day,
+        effective_from=next_month(day),
+        note=_text(note, 2000),
+    )
+    db.session.add(move)
+    recipient.township_code = township
+    db.session.flush()
+    return move
 
 
 def reveal_id_number(recipient: Recipient) -> str:

@@ -29,6 +29,7 @@ from procurement.recipients.forms import (
     DecisionForm,
     ExitForm,
     MonthForm,
+    MoveForm,
     OverrideForm,
     RecipientFilterForm,
     RecipientForm,
@@ -37,7 +38,7 @@ from procurement.recipients.forms import (
 from procurement.recipients.models import CAPABILITY_LEVELS, Recipient
 from procurement.regions.forms import requested_county
 from procurement.regions.models import Region, RegionLevel
-from procurement.regions.services import townships_of
+from procurement.regions.services import get_region, townships_of
 from procurement.settlements.delivery import contract_shortfall, last_ended_month
 
 bp = Blueprint("recipients", __name__, url_prefix="/recipients")
@@ -174,6 +175,7 @@ def _render_show(recipient: Recipient, status: int = 200, *, revealed: str | Non
         step_form=forms.get("step_form") or StepForm(),
         decision_form=forms.get("decision_form") or DecisionForm(),
         exit_form=forms.get("exit_form") or ExitForm(),
+        move_form=forms.get("move_form") or _move_form(recipient),
         action_form=ActionForm(),
     )
     return page, status
@@ -269,6 +271,41 @@ def exit_service(recipient_id: int):
         next_url=_back_to(recipient, "exit"),
     )
     return done or _render_show(recipient, status, exit_form=form)
+
+
+def _move_form(recipient: Recipient) -> MoveForm:
+    form = MoveForm()
+    county = get_region(recipient.region_code)
+    form.township_code.choices = choices(
+        [
+            ("", "—"),
+            *[(t.code, t.name) for t in townships_of(county) if t.code != recipient.township_code],
+        ]
+    )
+    return form
+
+
+@bp.post("/<int:recipient_id>/move")
+@permission_required("recipients.edit")
+def move(recipient_id: int):
+    recipient = services.get_recipient(recipient_id)
+    form = _move_form(recipient)
+    done, status = save_form(
+        form,
+        lambda: services.record_move(
+            recipient,
+            township_code=form.township_code.data,
+            moved_on=form.moved_on.data,
+            note=form.note.data,
+        ),
+        success=lambda move: _(
+            "The move was recorded: service follows in %(township)s from %(date)s.",
+            township=move.destination.name,
+            date=move.effective_from.isoformat(),
+        ),
+        next_url=_back_to(recipient, "move"),
+    )
+    return done or _render_show(recipient, status, move_form=form)
 
 
 # ------------------------------------------------------------------ applications

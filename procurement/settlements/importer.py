@@ -62,7 +62,7 @@ from procurement.core.office import csv_text
 from procurement.core.scoping import owned_in_scope
 from procurement.plans.models import ServiceItem
 from procurement.recipients.identity import lookup_hasher
-from procurement.recipients.models import Recipient
+from procurement.recipients.models import Recipient, RecipientMove
 from procurement.regions.models import Region, RegionLevel
 from procurement.settlements import rules
 from procurement.settlements.models import (
@@ -308,6 +308,22 @@ class Lookups:
     terms: dict[int, rules.Terms]
     townships: dict[str, dict[str, str]]  # county code -> {name or code: code}
     items: dict[str, dict[str, str]]  # county code -> {name or code: code}
+    moves: pd.DataFrame  # the roster's moves (rules.MOVE_COLUMNS)
+
+
+def _moves(recipient_ids: Iterable[int] | None = None) -> pd.DataFrame:
+    """The moves of the people in scope (of these people, when given): a short table."""
+    query = select(
+        RecipientMove.recipient_id,
+        RecipientMove.from_township,
+        RecipientMove.to_township,
+        RecipientMove.effective_from,
+    ).where(owned_in_scope(RecipientMove.__table__.c.region_code))
+    rows = db.session.execute(query).all()
+    if recipient_ids is not None:
+        wanted = set(recipient_ids)
+        rows = [row for row in rows if row[0] in wanted]
+    return pd.DataFrame([tuple(row) for row in rows], columns=rules.MOVE_COLUMNS)
 
 
 def _lookups() -> Lookups:
@@ -346,7 +362,7 @@ def _lookups() -> Lookups:
     )
     frame["start"] = pd.to_datetime(frame["start"]).astype("datetime64[s]")
     frame["end"] = pd.to_datetime(frame["end"]).astype("datetime64[s]")
-    return Lookups(recipients, roster, providers, frame, terms, townships, items)
+    return Lookups(recipients, roster, providers, frame, terms, townships, items, _moves())
 
 
 def _as_stored(column):
@@ -421,8 +437,8 @@ def import_records(
     now = pd.Timestamp(utcnow().astimezone(CHINA).replace(tzinfo=None))  # platform times are local
     verdict.refuse((ended > now).to_numpy(), "future_visit", rows["end"].to_numpy())
 
-    # The zone is the one of the township the roster holds for the person (rules.py).
-    home = recipient_id.map({rid: facts[-1] for rid, facts in look.roster.items()})
+    # The zone is the one of the township the person lived in on the visit's date (rules).
+    home = rules.Standing(look.roster.values(), look.moves).townships_on(recipient_id, started)
     contract_id = _contracts_of(provider_id, started, home, look, verdict)
     county = contract_id.map({c: t.region_code[:6] for c, t in look.terms.items()})
     township = _codes(rows["township"], county, look.townships)
@@ -484,7 +500,13 @@ def import_records(
         {(int(c), m.date()) for c, m in new[["contract_id", "month"]].drop_duplicates().values}
     )
     flagged = settle(
-        touched, look.terms, new=new, import_id=batch.id, roster=look.roster, progress=report
+        touched,
+        look.terms,
+        new=new,
+        import_id=batch.id,
+        roster=look.roster,
+        moves=look.moves,
+        progress=report,
     )
     batch.flagged = flagged
     batch.months = sorted({m.strftime("%Y-%m") for _c, m in touched})
@@ -731,6 +753,7 @@ def settle(
     new: pd.DataFrame | None = None,
     import_id: int | None = None,
     roster: dict[int, tuple] | None = None,
+    moves: pd.DataFrame | None = None,
     progress: Callable[..., None] | None = None,
 ) -> int:
     """Evaluate the contract-months ``keys`` (with the ``new`` records, stored here), write
@@ -761,7 +784,9 @@ def settle(
     recipient_ids = [int(r) for r in pd.unique(records["recipient_id"])]
     if roster is None:
         roster = {row[0]: row for row in _recipient_rows(recipient_ids)}
-    standing = rules.Standing(roster[r] for r in recipient_ids)
+    if moves is None:
+        moves = _moves(recipient_ids)
+    standing = rules.Standing((roster[r] for r in recipient_ids), moves)
     prior = _prior_visits(keys, terms, recipient_ids)
     evaluated = rules.evaluate(records, terms, standing, prior, prior_minutes)
     is_new = records["is_new"].to_numpy(dtype=bool)

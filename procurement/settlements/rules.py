@@ -59,6 +59,9 @@ RECIPIENT_COLUMNS = (
 )
 
 
+MOVE_COLUMNS = ["recipient_id", "from_township", "to_township", "effective_from"]
+
+
 @dataclass(frozen=True)
 class Terms:
     """What one contract pays for, and how (from the contract and its plan's profile)."""
@@ -146,9 +149,11 @@ class Standing:
     once per distinct set of facts rather than once per person.
     """
 
-    def __init__(self, rows: Iterable[tuple]) -> None:
+    def __init__(self, rows: Iterable[tuple], moves: pd.DataFrame | None = None) -> None:
         self.people = {row[0]: row for row in rows}
         self._cache: dict[tuple, tuple[MonthStatus, date | None]] = {}
+        # recipient_id, from_township, to_township, effective_from: see townships_on
+        self.moves = moves if moves is not None else pd.DataFrame(columns=MOVE_COLUMNS)
 
     def of(self, recipient_id: int, month: date, profile: PolicyProfile):
         row = self.people[recipient_id]
@@ -166,6 +171,41 @@ class Standing:
     def townships(self) -> dict[int, str | None]:
         """recipient_id -> the township the roster holds for the person."""
         return {rid: row[10] if len(row) > 10 else None for rid, row in self.people.items()}
+
+    def townships_on(self, recipient_ids: pd.Series, moments: pd.Series) -> pd.Series:
+        """The township each person lived in at each moment: the roster's, unless they
+        moved (``RecipientMove``): from a move's ``effective_from`` the township moved
+        to, before the first move the one moved from."""
+        home = recipient_ids.map(self.townships())
+        moves = self.moves[self.moves["recipient_id"].isin(set(recipient_ids.tolist()))]
+        if not len(moves):
+            return home
+        moves = moves.assign(
+            recipient_id=moves["recipient_id"].astype(np.int64),
+            effective_from=pd.to_datetime(moves["effective_from"]).astype("datetime64[s]"),
+        ).sort_values("effective_from")
+        visits = pd.DataFrame(
+            {
+                "recipient_id": recipient_ids.to_numpy(dtype=np.int64),
+                "at": moments.to_numpy().astype("datetime64[s]"),
+                "position": np.arange(len(recipient_ids)),
+            }
+        ).sort_values("at")
+        joined = pd.merge_asof(
+            visits,
+            moves[["recipient_id", "effective_from", "to_township"]],
+            left_on="at",
+            right_on="effective_from",
+            by="recipient_id",
+            direction="backward",
+        ).sort_values("position", ignore_index=True)
+        before_any = moves.drop_duplicates("recipient_id").set_index("recipient_id")
+        found = joined["to_township"].fillna(
+            joined["recipient_id"].map(before_any["from_township"])
+        )
+        return pd.Series(
+            found.fillna(home.reset_index(drop=True)).to_numpy(), index=recipient_ids.index
+        )
 
     def exits(self) -> pd.DataFrame:
         """recipient_id -> the moment from which visits are flagged (death or exit)."""
@@ -232,7 +272,7 @@ def evaluate(
     whole = per_contract("must_split").astype(bool) & (minutes >= cap)  # NaN: never
     flags |= np.where(whole, int(Flag.WHOLE_ENTITLEMENT), 0)
 
-    home = records["recipient_id"].map(standing.townships())
+    home = standing.townships_on(records["recipient_id"], start)
     in_zone = _pairs_in(contract, home, terms, "townships")
     flags |= np.where(in_zone, 0, int(Flag.OUTSIDE_ZONE))
     mismatch = (records["township_code"] != home).to_numpy()

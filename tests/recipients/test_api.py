@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from procurement.core.audit import AuditEvent
 from procurement.core.db import db
 from tests.helpers import in_app
-from tests.recipients.conftest import FACTS_ID, FENGCHENG, QINSHUI_TOWNSHIP, pin
+from tests.recipients.conftest import FACTS_ID, FENGCHENG, MANGHE, QINSHUI_TOWNSHIP, pin
 
 BODY = {
     "id_number": "11010519491231002X",
@@ -264,3 +264,32 @@ def test_another_county_cannot_see_or_change_yangcheng_recipients(app, api, toke
     assert own.status_code == 201 and own.json["region_code"] == "140521"
     names = in_app(app, lambda: db.session.scalars(sa.text("SELECT name FROM recipients")).all())
     assert sorted(names) == ["孙奶奶", "李桂兰", "王秀英"]
+
+
+def test_a_move_through_the_api(api, tokens, seeded):
+    url = f"/api/v1/recipients/{seeded['serving']}/moves"
+    refused = api.post(url, {"township_code": FENGCHENG, "moved_on": "0"}, token=tokens["officer"])
+    assert refused.status_code == 422 and "moved_on" in refused.json["error"]["fields"]
+    other = api.post(
+        url, {"township_code": QINSHUI_TOWNSHIP, "moved_on": "2026-12-01"}, token=tokens["officer"]
+    )
+    assert other.status_code == 422 and "township_code" in other.json["error"]["fields"]
+    assert (
+        api.post(
+            url, {"township_code": "140522101", "moved_on": "2026-12-01"}, token=tokens["finance"]
+        ).status_code
+        == 403
+    )
+    done = api.post(
+        url, {"township_code": "140522101", "moved_on": "2026-12-01"}, token=tokens["officer"]
+    )
+    assert done.status_code == 201, done.json
+    (move,) = done.json["moves"]
+    assert (move["from_township"], move["to_township"]) == (MANGHE, "140522101")
+    assert move["effective_from"] == "2027-01-01" and done.json["township_code"] == "140522101"
+    assert (
+        api.post(
+            url, {"township_code": FENGCHENG, "moved_on": "2026-12-01"}, token=tokens["qinshui"]
+        ).status_code
+        == 404
+    )

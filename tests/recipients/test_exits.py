@@ -80,3 +80,32 @@ def test_an_elder_already_in_service_when_the_roster_is_first_kept(make_recipien
     with pytest.raises(ValidationError) as refused:
         make_recipient(id_number="440524188001010014", service_start="July")
     assert list(refused.value.fields) == ["service_start"]
+
+
+def test_a_move_takes_effect_the_month_after_and_a_correction_at_once(make_recipient, admitted):
+    """Seed 000 §3(1): a move changes the service from the next month; settlement reads
+    the township of each visit's date from it (tests/settlements). A wrong township is
+    corrected by editing the entry, which corrects the last move's destination too."""
+    from procurement.regions.services import get_region, townships_of
+    from tests.recipients.conftest import recipient_input
+
+    recipient = admitted(make_recipient())
+    old = recipient.township_code
+    other, third = [t.code for t in townships_of(get_region("140522")) if t.code != old][:2]
+    move = services.record_move(
+        recipient, township_code=other, moved_on="2026-11-05", note="随子女"
+    )
+    assert (move.from_township, move.to_township) == (old, other)
+    assert (move.moved_on, move.effective_from) == (date(2026, 11, 5), date(2026, 12, 1))
+    assert recipient.township_code == other and recipient.moves == [move]
+
+    with pytest.raises(ValidationError) as refused:  # already there; not after the last move
+        services.record_move(recipient, township_code=other, moved_on="2026-11-05")
+    assert set(refused.value.fields) == {"township_code", "moved_on"}
+    with pytest.raises(ValidationError) as refused:  # in the future; not of the county
+        services.record_move(recipient, township_code="140521100", moved_on="2026-12-16")
+    assert set(refused.value.fields) == {"township_code", "moved_on"}
+    assert len(recipient.moves) == 1
+
+    services.update_recipient(recipient, recipient_input(id_number="", township_code=third))
+    assert recipient.township_code == third and recipient.moves[-1].to_township == third

@@ -301,3 +301,17 @@ def test_another_county_cannot_see_or_change_yangcheng_recipients(client, seeded
     assert events(app, "reveal_id") == []
     # Registering in Yangcheng from 沁水县 is refused outright.
     assert client.get("/recipients/new?region_code=140522").status_code == 400
+
+
+def test_a_move_through_the_page(client, seeded, app):
+    url = f"/recipients/{seeded['serving']}"
+    client.login("yc-officer")
+    assert 'data-test="move-form"' in client.get(url).get_data(as_text=True)
+    refused = client.post(f"{url}/move", {"township_code": "", "moved_on": "2026-12-01"})
+    assert refused.status_code == 422 and "township_code-error" in refused.get_data(as_text=True)
+    done = client.post(
+        f"{url}/move", {"township_code": "140522101", "moved_on": "2026-12-01", "note": "随子女"}
+    )
+    assert done.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-test="move"' in page and "2027-01-01" in page and "北留镇" in page

@@ -161,3 +161,49 @@ def test_visits_after_the_present_are_refused_with_the_reason(care):
     )
     assert (batch.accepted, batch.rejected) == (1, 2), batch.reasons
     assert batch.reasons == {"future_visit": 2}
+
+
+def test_a_move_keeps_the_months_before_it_with_the_old_zone(care):
+    """Seed 000 §3(1): an elder who moved in July to another zone's township is served
+    there from August; July's visits stay with the old zone's contract, August's go to
+    the new one, whatever the roster now says."""
+    from procurement.recipients import services as recipients
+
+    person, number, contract = someone(care)
+    other = _other_contract(contract)
+    at(2026, 9, 5)
+    recipients.record_move(
+        person, township_code=other.township_codes[0], moved_on="2026-07-20", note="迁居"
+    )
+    batch = run_import(
+        care,
+        csv_bytes(
+            [
+                row(
+                    "old-jul",
+                    number,
+                    contract,
+                    start="2026-07-25 09:00:00",
+                    end="2026-07-25 10:00:00",
+                ),
+                row(
+                    "new-jul", number, other, start="2026-07-26 09:00:00", end="2026-07-26 10:00:00"
+                ),
+                row(
+                    "old-aug",
+                    number,
+                    contract,
+                    start="2026-08-03 09:00:00",
+                    end="2026-08-03 10:00:00",
+                ),
+                row(
+                    "new-aug", number, other, start="2026-08-04 09:00:00", end="2026-08-04 10:00:00"
+                ),
+            ]
+        ),
+    )
+    assert batch.accepted == 4
+    assert _paid(contract)["old-jul"][:2] == (60, None)
+    assert _paid(other)["new-jul"][:2] == (0, Unpaid.OUTSIDE_ZONE.value)
+    assert _paid(contract)["old-aug"][:2] == (0, Unpaid.OUTSIDE_ZONE.value)
+    assert _paid(other)["new-aug"][:2] == (60, None)

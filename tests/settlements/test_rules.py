@@ -427,3 +427,26 @@ def test_totals_per_contract_month():
     totals = rules.totals(frame, out, terms())[(1, date(2026, 7, 1))]
     assert (totals.records, totals.flagged, totals.recipients) == (3, 1, 1)
     assert (totals.minutes, totals.paid_minutes, totals.amount_fen) == (310, 240, 14000)
+
+
+def test_a_move_takes_the_zone_from_the_month_after():
+    """Issue 14 and seed 000 §3(1): the zone is the township the person lived in on the
+    visit's date; a move takes effect the month after it (the roster holds the new one)."""
+    moves = pd.DataFrame([(1, ZONE, OTHER_TOWNSHIP, date(2026, 8, 1))], columns=rules.MOVE_COLUMNS)
+    people = [person(township=OTHER_TOWNSHIP)]  # moved away from the zone in July
+    frame = pd.DataFrame([visit("2026-07-31 09:00", 60), visit("2026-08-01 09:00", 60)])
+    for column in ("started_at", "ended_at", "month"):
+        frame[column] = frame[column].astype("datetime64[s]")
+    out = rules.evaluate(frame, terms(), rules.Standing(people, moves))
+    assert result(out, 0) == (0, 60, None)
+    outside = int(Flag.OUTSIDE_ZONE | Flag.TOWNSHIP_MISMATCH)
+    assert result(out, 1) == (outside, 0, "outside_zone")
+    # without the move the roster's township decides both visits
+    out = rules.evaluate(frame, terms(), rules.Standing(people))
+    assert result(out, 0)[2] == result(out, 1)[2] == "outside_zone"
+    # moved into the zone: before the move's month the old township's zone (not this one)
+    moves_in = pd.DataFrame(
+        [(1, OTHER_TOWNSHIP, ZONE, date(2026, 8, 1))], columns=rules.MOVE_COLUMNS
+    )
+    out = rules.evaluate(frame, terms(), rules.Standing([person()], moves_in))
+    assert result(out, 0)[2] == "outside_zone" and result(out, 1) == (0, 60, None)
