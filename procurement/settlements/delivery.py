@@ -15,15 +15,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, select
+import pandas as pd
+from sqlalchemy import case, func, or_, select
 
 from procurement.contracts.models import Contract, ContractStatus
 from procurement.core.clock import today
 from procurement.core.db import db
 from procurement.recipients.entitlement import MonthStatus, month_start
-from procurement.recipients.models import Recipient
+from procurement.recipients.models import Recipient, RecipientMove
 from procurement.regions.models import Region
-from procurement.settlements import rules
+from procurement.settlements import importer, rules
 from procurement.settlements.models import ServiceRecord, Settlement
 
 # Contracts that owe service (a draft does not yet).
@@ -152,7 +153,10 @@ def contract_shortfall(contract: Contract, month: date, *, people: bool = True):
     roster, standing = _roster(contract, terms, month)
     delivered = _delivered(contract.id, month, terms.hourly)
     owed = _owed(terms)
+    living = _living_in(roster, standing, terms, month)
     for row in roster:
+        if row[0] not in living:
+            continue  # moved away, or not yet moved in
         status, died_on = standing.of(row[0], month, terms.profile)
         if status != MonthStatus.ENTITLED or died_on is not None:
             continue  # not owed this month, or not for the whole of it
@@ -162,21 +166,42 @@ def contract_shortfall(contract: Contract, month: date, *, people: bool = True):
 
 
 def _roster(contract: Contract, terms: rules.Terms, through: date):
-    """The people of the contract's townships in service by ``through`` (with their names,
-    masked ID numbers and township names), and their standing."""
+    """The people in service by ``through`` who live, or lived before or after a move, in
+    the contract's townships (with their names, masked ID numbers and the names of their
+    roster townships), and their standing with their moves (see ``_living_in``)."""
+    zone = list(terms.townships)
+    moved = select(RecipientMove.recipient_id).where(
+        or_(RecipientMove.from_township.in_(zone), RecipientMove.to_township.in_(zone))
+    )
     columns = (*rules.RECIPIENT_COLUMNS, Recipient.name, Recipient.id_masked)
     roster = db.session.execute(
         select(*columns, Region.name)
         .join(Region, Region.code == Recipient.township_code)
         .where(
             Recipient.region_code == contract.region_code,
-            Recipient.township_code.in_(list(terms.townships)),
+            or_(Recipient.township_code.in_(zone), Recipient.id.in_(moved)),
             Recipient.service_start <= through,
         )
         .order_by(Recipient.township_code, Recipient.name, Recipient.id)
     ).all()
     width = len(rules.RECIPIENT_COLUMNS)
-    return roster, rules.Standing(row[:width] for row in roster)
+    people = [row[0] for row in roster]
+    return roster, rules.Standing((row[:width] for row in roster), importer.moves_of(people))
+
+
+def _living_in(roster, standing: rules.Standing, terms: rules.Terms, month: date) -> set[int]:
+    """Who lived in the contract's townships in ``month`` (a move counts from the month
+    after it, seed 000 §3(1)): whom the contract owes that month."""
+    if not roster:
+        return set()
+    people = pd.Series([row[0] for row in roster], dtype="int64")
+    moments = pd.Series([pd.Timestamp(month)] * len(people))
+    townships = standing.townships_on(people, moments)
+    return {
+        rid
+        for rid, code in zip(people.tolist(), townships.tolist(), strict=True)
+        if code in terms.townships
+    }
 
 
 def visits_year_to_date(contract: Contract, through: date) -> ContractShortfall | None:
@@ -209,11 +234,13 @@ def visits_year_to_date(contract: Contract, through: date) -> ContractShortfall 
     roster, standing = _roster(contract, terms, through)
     delivered = _delivered(contract.id, through, hourly=False, since=first)
     per_year = terms.visits_per_year or 0
+    living = {m: _living_in(roster, standing, terms, m) for m in months}
     for row in roster:
         entitled = sum(
             1
             for m in months
-            if standing.of(row[0], m, terms.profile) == (MonthStatus.ENTITLED, None)
+            if row[0] in living[m]
+            and standing.of(row[0], m, terms.profile) == (MonthStatus.ENTITLED, None)
         )
         if not entitled:
             continue

@@ -311,7 +311,7 @@ class Lookups:
     moves: pd.DataFrame  # the roster's moves (rules.MOVE_COLUMNS)
 
 
-def _moves(recipient_ids: Iterable[int] | None = None) -> pd.DataFrame:
+def moves_of(recipient_ids: Iterable[int] | None = None) -> pd.DataFrame:
     """The moves of the people in scope (of these people, when given): a short table."""
     query = select(
         RecipientMove.recipient_id,
@@ -362,7 +362,7 @@ def _lookups() -> Lookups:
     )
     frame["start"] = pd.to_datetime(frame["start"]).astype("datetime64[s]")
     frame["end"] = pd.to_datetime(frame["end"]).astype("datetime64[s]")
-    return Lookups(recipients, roster, providers, frame, terms, townships, items, _moves())
+    return Lookups(recipients, roster, providers, frame, terms, townships, items, moves_of())
 
 
 def _as_stored(column):
@@ -785,7 +785,7 @@ def settle(
     if roster is None:
         roster = {row[0]: row for row in _recipient_rows(recipient_ids)}
     if moves is None:
-        moves = _moves(recipient_ids)
+        moves = moves_of(recipient_ids)
     standing = rules.Standing((roster[r] for r in recipient_ids), moves)
     prior = _prior_visits(keys, terms, recipient_ids)
     evaluated = rules.evaluate(records, terms, standing, prior, prior_minutes)

@@ -229,3 +229,31 @@ def test_visits_model_shows_the_years_floor_owed_so_far(months):
     db.session.flush()
     year = delivery.visits_year_to_date(first, date(2026, 8, 1))
     assert {p.recipient_id: p.owed for p in year.people}[gone] == 3
+
+
+def test_a_mover_is_owed_by_the_zone_they_lived_in_that_month(months):
+    """Seed 000 §3(1): moved in July to another zone's township, an elder is owed by the
+    old zone's contract in July and by the new one from August."""
+    from procurement.recipients import services as recipients
+    from tests.settlements.conftest import at
+
+    first, second = contract(1), contract(2)
+    mover = db.session.get(Recipient, fully_paid(first.id, JULY)[0])
+    august = date(2026, 8, 1)
+    before = {
+        (c.id, m): delivery.contract_shortfall(c, m).entitled
+        for c in (first, second)
+        for m in (JULY, august)
+    }
+    at(2026, 9, 5)
+    recipients.record_move(mover, township_code=second.township_codes[0], moved_on="2026-07-20")
+
+    def people(c, month):
+        return {p.recipient_id: p for p in delivery.contract_shortfall(c, month).people}
+
+    assert delivery.contract_shortfall(first, JULY).entitled == before[(first.id, JULY)]
+    assert mover.id not in people(first, JULY)  # July: the old zone, served in full
+    assert delivery.contract_shortfall(first, august).entitled == before[(first.id, august)] - 1
+    assert delivery.contract_shortfall(second, august).entitled == before[(second.id, august)] + 1
+    assert people(second, august)[mover.id].unserved  # the new zone owes August
+    assert delivery.contract_shortfall(second, JULY).entitled == before[(second.id, JULY)]
