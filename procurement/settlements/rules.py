@@ -7,8 +7,9 @@ and how much of its time is paid, with the reason for what is not (seed 001 §7(
 
 Order of the reasons (the first that applies is the record's reason):
 the person's standing that month (not started, exited, died, ineligible, long-term
-care), the contract's zone (the township the roster holds for the person, not the one
-the platform wrote), the contract's items, an unreviewed or confirmed flag, and last the
+care), the contract's zone (the township the person lived in on the visit's date: the
+roster's, or before a recorded move the one moved from; never the one the platform
+wrote), the contract's items, an unreviewed or confirmed flag, and last the
 entitlement (Yangcheng: 4 h a month, no carry-over; Xinjiang: visits a year).
 
 The entitlement is the person's, not the contract's: whatever the number of contracts
@@ -249,9 +250,8 @@ def evaluate(
     township_code, started_at, ended_at (datetime64), minutes, month (date) and review.
     ``prior_visits`` gives, for the visits model, the visits already paid to a person in
     the same year outside these months, per contract: {(recipient_id, year, contract_id):
-    count}; ``prior_minutes``,
-    for the hours model, the minutes a person's month already paid under statements that
-    finance confirmed: {(recipient_id, month): minutes}.
+    count}; ``prior_minutes``, for the hours model, the minutes a person's month already
+    paid under statements that finance confirmed: {(recipient_id, month): minutes}.
     Returns a frame on the same index with flags, paid_minutes and unpaid_reason.
     """
     n = len(records)
@@ -443,11 +443,13 @@ def _pay_visits(records, mask, terms, prior, minutes, paid, reason) -> None:
     triples = list(zip(people.tolist(), years.tolist(), contracts.tolist(), strict=True))
     before_all = np.array([before_person.get((r, y), 0) for r, y, _c in triples], np.int64)
     before_here = np.array([prior.get(t, 0) for t in triples], dtype=np.int64)
-    rank_all = order.groupby([people, years]).cumcount().to_numpy() + 1
     rank_here = order.groupby([people, years, contracts]).cumcount().to_numpy() + 1
     year_limit = np.array([terms[c].visits_per_year or 0 for _r, _y, c in triples], np.int64)
     share = np.array([terms[c].visits_share(y) for _r, y, c in triples], dtype=np.int64)
-    within = (before_all + rank_all <= year_limit) & (before_here + rank_here <= share)
+    within_share = before_here + rank_here <= share
+    # the person's year counts the visits paid: one beyond a contract's share takes none
+    rank_all = pd.Series(within_share.astype(np.int64)).groupby([people, years]).cumsum()
+    within = within_share & (before_all + rank_all.to_numpy() <= year_limit)
     paid[positions] = np.where(within, minutes[positions], 0)
     reason[positions] = np.where(within, reason[positions], Unpaid.OVER_VISITS.value)
 

@@ -450,3 +450,18 @@ def test_a_move_takes_the_zone_from_the_month_after():
     )
     out = rules.evaluate(frame, terms(), rules.Standing([person()], moves_in))
     assert result(out, 0)[2] == "outside_zone" and result(out, 1) == (0, 60, None)
+
+
+def test_a_visit_beyond_one_contracts_share_leaves_the_persons_year_to_another():
+    """A visit refused for contract 1's share of the year does not use up the person's
+    year: contract 2's visit after it is paid while the person's 36 are not reached."""
+    p = xinjiang()
+    both = {**terms(p), 2: terms(p, contract_id=2, provider_id=2)[1]}
+    visits = [
+        under(1, visit("2026-12-03 09:00", 60, record="a")),
+        under(2, visit("2026-12-10 09:00", 60, record="b", worker="B")),
+    ]
+    # 18 paid under contract 1 (its share), 17 under contract 2: 35 of the person's 36
+    prior = {(1, 2026, 1): 18, (1, 2026, 2): 17}
+    out = run(visits, contract_terms=both, prior_visits=prior)
+    assert result(out, 0)[1:] == (0, "over_visits") and result(out, 1)[1:] == (60, None)
