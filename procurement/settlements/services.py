@@ -66,8 +66,10 @@ def import_upload(
     region_code: str,
     actor: User | None,
     progress: Callable[..., None] | None = None,
+    sha256: str | None = None,
 ) -> RecordImport:
-    """A CSV or .xlsx file from the platform: read it whole, then import it."""
+    """A CSV or .xlsx file from the platform: read it whole, then import it. ``sha256``:
+    the file's digest when already known (a kept file is named by it)."""
     limit = current_app.config["RECORD_IMPORT_MAX_BYTES"]
     data = stream.read(limit + 1)
     source = importer.upload_kind(data, filename)
@@ -75,7 +77,7 @@ def import_upload(
         importer.read_xlsx(data) if source == "xlsx" else importer.read_csv(data),
         source=source,
         filename=filename,
-        sha256=importer.file_digest(data),
+        sha256=sha256 or importer.file_digest(data),
         region_code=region_code,
         actor=actor,
         progress=progress,
@@ -129,7 +131,7 @@ def queue_import(data: bytes, filename: str, *, pushed: bool = False, user: User
     or running is refused with 409; a file imported before is imported again, and its
     records are reported as already imported."""
     region_code = user.region_code
-    digest = importer.file_digest(data)
+    digest = store_blob(data)  # kept under its digest: the same file twice is kept once
     key = f"{IMPORT_JOB}:{region_code}:{digest}"
     try:
         # Read first: on SQLite a running import holds the one write lock, and recording
@@ -140,7 +142,6 @@ def queue_import(data: bytes, filename: str, *, pushed: bool = False, user: User
         ).first()
         if running is not None:
             raise runner.AlreadyRunning(running)
-        store_blob(data)
         params = {
             "blob": digest,
             "filename": filename[:200],
@@ -171,6 +172,7 @@ def run_import_job(
         region_code=params["region_code"],
         actor=actor,
         progress=progress,
+        sha256=params["blob"],
     )
 
 
