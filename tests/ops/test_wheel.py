@@ -60,7 +60,18 @@ def test_wheel_carries_templates_static_files_and_contract_templates(wheel):
 def test_installed_wheel_serves_the_login_page_outside_the_checkout(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), wheel],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-compile",
+            "--target",
+            str(target),
+            wheel,
+        ],
         check=True,
         capture_output=True,
     )

@@ -18,6 +18,7 @@ from procurement.policies.models import RecipientCategory
 from procurement.recipients.identity import sealed
 from procurement.recipients.models import Recipient
 from procurement.supervision import services
+from tests.conftest import SNAPSHOTS
 from tests.contracts.conftest import bid_season, world  # noqa: F401 (fixtures)
 
 AUTUMN = date(2026, 10, 20)
@@ -30,19 +31,24 @@ def pin(day: date) -> None:
 @pytest.fixture
 def in_force(world):  # noqa: F811 (the fixture imported above)
     """The three zone contracts, signed on 20 June and in force; then the clock moves on to
-    AUTUMN (the autouse bid_season fixture releases it afterwards)."""
-    load_demo_awards(world["officer"], world["plan"])
+    AUTUMN (the autouse bid_season fixture releases it afterwards; built once per
+    session, then copied: see tests.conftest.Snapshots)."""
+
+    def sign_all() -> None:
+        load_demo_awards(world["officer"], world["plan"])
+        for contract in contracts.contracts_of(world["plan"]):
+            contracts.sign_contract(
+                contract,
+                signed_on=clock.today(),
+                filename="s.pdf",
+                stream=io.BytesIO(_pdf("signed")),
+                actor=world["officer"],
+                signing_reason="中标公告待发布，先行签订。",
+            )
+            contracts.start_contract(contract)
+
+    SNAPSHOTS.restore_or_build("in force", sign_all)
     found = contracts.contracts_of(world["plan"])
-    for contract in found:
-        contracts.sign_contract(
-            contract,
-            signed_on=clock.today(),
-            filename="s.pdf",
-            stream=io.BytesIO(_pdf("signed")),
-            actor=world["officer"],
-            signing_reason="中标公告待发布，先行签订。",
-        )
-        contracts.start_contract(contract)
     pin(AUTUMN)
     return found
 
