@@ -21,37 +21,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from procurement import create_app
 from procurement.core.db import db
 from procurement.jobs.models import Job, JobStatus
 from procurement.jobs.queue import job_queue
 from procurement.settlements.models import RecordImport, ServiceRecord
-from tests.conftest import BASE_CONFIG
-from tests.settlements.test_import_jobs import september  # noqa: F401 (a fixture)
+from tests.settlements.test_import_jobs import queued_app, september  # noqa: F401 (fixtures)
 
 COPIES = 150  # September's rows this many times over: long enough to be caught mid-way
 
 
 @pytest.fixture
-def web(app):
-    """The same database and instance folder, with jobs put on the embedded SQLite queue
-    that only a separate worker process takes from; a worker silent for a second counts
-    as stopped."""
-    real = create_app(
-        {
-            **BASE_CONFIG,
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-            "INSTANCE_PATH": app.instance_path,
-            "JOBS_IMMEDIATE": False,
-            "JOBS_BACKEND": "sqlite",
-            "JOBS_EMBEDDED_WORKERS": 0,
-            "JOBS_STALL_SECONDS": 1,
-        }
-    )
-    yield real
-    with real.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def web(queued_app):  # noqa: F811 (the fixture imported above)
+    """The queue of test_import_jobs (embedded SQLite, no worker of its own): only a
+    separate worker process takes from it; a worker silent for a second counts as
+    stopped."""
+    queued_app.config["JOBS_STALL_SECONDS"] = 1
+    return queued_app
 
 
 def _large(month: bytes) -> bytes:
