@@ -259,17 +259,34 @@ def test_an_uploaded_template_version_is_used_for_new_contracts(world):
     assert text.startswith("合同编号 140522-2026-01 乙方")
 
 
-def test_generated_documents_open_in_libreoffice(world, contracts):
-    """Word and LibreOffice open the files without repair: LibreOffice converts them."""
+def test_generated_documents_open_in_libreoffice(world, contracts, monkeypatch):
+    """Word and LibreOffice open the files without repair: LibreOffice converts them, in
+    batches (here of two: the three contracts take two starts), each PDF beside its
+    document."""
     if services.pdf_converter() is None:
         import os
 
         if os.environ.get("PROCUREMENT_REQUIRE_LIBREOFFICE"):
             pytest.fail("LibreOffice is required here but not installed")
         pytest.skip("LibreOffice is not installed")
-    archive = zipfile.ZipFile(services.plan_archive(world["plan"], contracts[:1], with_pdf=True))
-    pdf = next(name for name in archive.namelist() if name.endswith(".pdf"))
-    assert archive.read(pdf).startswith(b"%PDF-")
+    monkeypatch.setattr(services, "PDF_BATCH", 2)
+    reported = []
+    made = services.plan_archive(
+        world["plan"], contracts, with_pdf=True, progress=lambda *step: reported.append(step)
+    )
+    archive = zipfile.ZipFile(made)
+    names = sorted(archive.namelist())
+    assert [n.rsplit(".", 1)[0] for n in names[::2]] == [n.rsplit(".", 1)[0] for n in names[1::2]]
+    assert len(names) == 2 * len(contracts) == 6
+    for name in names:
+        assert archive.read(name).startswith(b"%PDF-" if name.endswith(".pdf") else b"PK\x03\x04")
+    assert reported == [
+        ("documents", 1, 3),
+        ("documents", 2, 3),
+        ("documents", 3, 3),
+        ("pdf", 2, 3),
+        ("pdf", 3, 3),
+    ]
 
 
 @pytest.mark.parametrize(
