@@ -246,7 +246,9 @@ def push_records(body: RecordsIn):
     if len(rows) > current_app.config["RECORD_PUSH_SYNC_MAX_ROWS"]:
         data = services.pushed_bytes(rows)
         return started(lambda: services.queue_import(data, "", pushed=True, user=g.user))
-    batch = services.import_pushed(rows, region_code=g.user.region_code, actor=g.user)
+    batch = services.import_pushed(
+        rows, region_code=g.user.region_code, actor=g.user, in_request=True
+    )
     db.session.commit()
     return ImportOut.model_validate(batch), 201
 

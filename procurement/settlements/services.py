@@ -6,6 +6,7 @@ The rules themselves are in ``rules``; the import in ``importer``. Knows nothing
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +16,8 @@ from typing import IO
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select, tuple_
+from sqlalchemy import case, func, select, text, tuple_
+from sqlalchemy.exc import OperationalError
 
 from procurement.accounts.models import User
 from procurement.contracts.models import Contract
@@ -24,7 +26,7 @@ from procurement.core.cache import app_cache
 from procurement.core.changes import data_version
 from procurement.core.clock import today, utcnow
 from procurement.core.db import db
-from procurement.core.errors import Conflict, NotFound, ValidationError
+from procurement.core.errors import Conflict, NotFound, ValidationError, is_write_clash
 from procurement.core.files import read_blob, store_blob
 from procurement.jobs import runner
 from procurement.jobs.models import ACTIVE, Job
@@ -59,6 +61,42 @@ def get_import(import_id: int) -> RecordImport:
 # Import -------------------------------------------------------------------------------
 
 
+# One import of service records per county at a time -------------------------------------
+#
+# Two imports of overlapping records at once (the same push twice, two files of one
+# provider-month) would both find the records new and both write them: the second would
+# then fail on the records' unique key, a 500 on PostgreSQL. An import first takes its
+# county's import lock: SQLite's write lock (taken at once: ``BEGIN IMMEDIATE``), or on
+# PostgreSQL an advisory lock held to the end of the transaction. A second import waits
+# for the first and finds its records imported before; an API push waits at most
+# ``SQLITE_BUSY_TIMEOUT_MS`` and is otherwise told to try again (409), a job waits.
+
+
+class ImportUnderWay(Conflict):
+    code = "import_under_way"
+
+
+def take_import_lock(region_code: str, *, in_request: bool) -> None:
+    """Wait for the county's import under way to end (in a request, for a while)."""
+    waiting_ms = current_app.config["SQLITE_BUSY_TIMEOUT_MS"] if in_request else 0
+    try:
+        if db.engine.dialect.name == "postgresql":
+            key = zlib.crc32(f"records.import:{region_code}".encode())
+            db.session.execute(select(func.set_config("lock_timeout", str(waiting_ms), True)))
+            db.session.execute(select(func.pg_advisory_xact_lock(key)))
+            db.session.execute(text("RESET lock_timeout"))
+        elif in_request:  # a job's transaction is begun immediate by the runner
+            db.session.commit()
+            db.session.connection(execution_options={"sqlite_immediate": True})
+    except OperationalError as error:
+        if not is_write_clash(error):
+            raise
+        db.session.rollback()
+        raise ImportUnderWay(
+            _("Service records of this county are being imported; try again in a moment.")
+        ) from error
+
+
 def import_upload(
     stream: IO[bytes],
     filename: str,
@@ -73,6 +111,7 @@ def import_upload(
     limit = current_app.config["RECORD_IMPORT_MAX_BYTES"]
     data = stream.read(limit + 1)
     source = importer.upload_kind(data, filename)
+    take_import_lock(region_code, in_request=False)
     batch = importer.import_records(
         importer.read_xlsx(data) if source == "xlsx" else importer.read_csv(data),
         source=source,
@@ -92,9 +131,11 @@ def import_pushed(
     region_code: str,
     actor: User | None,
     progress: Callable[..., None] | None = None,
+    in_request: bool = False,
 ) -> RecordImport:
     """Records the platform pushes through the API (same checks as a file)."""
     frame = importer.frame_from_rows(rows)
+    take_import_lock(region_code, in_request=in_request)
     return importer.import_records(
         frame,
         source="api",
