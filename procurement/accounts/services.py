@@ -22,7 +22,7 @@ from procurement.accounts.roles import Role
 from procurement.core import audit
 from procurement.core.changes import move_on
 from procurement.core.clock import utcnow
-from procurement.core.db import db
+from procurement.core.db import db, lock_wait
 from procurement.core.errors import Conflict, DomainError, NotFound, ValidationError
 from procurement.regions.models import USER_LEVELS
 from procurement.regions.services import get_region
@@ -255,10 +255,16 @@ def user_for_token(secret: str) -> User | None:
     return token.user
 
 
+# A token's use is noted at most this long after another transaction's lock: while a job
+# writes (an import holds SQLite's write lock), the answer is not held back for it; the
+# use is noted by a later request.
+TOKEN_TOUCH_WAIT_MS = 100
+
+
 def touch_token(token_id: int) -> None:
     """Note when a token was last used, in a short transaction of its own (coarse, so
     that reads do not write on every request)."""
-    with db.engine.begin() as connection:
+    with db.engine.begin() as connection, lock_wait(connection, TOKEN_TOUCH_WAIT_MS):
         connection.execute(
             update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
         )

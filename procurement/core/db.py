@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, DateTime, ForeignKey, MetaData, Numeric, String, event, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    MetaData,
+    Numeric,
+    String,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -112,6 +126,24 @@ def sqlite_engine_options(options: dict, busy_timeout_ms: int) -> dict:
     """The engine options with the sqlite3 driver's lock wait (its busy timeout)."""
     connect_args = {**options.get("connect_args", {}), "timeout": busy_timeout_ms / 1000}
     return {**options, "connect_args": connect_args}
+
+
+@contextmanager
+def lock_wait(connection, milliseconds: int) -> Iterator[None]:
+    """Within the block, wait at most ``milliseconds`` for another transaction's lock
+    (SQLite's write lock, PostgreSQL's row and advisory locks) before failing with an
+    error that ``errors.is_write_clash`` recognises; then the usual wait again."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.set_config("lock_timeout", str(milliseconds), True)))
+        yield  # on failure the transaction is rolled back, and the setting with it
+        connection.execute(text("RESET lock_timeout"))
+        return
+    connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(milliseconds)}")
+    try:
+        yield
+    finally:
+        usual = int(current_app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {usual}")
 
 
 def listen_once(target, name: str, listener) -> None:

@@ -16,7 +16,7 @@ from typing import IO
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select, text, tuple_
+from sqlalchemy import case, func, select, tuple_
 from sqlalchemy.exc import OperationalError
 
 from procurement.accounts.models import User
@@ -25,7 +25,7 @@ from procurement.core import audit, spreadsheets
 from procurement.core.cache import app_cache
 from procurement.core.changes import data_version
 from procurement.core.clock import today, utcnow
-from procurement.core.db import db
+from procurement.core.db import db, lock_wait
 from procurement.core.errors import Conflict, NotFound, ValidationError, is_write_clash
 from procurement.core.files import read_blob, store_blob
 from procurement.jobs import runner
@@ -78,13 +78,15 @@ class ImportUnderWay(Conflict):
 
 def take_import_lock(region_code: str, *, in_request: bool) -> None:
     """Wait for the county's import under way to end (in a request, for a while)."""
-    waiting_ms = current_app.config["SQLITE_BUSY_TIMEOUT_MS"] if in_request else 0
+    waiting_ms = current_app.config["SQLITE_BUSY_TIMEOUT_MS"]
     try:
         if db.engine.dialect.name == "postgresql":
-            key = zlib.crc32(f"records.import:{region_code}".encode())
-            db.session.execute(select(func.set_config("lock_timeout", str(waiting_ms), True)))
-            db.session.execute(select(func.pg_advisory_xact_lock(key)))
-            db.session.execute(text("RESET lock_timeout"))
+            lock = select(func.pg_advisory_xact_lock(zlib.crc32(f"imports:{region_code}".encode())))
+            if in_request:
+                with lock_wait(db.session.connection(), waiting_ms):
+                    db.session.execute(lock)
+            else:
+                db.session.execute(lock)
         elif in_request:  # a job's transaction is begun immediate by the runner
             db.session.commit()
             db.session.connection(execution_options={"sqlite_immediate": True})

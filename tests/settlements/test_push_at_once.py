@@ -108,9 +108,6 @@ def test_a_push_that_would_wait_too_long_is_told_to_try_again(app, make_token, s
         first_thread.append(first)
         first.start()
         assert written.wait(30)
-        # Released after the refusal: on PostgreSQL the refused request's token use then
-        # waits for the counter row the first import holds (docs/performance.md).
-        threading.Timer(2, release.set).start()
         refused = _push(app, other_token, rows[40:80])  # other records of the same county
     finally:
         release.set()
