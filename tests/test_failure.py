@@ -19,7 +19,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from procurement.core.db import db
-from procurement.settlements import importer
+from procurement.settlements import importer, reading, storage
 from tests.helpers import in_app
 from tests.performance.conftest import site  # noqa: F401 (fixture)
 from tests.settlements.conftest import at
@@ -48,7 +48,7 @@ def multipart(fields: dict) -> dict:
 def fail_raw_insert_midway(monkeypatch, table: str, after: int) -> dict:
     """Make the driver fail after ``after`` rows of ``table`` went into the raw insert
     (sqlite3 executemany, PostgreSQL COPY), as a connection lost mid-import would."""
-    real = importer._raw_insert
+    real = storage.raw_insert
     progress = {"written": 0, "failed": False, "before": []}
 
     def insert(name, columns, values):
@@ -67,7 +67,7 @@ def fail_raw_insert_midway(monkeypatch, table: str, after: int) -> dict:
 
         return real(name, columns, rows())
 
-    monkeypatch.setattr(importer, "_raw_insert", insert)
+    monkeypatch.setattr(storage, "raw_insert", insert)
     return progress
 
 
@@ -148,7 +148,7 @@ def test_a_record_import_that_fails_midway_through_the_page_leaves_nothing(
     assert unavailable_message(app) in page
     only_the_job_was_recorded(app, numbers, changed_since(app, before))
     kept = instance_files(app) - files  # the file, kept for the job (and its retry)
-    assert [name.rsplit("/", 1)[-1] for name in kept] == [importer.file_digest(september)]
+    assert [name.rsplit("/", 1)[-1] for name in kept] == [reading.file_digest(september)]
 
     monkeypatch.undo()  # the database answers again: the job run again imports it whole
     retried = officer.client.post(f"/jobs/{job_id}/retry", page=response.location)
@@ -359,7 +359,7 @@ def test_a_connection_killed_during_the_record_write_fails_the_job_with_nothing_
             pytest.skip("terminating a backend needs PostgreSQL")
         url = db.engine.url
     killer = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    real = importer._raw_insert
+    real = storage.raw_insert
     killed = []
 
     def insert(name, columns, values):
@@ -370,7 +370,7 @@ def test_a_connection_killed_during_the_record_write_fails_the_job_with_nothing_
             killed.append(pid)
         return real(name, columns, values)
 
-    monkeypatch.setattr(importer, "_raw_insert", insert)
+    monkeypatch.setattr(storage, "raw_insert", insert)
     headers = {"Authorization": f"Bearer {officer.token}", "Content-Type": "text/csv"}
     url_ = "/api/v1/service-records/file?filename=2026-09.csv"
     numbers = counts(app)

@@ -28,7 +28,7 @@ from procurement.recipients.models import (
     ExitReason,
     Recipient,
 )
-from procurement.settlements import importer
+from procurement.settlements import importer, reading
 from procurement.settlements.models import RecordImport
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
@@ -233,7 +233,7 @@ def demo_records_csv(plan: PurchasePlan, month: date, seed: int = 7) -> bytes:
             add(number, contract, worker, datetime(month.year, month.month, 25, 9, 0), 60)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(list(importer.COLUMNS))
+    writer.writerow(list(reading.COLUMNS))
     writer.writerows(rows)
     return out.getvalue().encode("utf-8-sig")
 
@@ -243,10 +243,10 @@ def load_demo_records(officer: User, plan: PurchasePlan, months=DEMO_MONTHS) -> 
     imported = 0
     for month in months:
         data = demo_records_csv(plan, month)
-        digest = importer.file_digest(data)
+        digest = reading.file_digest(data)
         if db.session.scalar(select(RecordImport.id).where(RecordImport.sha256 == digest)):
             continue
-        frame = importer.read_csv(data)
+        frame = reading.read_csv(data)
         batch = importer.import_records(
             frame,
             source="csv",

@@ -45,7 +45,7 @@ from procurement.performance.models import Evaluation, EvaluationScore, Evaluati
 from procurement.policies.models import GRADE_LABELS, EvaluationParty
 from procurement.public.models import PublicationKind
 from procurement.public.services import publish
-from procurement.settlements.importer import read_xlsx
+from procurement.settlements.reading import read_xlsx
 
 EVALUATION_TRANSITIONS: dict[str, tuple[frozenset[EvaluationStatus], EvaluationStatus | None]] = {
     "score": (frozenset({EvaluationStatus.OPEN}), None),

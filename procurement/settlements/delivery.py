@@ -24,7 +24,7 @@ from procurement.core.db import db
 from procurement.recipients.entitlement import MonthStatus, month_start
 from procurement.recipients.models import Recipient, RecipientMove
 from procurement.regions.models import Region
-from procurement.settlements import importer, rules
+from procurement.settlements import rules, settling
 from procurement.settlements.models import ServiceRecord, Settlement
 
 # Contracts that owe service (a draft does not yet).
@@ -186,7 +186,7 @@ def _roster(contract: Contract, terms: rules.Terms, through: date):
     ).all()
     width = len(rules.RECIPIENT_COLUMNS)
     people = [row[0] for row in roster]
-    return roster, rules.Standing((row[:width] for row in roster), importer.moves_of(people))
+    return roster, rules.Standing((row[:width] for row in roster), settling.moves_of(people))
 
 
 def _living_in(roster, standing: rules.Standing, terms: rules.Terms, month: date) -> set[int]:

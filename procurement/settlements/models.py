@@ -3,7 +3,7 @@ settlement per contract (seed 001 §7(2)(3)).
 
 ``service_records`` is the one big table (a province writes about a million rows a
 month), so it is narrow and written by the raw driver on the import's hot path
-(``procurement.settlements.importer``); the ORM class serves reading and review.
+(``procurement.settlements.settling``); the ORM class serves reading and review.
 """
 
 from __future__ import annotations

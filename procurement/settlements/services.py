@@ -1,6 +1,7 @@
 """Monthly statements: reading, recomputing, flag review and finance's confirmation.
 
-The rules themselves are in ``rules``; the import in ``importer``. Knows nothing of HTTP.
+The rules themselves are in ``rules``; the import in ``importer``, settling in
+``settling``. Knows nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from procurement.jobs import runner
 from procurement.jobs.models import ACTIVE, Job
 from procurement.plans.models import PurchasePlan
 from procurement.recipients.models import Recipient
-from procurement.settlements import ceilings, holds, importer, rules
+from procurement.settlements import ceilings, holds, importer, reading, rules, settling
 from procurement.settlements.models import (
     FLAGGED,
     RecordImport,
@@ -112,13 +113,13 @@ def import_upload(
     the file's digest when already known (a kept file is named by it)."""
     limit = current_app.config["RECORD_IMPORT_MAX_BYTES"]
     data = stream.read(limit + 1)
-    source = importer.upload_kind(data, filename)
+    source = reading.upload_kind(data, filename)
     take_import_lock(region_code, in_request=False)
     batch = importer.import_records(
-        importer.read_xlsx(data) if source == "xlsx" else importer.read_csv(data),
+        reading.read_xlsx(data) if source == "xlsx" else reading.read_csv(data),
         source=source,
         filename=filename,
-        sha256=sha256 or importer.file_digest(data),
+        sha256=sha256 or reading.file_digest(data),
         region_code=region_code,
         actor=actor,
         progress=progress,
@@ -136,13 +137,13 @@ def import_pushed(
     in_request: bool = False,
 ) -> RecordImport:
     """Records the platform pushes through the API (same checks as a file)."""
-    frame = importer.frame_from_rows(rows)
+    frame = reading.frame_from_rows(rows)
     take_import_lock(region_code, in_request=in_request)
     return importer.import_records(
         frame,
         source="api",
         filename=_("Pushed by the platform"),
-        sha256=importer.file_digest(pushed_bytes(rows)),
+        sha256=reading.file_digest(pushed_bytes(rows)),
         region_code=region_code,
         actor=actor,
         progress=progress,
@@ -164,7 +165,7 @@ def check_upload(data: bytes, filename: str) -> None:
     """Refuse at once, before any job, a file no import could read: empty, too large, or
     named .xlsx without being a workbook. The rest is found by the import itself."""
     spreadsheets.check_size(data, current_app.config["RECORD_IMPORT_MAX_BYTES"])
-    importer.upload_kind(data, filename)
+    reading.upload_kind(data, filename)
 
 
 def queue_import(data: bytes, filename: str, *, pushed: bool = False, user: User) -> Job:
@@ -232,7 +233,7 @@ def recompute(settlement: Settlement) -> Settlement:
     if settlement.status == SettlementStatus.CONFIRMED:
         raise Conflict(_("A confirmed statement is final."), code="confirmed")
     key = (settlement.contract_id, settlement.month)
-    importer.settle([key], terms_for([settlement.contract_id]))
+    settling.settle([key], terms_for([settlement.contract_id]))
     db.session.refresh(settlement)
     return settlement
 
@@ -556,7 +557,7 @@ def review(record_ids: list[int], *, decision: str, note: str, actor: User) -> i
         region_code=records[0].region_code,
         after={"decision": decision, "note": note.strip()[:500], "records": len(records)},
     )
-    importer.settle(keys, terms_for({c for c, _m in keys}))
+    settling.settle(keys, terms_for({c for c, _m in keys}))
     return len(records)
 
 

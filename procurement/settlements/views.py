@@ -32,7 +32,14 @@ from procurement.core.forms import ActionForm, choices, filter_args, run_action
 from procurement.jobs import runner
 from procurement.plans.models import PurchasePlan
 from procurement.providers.models import Provider
-from procurement.settlements import ceilings, delivery, exports, holds, importer, services
+from procurement.settlements import (
+    ceilings,
+    delivery,
+    exports,
+    holds,
+    reading,
+    services,
+)
 from procurement.settlements.models import (
     REVIEW_LABELS,
     UNPAID_LABELS,
@@ -44,9 +51,10 @@ from procurement.settlements.models import (
     flag_labels,
 )
 from procurement.settlements.queries import settlement_list
+from procurement.settlements.rejections import rejection_label, rejections_csv
 
 bp = Blueprint("settlements", __name__, url_prefix="/settlements")
-COLUMNS_TEXT = "、".join(importer.COLUMNS)
+COLUMNS_TEXT = "、".join(reading.COLUMNS)
 
 
 @bp.app_template_global()
@@ -59,9 +67,7 @@ def record_flags(flags: int) -> list[str]:
     return flag_labels(flags)
 
 
-@bp.app_template_global()
-def rejection_label(code: str) -> str:
-    return importer.rejection_label(code)
+bp.add_app_template_global(rejection_label)
 
 
 @bp.app_template_filter()
@@ -268,7 +274,7 @@ def rejections(import_id: int):
 
     batch = db.get_or_404(RecordImport, import_id)
     return send_file(
-        BytesIO(importer.rejections_csv(batch)),
+        BytesIO(rejections_csv(batch)),
         as_attachment=True,
         download_name=f"服务记录导入-{batch.id}-未导入行.csv",
         mimetype="text/csv",
@@ -281,7 +287,7 @@ def import_template():
     from io import BytesIO
 
     return send_file(
-        BytesIO(("\ufeff" + ",".join(importer.COLUMNS) + "\n").encode()),
+        BytesIO(("\ufeff" + ",".join(reading.COLUMNS) + "\n").encode()),
         as_attachment=True,
         download_name="智慧养老平台服务记录模板.csv",
         mimetype="text/csv",

@@ -17,7 +17,7 @@ from procurement.core.errors import ValidationError
 from procurement.demo.care import demo_records_csv, load_demo_records
 from procurement.recipients.identity import decrypt
 from procurement.recipients.models import Recipient
-from procurement.settlements import importer, services
+from procurement.settlements import importer, reading, services, settling
 from procurement.settlements.models import (
     Flag,
     ImportRejection,
@@ -26,7 +26,7 @@ from procurement.settlements.models import (
     Settlement,
 )
 
-HEADER = list(importer.COLUMNS)
+HEADER = list(reading.COLUMNS)
 
 
 def csv_bytes(rows, header=HEADER) -> bytes:
@@ -262,7 +262,7 @@ def test_xlsx_cells_are_read_as_the_text_they_show(ctx):
     sheet.append(["r2", 1.5, "2026-07-03 10:00:00", None])
     out = io.BytesIO()
     book.save(out)
-    frame = importer.read_xlsx(out.getvalue())
+    frame = reading.read_xlsx(out.getvalue())
     assert frame.to_dict("list") == {
         "记录编号": ["r1", "r2"],
         "数量": ["123", "1.5"],
@@ -277,7 +277,7 @@ def test_corrupted_and_bomb_workbooks_are_refused(care):
     assert caught.value.message == gettext("The file is not an .xlsx workbook.")
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("xl/worksheets/sheet1.xml", b"0" * (importer.MAX_UNCOMPRESSED + 1))
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * (reading.MAX_UNCOMPRESSED + 1))
     with pytest.raises(ValidationError) as caught:
         run_import(care, bomb.getvalue(), "records.xlsx")
     expected = gettext("The workbook inflates to an implausible size and was refused.")
@@ -356,7 +356,7 @@ def test_visits_paid_earlier_in_the_year_are_counted_per_person(care):
     }
     keys = [(cid, august) for cid in terms]
     people = list(db.session.scalars(select(ServiceRecord.recipient_id).distinct()))
-    counted = importer._prior_visits(keys, terms, people[: len(people) // 2])
+    counted = settling._prior_visits(keys, terms, people[: len(people) // 2])
     expected = {}
     for rid, cid, month in db.session.execute(
         select(ServiceRecord.recipient_id, ServiceRecord.contract_id, ServiceRecord.month).where(

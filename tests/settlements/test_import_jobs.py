@@ -22,7 +22,7 @@ from procurement.jobs import runner
 from procurement.jobs.models import Job, JobStatus
 from procurement.jobs.queue import job_queue
 from procurement.plans.models import PurchasePlan
-from procurement.settlements import importer, services
+from procurement.settlements import reading, services
 from procurement.settlements.models import RecordImport, ServiceRecord
 from tests.conftest import BASE_CONFIG
 from tests.settlements.conftest import at
@@ -66,8 +66,8 @@ def _queued_job(app, data: bytes, username: str = "yc_officer") -> int:
     with app.app_context():
         job = Job(
             kind="records.import",
-            key=f"records.import:140522:{importer.file_digest(data)}",
-            params={"blob": importer.file_digest(data), "filename": "a.csv", "pushed": False},
+            key=f"records.import:140522:{reading.file_digest(data)}",
+            params={"blob": reading.file_digest(data), "filename": "a.csv", "pushed": False},
             created_by=find_user(username),
             region_code="140522",
         )
@@ -106,7 +106,7 @@ def test_the_page_upload_is_a_job_whose_result_is_the_import_report(app, client,
     assert "import-summary" in report and "2026-09.csv" in report
     with app.app_context():
         batch = db.session.get(RecordImport, int(report_url.group(2)))
-        assert batch.accepted > 0 and batch.sha256 == importer.file_digest(september)
+        assert batch.accepted > 0 and batch.sha256 == reading.file_digest(september)
         job = db.session.scalar(select(Job))
         assert (job.kind, job.status, job.result["links"][0]["values"]) == (
             "records.import",
@@ -188,7 +188,7 @@ def test_an_empty_file_is_refused_at_once_without_a_job(app, api, make_token, ca
 
 def _pushed(data: bytes) -> list[dict]:
     reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
-    return [{importer.COLUMNS[k]: v for k, v in row.items()} for row in reader]
+    return [{reading.COLUMNS[k]: v for k, v in row.items()} for row in reader]
 
 
 def test_a_large_push_is_a_job_and_a_small_one_stays_201(app, api, make_token, september):
