@@ -57,7 +57,6 @@ from procurement.settlements.models import (
 from procurement.settlements.reading import COLUMN_OF, FIELDS, normalise, parse_times
 from procurement.settlements.rejections import Verdicts, reason_counts, store_rejections
 from procurement.settlements.settling import STEPS, moves_of, settle
-from procurement.settlements.storage import large_cache
 
 # The keys of a file's rows while they are checked against the stored records.
 FILE_KEYS = Table(
@@ -153,7 +152,7 @@ def import_records(
     ``progress(stage, step, STEPS)`` is told of each stage done (a job's progress bar)."""
     report = progress or _no_progress
     began = time.perf_counter()
-    large_cache()
+    storage.large_cache()
     bad_rows = frame.attrs.get("bad_rows", [])
     rows = normalise(frame, bad_rows)
     del frame  # the caller passes it on; from here on only the normalised rows are kept

@@ -32,7 +32,6 @@ from procurement.settlements.models import (
     Settlement,
     SettlementStatus,
 )
-from procurement.settlements.storage import in_chunks
 
 # The stages an import reports as it goes: rows read, checked, records stored, statements
 # settled (the last two are one step when no new record is stored).
@@ -190,7 +189,7 @@ def settle(
             out["paid_minutes"],
             out["unpaid_reason"],
         ]
-        storage.raw_insert(ServiceRecord.__table__.name, RECORD_FIELDS, in_chunks(columns))
+        storage.raw_insert(ServiceRecord.__table__.name, RECORD_FIELDS, storage.in_chunks(columns))
         if progress is not None:
             progress("stored", 3, STEPS)
 
