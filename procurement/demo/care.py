@@ -79,7 +79,7 @@ def load_demo_recipients(officer: User, count: int = 600, seed: int = 2026) -> i
     rng = random.Random(seed)
     profile = profile_for("140522", 2026)
     townships = [t.code for t in townships_of(get_region("140522"))]
-    added = 0
+    made: list[tuple[Recipient, bool]] = []
     for index in range(count):
         category = rng.choices(
             [c for c, _w in DEMO_CATEGORIES], weights=[w for _c, w in DEMO_CATEGORIES]
@@ -109,13 +109,13 @@ def load_demo_recipients(officer: User, count: int = 600, seed: int = 2026) -> i
             registered_in_county=True,
             lives_in_county=True,
         )
-        db.session.add(recipient)
-        db.session.flush()
-        eligible = eligibility(recipient, profile, date(2026, 7, 1)).eligible
+        made.append((recipient, eligibility(recipient, profile, date(2026, 7, 1)).eligible))
+    db.session.add_all(recipient for recipient, _eligible in made)
+    db.session.flush()  # one insert of the roster: the applications need its ids
+    for index, (recipient, eligible) in enumerate(made):
         _demo_application(recipient, index, officer, eligible)
-        added += 1
     db.session.flush()
-    return added
+    return len(made)
 
 
 def _demo_application(recipient: Recipient, index: int, officer: User, eligible: bool) -> None:
