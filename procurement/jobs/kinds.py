@@ -1,7 +1,8 @@
 """What each kind of job does, and who may ask for it and see it.
 
 A handler takes the job's parameters and a ``progress`` callable, does its work in the
-current transaction (the runner commits it with the job's outcome) and returns the
+current transaction (the runner commits it with the job's outcome; then calls the kind's
+``after``, if any, with the parameters: a staged file removed) and returns the
 result the job's page shows: a ``summary``, and optionally a ``download`` (a stored blob),
 ``links`` (endpoint and values, made into URLs when shown) and ``api`` (the endpoint of
 what the job made, as JSON: an import's report).
@@ -28,6 +29,7 @@ class Kind:
     title: Any  # a lazy string
     permission: str  # to ask for it; its result is seen with the same permission
     handler: Handler
+    after: Callable[[dict[str, Any]], None] | None = None  # once the work is committed
 
 
 def _plan(params: dict[str, Any]):
@@ -97,6 +99,32 @@ def import_service_records(params: dict[str, Any], progress) -> dict[str, Any]:
     }
 
 
+def import_recipients(params: dict[str, Any], progress) -> dict[str, Any]:
+    from procurement.core import staging
+    from procurement.recipients.io import STAGED
+
+    return staging.run_job(STAGED, params, progress, register="recipients.index")
+
+
+def import_providers(params: dict[str, Any], progress) -> dict[str, Any]:
+    from procurement.core import staging
+    from procurement.providers.io import STAGED
+
+    return staging.run_job(STAGED, params, progress, register="providers.index")
+
+
+def _discard_recipients_file(params: dict[str, Any]) -> None:
+    from procurement.recipients.io import STAGED
+
+    STAGED.discard(params["token"])
+
+
+def _discard_providers_file(params: dict[str, Any]) -> None:
+    from procurement.providers.io import STAGED
+
+    STAGED.discard(params["token"])
+
+
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -117,6 +145,20 @@ KINDS: dict[str, Kind] = {
             _l("Import service records"),
             "records.import",
             import_service_records,
+        ),
+        Kind(
+            "recipients.import",
+            _l("Import recipients"),
+            "recipients.edit",
+            import_recipients,
+            after=_discard_recipients_file,
+        ),
+        Kind(
+            "providers.import",
+            _l("Import providers"),
+            "providers.edit",
+            import_providers,
+            after=_discard_providers_file,
         ),
     )
 }
