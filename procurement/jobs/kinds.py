@@ -18,7 +18,9 @@ from flask import g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from procurement.core.audit import record
 from procurement.core.files import store_blob
+from procurement.core.office import XLSX
 
 Handler = Callable[[dict[str, Any], Callable[..., None]], dict[str, Any]]
 
@@ -99,6 +101,39 @@ def import_service_records(params: dict[str, Any], progress) -> dict[str, Any]:
     }
 
 
+def export_ledger(params: dict[str, Any], progress) -> dict[str, Any]:
+    from procurement.payments import exports
+    from procurement.payments.ledger import LedgerFilter, ledger
+
+    book = ledger(LedgerFilter(**params["filters"]))
+    return _export("ledger", params, exports.ledger_xlsx(book).getvalue(), exports.filename())
+
+
+def export_shortfalls(params: dict[str, Any], progress) -> dict[str, Any]:
+    from procurement.core.dates import month_of
+    from procurement.settlements import delivery, exports
+
+    month = month_of(params["month"])
+    found = delivery.month_shortfalls(month, provider_id=params["provider_id"], people=True)
+    data = exports.shortfall_xlsx(month, found).getvalue()
+    return _export("under_delivery", params, data, exports.shortfall_filename(month))
+
+
+def _export(entity_type: str, params: dict[str, Any], data: bytes, filename: str) -> dict:
+    """An export's file to download, audited as the request that asked for it."""
+    record(
+        "export",
+        entity_type=entity_type,
+        entity_id=filename,
+        region_code=g.user.region_code,
+        after={**params, "filename": filename},
+    )
+    return {
+        "summary": _("The file is ready: %(filename)s", filename=filename),
+        "download": {"blob": store_blob(data), "filename": filename, "mimetype": XLSX},
+    }
+
+
 def import_recipients(params: dict[str, Any], progress) -> dict[str, Any]:
     from procurement.core import staging
     from procurement.recipients.io import STAGED
@@ -145,6 +180,18 @@ KINDS: dict[str, Kind] = {
             _l("Import service records"),
             "records.import",
             import_service_records,
+        ),
+        Kind(
+            "payments.ledger_export",
+            _l("Finance ledger (.xlsx)"),
+            "payments.view",
+            export_ledger,
+        ),
+        Kind(
+            "settlements.shortfall_export",
+            _l("Under-delivery (.xlsx)"),
+            "settlements.view",
+            export_shortfalls,
         ),
         Kind(
             "recipients.import",
