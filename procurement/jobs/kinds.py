@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g
+from flask import current_app, g, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -134,6 +134,29 @@ def _export(entity_type: str, params: dict[str, Any], data: bytes, filename: str
     }
 
 
+def ocds_year_package(params: dict[str, Any], progress) -> dict[str, Any]:
+    import json
+
+    from procurement.public.ocds import year_package
+    from procurement.regions.services import get_region
+
+    year = params["year"]
+    # The package's links are absolute: built as under the request that asked for it.
+    with current_app.test_request_context(base_url=params["base_url"]):
+        uri = url_for("api.create_ocds_package", year=year, _external=True)
+        package = year_package(year, uri=uri)
+    data = json.dumps(package, ensure_ascii=False, indent=2).encode()
+    region = get_region(params["region_code"])
+    return {
+        "summary": _("%(n)d plans are in the package.", n=len(package["releases"])),
+        "download": {
+            "blob": store_blob(data),
+            "filename": f"{region.name}{year}年OCDS发布包.json",
+            "mimetype": "application/json",
+        },
+    }
+
+
 def import_recipients(params: dict[str, Any], progress) -> dict[str, Any]:
     from procurement.core import staging
     from procurement.recipients.io import STAGED
@@ -192,6 +215,12 @@ KINDS: dict[str, Kind] = {
             _l("Under-delivery (.xlsx)"),
             "settlements.view",
             export_shortfalls,
+        ),
+        Kind(
+            "ocds.package",
+            _l("OCDS release package of the year"),
+            "plans.view",
+            ocds_year_package,
         ),
         Kind(
             "recipients.import",
