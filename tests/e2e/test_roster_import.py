@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -107,3 +108,5 @@ def test_officer_confirms_a_roster_import_and_watches_the_job_reach_the_result(
     with app.app_context():
         names = db.session.scalars(sa.select(Recipient.name)).all()
     assert "孙奶奶" in names and "坏号" not in names
+    staged = Path(app.instance_path) / "imports"
+    assert not list(staged.iterdir())  # the checked file is removed once the job committed
