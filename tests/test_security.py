@@ -1071,6 +1071,22 @@ def _upload_routes(ids: dict) -> list[dict]:
             "limit": "RECORD_IMPORT_MAX_BYTES",
         },
         {
+            "name": "API provider import",
+            "user": "drafter",
+            "api": "/api/v1/providers/imports",
+            "multipart": True,
+            "field": "file",
+            "limit": "IMPORT_MAX_BYTES",
+        },
+        {
+            "name": "API recipient roster import",
+            "user": "drafter",
+            "api": "/api/v1/recipients/imports",
+            "multipart": True,
+            "field": "file",
+            "limit": "IMPORT_MAX_BYTES",
+        },
+        {
             "name": "API contract scan",
             "user": "drafter",
             "api": "/api/v1/contracts/{draft_contract}/sign".format(**ids),
@@ -1114,6 +1130,7 @@ def test_every_upload_route_is_listed():
         "performance/forms.py:FileField\\(",  # satisfaction survey
         "contracts/views.py:FileField\\(",  # signed scan, contract template
         "settlements/api.py:request\\.get_data\\(",  # API service-record file
+        "core/staging.py:request\\.files",  # API provider and roster imports
         "contracts/api.py:b64decode\\(",  # API signed scan
         "performance/api.py:b64decode\\(",  # API satisfaction survey
     }
@@ -1141,6 +1158,16 @@ class Uploader:
             if route.get("raw"):
                 headers["Content-Type"] = "text/csv"
                 return caller.http.post(url, data=data, headers=headers)
+            if route.get("multipart"):
+                boundary, body = encode_multipart(
+                    MultiDict({route["field"]: FileStorage(io.BytesIO(data), filename)})
+                )
+                return caller.http.post(
+                    url,
+                    data=body,
+                    headers=headers,
+                    content_type=f"multipart/form-data; boundary={boundary}",
+                )
             return caller.http.post(url, json=route["json"](data, filename), headers=headers)
         prefix = route.get("prefix", "")
         form = {**route.get("form", {}), f"{prefix}csrf_token": caller.csrf}
@@ -1214,6 +1241,8 @@ def test_uploads_refuse_wrong_types_naming_the_field_and_write_nothing(
         "contract template": ("contract.docx", not_docx),
         "satisfaction survey": ("survey.xlsx", not_xlsx),
         "API service-record file": ("records.xlsx", not_xlsx),
+        "API provider import": ("providers.xlsx", not_xlsx),
+        "API recipient roster import": ("roster.xlsx", not_xlsx),
         "API contract scan": ("signed.pdf", not_evidence),
         "API satisfaction survey": ("survey.xlsx", not_xlsx),
     }

@@ -2,10 +2,11 @@
 
 An import is tried first: every row in its own savepoint, then everything rolled back,
 giving the report; the file waits (a day at most) with the outcome of each row. When the
-officer confirms, the same user for the same region, the file is tried again and written
-only if every row turns out as the report said (else the register changed meanwhile and
-the file must be checked again), with one audit event naming the file; never a silent
-half.
+officer confirms, the same user for the same region, a job (issue 16) tries the file again
+and writes it only if every row turns out as the report said (else the register changed
+meanwhile and the file must be checked again), with one audit event naming the file;
+never a silent half. A file is confirmed once: its job is the one answer to it, and the
+file is removed once that job has committed.
 """
 
 from __future__ import annotations
@@ -20,19 +21,23 @@ from dataclasses import dataclass, field
 from typing import IO
 
 import pandas as pd
-from flask import abort, current_app, g, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
 from wtforms import HiddenField
 from wtforms.validators import InputRequired
 
 from procurement.accounts.models import User
 from procurement.core import audit, spreadsheets
+from procurement.core.api import Schema
 from procurement.core.db import db
 from procurement.core.errors import UNAVAILABLE, DomainError, ValidationError
-from procurement.core.forms import run_action
+from procurement.core.forms import flash_refusal, run_action
+from procurement.jobs import runner
+from procurement.jobs.models import Job, JobStatus
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
@@ -101,6 +106,7 @@ class StagedImports:
     """One register's staged imports."""
 
     kind: str  # names the staged files and the audit events ("provider_imports")
+    job: str  # the kind of job that writes a confirmed file ("providers.import")
     try_rows: TryRows
     changed_meanwhile: Callable[[], str]  # the message when the register changed
     seal: Callable[[bytes], bytes] = _as_is  # how the file waits (encrypted, for a roster)
@@ -129,22 +135,38 @@ class StagedImports:
         meta_path.write_text(json.dumps(meta))
         return ImportReport(token=token, filename=filename, rows=rows)
 
-    def apply(self, token: str, *, region_code: str, actor: User) -> ImportReport:
-        """Write the good rows of a staged file, as its report said; then forget the file."""
-        if not TOKEN.fullmatch(token or ""):
-            raise ValidationError(_("Unknown import."))
-        meta_path, data_path = self._paths(token)
-        if not meta_path.exists() or not data_path.exists():
-            raise ValidationError(
-                _("This import has expired or was already applied. Upload the file again.")
-            )
-        meta = json.loads(meta_path.read_text())
-        if meta["user_id"] != actor.id or meta["region_code"] != region_code:
-            raise ValidationError(_("Unknown import."))
-        data = self.unseal(data_path.read_bytes())
-        rows = self.try_rows(spreadsheets.read_sheets(data), region_code)
+    def confirm(self, token: str, *, region_code: str, user: User) -> Job:
+        """Queue the job that writes a checked file. Once per file: a second confirmation,
+        while the job waits or runs or after it is done, is refused (409) with that job;
+        after a failed one, the file (still waiting) may be confirmed again."""
+        key = f"{self.job}:{token}"[:160]
+        earlier = db.session.scalars(
+            select(Job).where(Job.key == key, Job.status != JobStatus.FAILED)
+        ).first()
+        if earlier is not None:
+            raise AlreadyConfirmed(earlier)
+        self._staged(token, region_code=region_code, actor=user)
+        params = {"token": token, "region_code": region_code}
+        return runner.submit(self.job, key, params, user=user, region_code=region_code)
+
+    def apply(
+        self,
+        token: str,
+        *,
+        region_code: str,
+        actor: User,
+        progress: Callable[..., None] | None = None,
+    ) -> ImportReport:
+        """Write the good rows of a staged file, as its report said (the caller commits,
+        then ``discard``s the file)."""
+        meta, data = self._staged(token, region_code=region_code, actor=actor)
+        sheets = spreadsheets.read_sheets(data)
+        if progress:
+            progress("read", 0)
+        rows = self.try_rows(sheets, region_code)
+        if progress:
+            progress("checked", len(rows), len(rows))
         if _outcome(rows) != meta["outcome"]:
-            db.session.rollback()
             raise ValidationError(self.changed_meanwhile())
         audit.record(
             "import",
@@ -158,12 +180,28 @@ class StagedImports:
                 "refused_rows": sum(not r.ok for r in rows),
             },
         )
-        db.session.commit()
-        meta_path.unlink()
-        data_path.unlink()
         report = ImportReport(token=token, filename=meta["filename"], rows=rows)
         report.imported = report.good
         return report
+
+    def discard(self, token: str) -> None:
+        """Remove a staged file (its import has been committed)."""
+        for path in self._paths(token):
+            path.unlink(missing_ok=True)
+
+    def _staged(self, token: str, *, region_code: str, actor: User) -> tuple[dict, bytes]:
+        """The staged file's record and its bytes, for the user and region that staged it."""
+        if not TOKEN.fullmatch(token or ""):
+            raise ValidationError(_("Unknown import."))
+        meta_path, data_path = self._paths(token)
+        if not meta_path.exists() or not data_path.exists():
+            raise ValidationError(
+                _("This import has expired or was already applied. Upload the file again.")
+            )
+        meta = json.loads(meta_path.read_text())
+        if meta["user_id"] != actor.id or meta["region_code"] != region_code:
+            raise ValidationError(_("Unknown import."))
+        return meta, self.unseal(data_path.read_bytes())
 
     def _paths(self, token: str):
         staging = spreadsheets.staging_dir()
@@ -172,6 +210,40 @@ class StagedImports:
 
 def _outcome(rows: list[RowReport]) -> list[list]:
     return [[r.sheet, r.row, r.ok] for r in rows]
+
+
+class AlreadyConfirmed(runner.AlreadyRunning):
+    """The file was confirmed before: ``job`` is the job that imports (or imported) it."""
+
+    code = "import_already_confirmed"
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(job)
+        self.message = _("This file was already confirmed (job %(id)s).", id=job.id)
+        self.args = (self.message,)
+
+
+def run_job(
+    staged: StagedImports, params: dict, progress: Callable[..., None], *, register: str
+) -> dict:
+    """The work of a staged import's job: the file written, and what its page shows
+    (``register``: the endpoint of the register's list)."""
+    report = staged.apply(
+        params["token"], region_code=params["region_code"], actor=g.user, progress=progress
+    )
+    summary = _("%(n)d rows were imported.", n=report.imported)
+    if report.bad:
+        summary += " " + _("%(n)d rows were refused, as the check report said.", n=report.bad)
+    return {
+        "summary": summary,
+        "links": [
+            {
+                "endpoint": register,
+                "values": {"region_code": params["region_code"]},
+                "label": _("The register"),
+            }
+        ],
+    }
 
 
 # Pages --------------------------------------------------------------------------------
@@ -204,14 +276,54 @@ def import_page(staged: StagedImports, template: str, *, region_code: str, **con
     return render_template(template, form=form, report=report, confirm=confirm, **context), status
 
 
-def confirm_page(staged: StagedImports, *, region_code: str, imported: str, upload: str):
-    """Write a confirmed import, then to the register's list (endpoint ``imported``); on a
-    refusal back to the upload page (endpoint ``upload``) with the reason."""
+def confirm_page(staged: StagedImports, *, region_code: str, upload: str):
+    """Queue the job that writes a confirmed import and show its page; on a refusal back
+    to the upload page (endpoint ``upload``) with the reason."""
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         abort(400)
-    done = run_action(
-        lambda: staged.apply(form.token.data, region_code=region_code, actor=g.user),
-        success=lambda report: _("%(n)d rows were imported.", n=report.imported),
+    try:
+        job = staged.confirm(form.token.data, region_code=region_code, user=g.user)
+    except runner.AlreadyRunning as error:
+        flash(error.message, "info")
+        return redirect(url_for("jobs.show", job_id=error.job.id))
+    except DomainError as error:
+        db.session.rollback()
+        flash_refusal(error)
+        return redirect(url_for(upload))
+    return redirect(url_for("jobs.show", job_id=job.id))
+
+
+# API ------------------------------------------------------------------------------------
+
+
+class RowOut(Schema):
+    sheet: str
+    row: int
+    label: str
+    ok: bool
+    messages: list[str]
+
+
+class ImportReportOut(Schema):
+    token: str
+    filename: str
+    good: int
+    bad: int
+    rows: list[RowOut]
+
+
+def stage_posted(staged: StagedImports, *, region_code: str):
+    """The API's upload (multipart, field ``file``): 201 with the report and its token."""
+    file = request.files.get("file")
+    if file is None:
+        raise ValidationError(_("Send the spreadsheet as the form field “file”."), field="file")
+    report = staged.stage(file.stream, file.filename or "", region_code=region_code, actor=g.user)
+    body = ImportReportOut(
+        token=report.token,
+        filename=report.filename,
+        good=report.good,
+        bad=report.bad,
+        rows=[RowOut(**vars(r)) for r in report.rows],
     )
-    return redirect(url_for(imported if done.ok else upload))
+    return body, 201

@@ -1,7 +1,8 @@
 """What each kind of job does, and who may ask for it and see it.
 
 A handler takes the job's parameters and a ``progress`` callable, does its work in the
-current transaction (the runner commits it with the job's outcome) and returns the
+current transaction (the runner commits it with the job's outcome; then calls the kind's
+``after``, if any, with the parameters: a staged file removed) and returns the
 result the job's page shows: a ``summary``, and optionally a ``download`` (a stored blob),
 ``links`` (endpoint and values, made into URLs when shown) and ``api`` (the endpoint of
 what the job made, as JSON: an import's report).
@@ -13,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g
+from flask import current_app, g, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from procurement.core.audit import record
 from procurement.core.files import store_blob
+from procurement.core.office import XLSX
 
 Handler = Callable[[dict[str, Any], Callable[..., None]], dict[str, Any]]
 
@@ -28,6 +31,7 @@ class Kind:
     title: Any  # a lazy string
     permission: str  # to ask for it; its result is seen with the same permission
     handler: Handler
+    after: Callable[[dict[str, Any]], None] | None = None  # once the work is committed
 
 
 def _plan(params: dict[str, Any]):
@@ -97,6 +101,88 @@ def import_service_records(params: dict[str, Any], progress) -> dict[str, Any]:
     }
 
 
+def export_ledger(params: dict[str, Any], progress) -> dict[str, Any]:
+    from procurement.payments import exports
+    from procurement.payments.ledger import LedgerFilter, ledger
+
+    book = ledger(LedgerFilter(**params["filters"]))
+    return _export("ledger", params, exports.ledger_xlsx(book).getvalue(), exports.filename())
+
+
+def export_shortfalls(params: dict[str, Any], progress) -> dict[str, Any]:
+    from procurement.core.dates import month_of
+    from procurement.settlements import delivery, exports
+
+    month = month_of(params["month"])
+    found = delivery.month_shortfalls(month, provider_id=params["provider_id"], people=True)
+    data = exports.shortfall_xlsx(month, found).getvalue()
+    return _export("under_delivery", params, data, exports.shortfall_filename(month))
+
+
+def _export(entity_type: str, params: dict[str, Any], data: bytes, filename: str) -> dict:
+    """An export's file to download, audited as the request that asked for it."""
+    record(
+        "export",
+        entity_type=entity_type,
+        entity_id=filename,
+        region_code=g.user.region_code,
+        after={**params, "filename": filename},
+    )
+    return {
+        "summary": _("The file is ready: %(filename)s", filename=filename),
+        "download": {"blob": store_blob(data), "filename": filename, "mimetype": XLSX},
+    }
+
+
+def ocds_year_package(params: dict[str, Any], progress) -> dict[str, Any]:
+    import json
+
+    from procurement.public.ocds import year_package
+    from procurement.regions.services import get_region
+
+    year = params["year"]
+    # The package's links are absolute: built as under the request that asked for it.
+    with current_app.test_request_context(base_url=params["base_url"]):
+        uri = url_for("api.create_ocds_package", year=year, _external=True)
+        package = year_package(year, uri=uri)
+    data = json.dumps(package, ensure_ascii=False, indent=2).encode()
+    region = get_region(params["region_code"])
+    return {
+        "summary": _("%(n)d plans are in the package.", n=len(package["releases"])),
+        "download": {
+            "blob": store_blob(data),
+            "filename": f"{region.name}{year}年OCDS发布包.json",
+            "mimetype": "application/json",
+        },
+    }
+
+
+def import_recipients(params: dict[str, Any], progress) -> dict[str, Any]:
+    from procurement.core import staging
+    from procurement.recipients.io import STAGED
+
+    return staging.run_job(STAGED, params, progress, register="recipients.index")
+
+
+def import_providers(params: dict[str, Any], progress) -> dict[str, Any]:
+    from procurement.core import staging
+    from procurement.providers.io import STAGED
+
+    return staging.run_job(STAGED, params, progress, register="providers.index")
+
+
+def _discard_recipients_file(params: dict[str, Any]) -> None:
+    from procurement.recipients.io import STAGED
+
+    STAGED.discard(params["token"])
+
+
+def _discard_providers_file(params: dict[str, Any]) -> None:
+    from procurement.providers.io import STAGED
+
+    STAGED.discard(params["token"])
+
+
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -117,6 +203,38 @@ KINDS: dict[str, Kind] = {
             _l("Import service records"),
             "records.import",
             import_service_records,
+        ),
+        Kind(
+            "payments.ledger_export",
+            _l("Finance ledger (.xlsx)"),
+            "payments.view",
+            export_ledger,
+        ),
+        Kind(
+            "settlements.shortfall_export",
+            _l("Under-delivery (.xlsx)"),
+            "settlements.view",
+            export_shortfalls,
+        ),
+        Kind(
+            "ocds.package",
+            _l("OCDS release package of the year"),
+            "plans.view",
+            ocds_year_package,
+        ),
+        Kind(
+            "recipients.import",
+            _l("Import recipients"),
+            "recipients.edit",
+            import_recipients,
+            after=_discard_recipients_file,
+        ),
+        Kind(
+            "providers.import",
+            _l("Import providers"),
+            "providers.edit",
+            import_providers,
+            after=_discard_providers_file,
         ),
     )
 }

@@ -121,14 +121,17 @@ def run(job_id: int) -> None:
     db.session.connection(execution_options={"sqlite_immediate": True})
     job = db.session.get(Job, job_id)
     kind = KINDS[job.kind]
+    params = job.params
     _act_as(job)
     progress = Progress(job_id)
     progress("start", 0)
     failure = None
     try:
-        result = kind.handler(job.params, progress)
+        result = kind.handler(params, progress)
         job.status, job.result, job.finished_at = JobStatus.DONE, result, utcnow()
         db.session.commit()
+        if kind.after is not None:
+            _after(kind, params)
     except DomainError as error:
         failure = error.message
     except Exception as error:  # noqa: BLE001 - the job fails, the worker goes on
@@ -143,6 +146,15 @@ def run(job_id: int) -> None:
             _finish(job_id, JobStatus.FAILED, error=failure)
     finally:
         job_queue().forget(job_id)
+
+
+def _after(kind, params: dict) -> None:
+    """The kind's tidying once its work is committed; a failure there is logged, the job
+    stays done."""
+    try:
+        kind.after(params)
+    except Exception as error:  # noqa: BLE001 - the work itself is committed
+        log.warning("after job (%s): %s", kind.name, describe(error))
 
 
 def _roll_back() -> None:

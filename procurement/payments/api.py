@@ -9,6 +9,7 @@ from pydantic import Field
 
 from procurement.core.api import MoneyString, Page, PageQuery, Schema, api_route, paginate
 from procurement.core.db import db
+from procurement.jobs.api import JobOut, accepted
 from procurement.payments import exports, services
 from procurement.payments.ledger import LedgerFilter, ledger
 from procurement.settlements.services import get_settlement
@@ -166,6 +167,23 @@ def _filters(query: LedgerQuery) -> LedgerFilter:
 def get_ledger(query: LedgerQuery):
     book = ledger(_filters(query))
     return LedgerOut.model_validate(book)
+
+
+@api_route(
+    "/ledger/exports",
+    method="POST",
+    summary="The finance ledger as .xlsx, made by a job (202, then download)",
+    tag="payments",
+    permission="payments.view",
+    query=LedgerQuery,
+    response=JobOut,
+    status=202,
+)
+def export_ledger_job(query: LedgerQuery):
+    """The job's ``download_url`` is the file once done; the same ledger asked again while
+    it is being made: 409 with that job."""
+    region_code = g.user.region_code
+    return accepted(*exports.ledger_job(_filters(query), region_code), region_code=region_code)
 
 
 @api_route(

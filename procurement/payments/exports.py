@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from io import BytesIO
 
 from flask_babel import gettext as _
@@ -10,9 +12,11 @@ from openpyxl.styles import Font
 
 from procurement.core.clock import today
 from procurement.core.office import MONEY_FORMAT, XLSX, saved, workbook
-from procurement.payments.ledger import Ledger, Totals
+from procurement.payments.ledger import Ledger, LedgerFilter, Totals
 
-__all__ = ["XLSX", "filename", "ledger_xlsx"]
+__all__ = ["LEDGER_JOB", "XLSX", "filename", "ledger_job", "ledger_xlsx"]
+
+LEDGER_JOB = "payments.ledger_export"
 
 COLUMNS = (
     _l("Contract"),
@@ -27,6 +31,14 @@ COLUMNS = (
     _l("Confirmed, not paid (yuan)"),
 )
 MONEY_COLUMNS = (5, 6, 8, 9, 10)
+
+
+def ledger_job(filters: LedgerFilter, region_code: str) -> tuple[str, str, dict]:
+    """The kind, key and parameters of the job that makes the ledger's file (issue 16):
+    the same ledger asked again while it is being made is that job."""
+    params = {"filters": asdict(filters)}
+    key = f"{LEDGER_JOB}:{region_code}:{json.dumps(params, sort_keys=True)}"
+    return LEDGER_JOB, key, params
 
 
 def filename() -> str:

@@ -9,11 +9,13 @@ from flask import g
 from flask_babel import gettext as _
 from pydantic import Field
 
+from procurement.core import staging
 from procurement.core.api import MoneyString, Page, PageQuery, Schema, api_route, paginate
 from procurement.core.db import db
 from procurement.core.errors import NotFound
+from procurement.jobs.api import JobOut, started
 from procurement.plans.services import get_plan
-from procurement.providers import services
+from procurement.providers import io, services
 from procurement.providers.models import (
     DocumentKind,
     PaymentStatus,
@@ -25,6 +27,7 @@ from procurement.providers.models import (
     ViolationKind,
 )
 from procurement.providers.queries import provider_list
+from procurement.regions.forms import requested_county
 
 
 class ProviderIn(Schema):
@@ -421,3 +424,34 @@ def settle_record(provider_id: int, record_id: int, body: SettleIn):
     record = services.settle_arrears(services.get_record(provider, record_id), body.settled_on)
     db.session.commit()
     return RecordOut.model_validate(record)
+
+
+@api_route(
+    "/providers/imports",
+    method="POST",
+    summary="Check a provider file (.xlsx, multipart field file): its report and a token",
+    tag="providers",
+    permission="providers.edit",
+    response=staging.ImportReportOut,
+    status=201,
+    upload=("multipart/form-data",),
+)
+def check_provider_import():
+    """Nothing is written: the report names each refused row and column. Confirm the
+    token to import the good rows (``?region_code=`` for a county other than your own)."""
+    return staging.stage_posted(io.STAGED, region_code=requested_county().code)
+
+
+@api_route(
+    "/providers/imports/<token>/confirm",
+    method="POST",
+    summary="Import a checked provider file (a job: 202, then GET its URL)",
+    tag="providers",
+    permission="providers.edit",
+    response=JobOut,
+    status=202,
+)
+def confirm_provider_import(token: str):
+    """A file is confirmed once: again, while its job runs or after, is 409 with the job."""
+    county = requested_county()
+    return started(lambda: io.STAGED.confirm(token, region_code=county.code, user=g.user))

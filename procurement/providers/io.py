@@ -8,7 +8,6 @@ only, never a silent half. Knows nothing of HTTP.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from io import BytesIO
 from typing import Any
 
@@ -21,7 +20,7 @@ from procurement.core import spreadsheets
 from procurement.core.db import db
 from procurement.core.errors import NotFound, ValidationError
 from procurement.core.office import XLSX, saved, workbook  # noqa: F401 - XLSX: the views
-from procurement.core.staging import ImportReport, RowReport, StagedImports, try_row
+from procurement.core.staging import RowReport, StagedImports, try_row
 from procurement.providers import services
 from procurement.providers.models import Provider
 from procurement.regions.services import get_region, townships_of
@@ -199,23 +198,13 @@ def _confirmation(value: Any) -> bool:
 
 STAGED = StagedImports(
     kind="provider_imports",
+    job="providers.import",
     try_rows=_apply,
     changed_meanwhile=lambda: _(
         "The register changed since the file was checked: check it again before importing."
     ),
 )
 stage_import = STAGED.stage
-apply_import = STAGED.apply
-
-
-def report_dict(report: ImportReport) -> dict:
-    return {
-        "token": report.token,
-        "filename": report.filename,
-        "good": report.good,
-        "bad": report.bad,
-        "rows": [asdict(r) for r in report.rows],
-    }
 
 
 def template_workbook() -> BytesIO:

@@ -387,7 +387,6 @@ def confirm_import():
     return staging.confirm_page(
         io.STAGED,
         region_code=requested_county().code,
-        imported="providers.index",
         upload="providers.import_file",
     )
 

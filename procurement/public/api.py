@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import g, request
 from flask_babel import gettext as _
 from pydantic import Field
 from sqlalchemy import select
@@ -12,9 +13,10 @@ from sqlalchemy import select
 from procurement.core.api import Page, PageQuery, Schema, api_route, paginate
 from procurement.core.db import db
 from procurement.core.errors import NotFound
+from procurement.jobs.api import JobOut, accepted
 from procurement.plans.services import get_plan
 from procurement.public.models import Publication, PublicationKind
-from procurement.public.ocds import public_process, release_package
+from procurement.public.ocds import public_process, published_plans, release_package
 from procurement.public.services import withdraw
 from procurement.public.views import public_url
 
@@ -100,3 +102,27 @@ def withdraw_publication(publication_id: int):
 def plan_ocds(plan_id: int):
     plan = get_plan(plan_id)
     return release_package(public_process(plan.id))
+
+
+class YearQuery(Schema):
+    year: int = Field(ge=2000, le=2100, examples=[2026])
+
+
+@api_route(
+    "/ocds/packages",
+    method="POST",
+    summary="Every published plan of a year as one OCDS release package (a job: 202)",
+    tag="publications",
+    permission="plans.view",
+    query=YearQuery,
+    response=JobOut,
+    status=202,
+)
+def create_ocds_package(query: YearQuery):
+    """The plans of the year in your region with something published; the job's
+    ``download_url`` is the package (JSON) once done. A year with nothing published: 422."""
+    published_plans(query.year)  # nothing of the year published: 422 before any job
+    region_code = g.user.region_code
+    params = {"year": query.year, "region_code": region_code, "base_url": request.url_root}
+    key = f"ocds.package:{region_code}:{query.year}"
+    return accepted("ocds.package", key, params, region_code=region_code)

@@ -37,7 +37,7 @@ from procurement.awards.services import buyer_name
 from procurement.contracts.models import Contract, ContractStatus
 from procurement.contracts.services import contract_amount, township_names
 from procurement.core.db import db
-from procurement.core.errors import NotFound
+from procurement.core.errors import NotFound, ValidationError
 from procurement.core.i18n import stored_language
 from procurement.payments.models import Payment
 from procurement.performance.models import Acceptance, Evaluation
@@ -528,15 +528,43 @@ def _award_id(award_id: int) -> str:
 def release_package(process: Process) -> dict:
     """The OCDS 1.1 release package of a plan (texts in the stored language, Chinese)."""
     plan = process.plan
+    return _package([process], uri=public_link("public.plan_ocds", plan_id=plan.id))
+
+
+def published_plans(year: int) -> list[int]:
+    """The plans of ``year`` in the user's region with something public, oldest first;
+    refused when there are none (the field ``year`` named)."""
+    found = list(
+        db.session.scalars(
+            select(PurchasePlan.id)
+            .where(
+                PurchasePlan.year == year,
+                select(Publication.id).where(Publication.plan_id == PurchasePlan.id, LIVE).exists(),
+            )
+            .order_by(PurchasePlan.id)
+        )
+    )
+    if not found:
+        raise ValidationError(_("Nothing of %(year)d is published yet.", year=year), field="year")
+    return found
+
+
+def year_package(year: int, *, uri: str) -> dict:
+    """One release package of every plan of ``year`` with something public (the bulk
+    download); ``uri`` names the package."""
+    return _package([public_process(plan_id) for plan_id in published_plans(year)], uri=uri)
+
+
+def _package(processes: list[Process], *, uri: str) -> dict:
     with stored_language():
-        release = _Builder(process).release()
+        releases = [_Builder(process).release() for process in processes]
     package = {
-        "uri": public_link("public.plan_ocds", plan_id=plan.id),
+        "uri": uri,
         "version": "1.1",
         "extensions": [LOTS_EXTENSION, public_link("public.ocds_extension", name="extension.json")],
-        "publishedDate": release["date"],
-        "publisher": {"name": buyer_name(plan)},
-        "releases": [release],
+        "publishedDate": max(release["date"] for release in releases),
+        "publisher": {"name": buyer_name(processes[0].plan)},
+        "releases": releases,
     }
     if current_app.config.get("OCDS_LICENSE"):
         package["license"] = current_app.config["OCDS_LICENSE"]

@@ -8,10 +8,12 @@ from flask import g, send_file
 from pydantic import Field, model_validator
 
 from procurement.contracts.services import get_contract
+from procurement.core import staging
 from procurement.core.api import Page, PageQuery, Schema, api_route, paginate
 from procurement.core.dates import month_of
 from procurement.core.db import db
 from procurement.core.errors import NotFound, ValidationError
+from procurement.jobs.api import JobOut, started
 from procurement.policies.models import RecipientCategory
 from procurement.policies.services import profile_for
 from procurement.providers.io import XLSX
@@ -23,6 +25,7 @@ from procurement.recipients.models import (
     ExitReason,
     Recipient,
 )
+from procurement.regions.forms import requested_county
 
 MONTH = Field(pattern=r"^\d{4}-\d{2}$", description="A month such as 2026-07.")
 
@@ -683,3 +686,37 @@ def delete_workday_override(override_id: int):
     calendar.remove_override(calendar.get_override(override_id))
     db.session.commit()
     return None
+
+
+# ------------------------------------------------------------------ import
+
+
+@api_route(
+    "/recipients/imports",
+    method="POST",
+    summary="Check a roster file (.xlsx, multipart field file): its report and a token",
+    tag="recipients",
+    permission="recipients.edit",
+    response=staging.ImportReportOut,
+    status=201,
+    upload=("multipart/form-data",),
+)
+def check_recipient_import():
+    """Nothing is written: the report names each refused row and column. Confirm the
+    token to import the good rows (``?region_code=`` for a county other than your own)."""
+    return staging.stage_posted(io.STAGED, region_code=requested_county().code)
+
+
+@api_route(
+    "/recipients/imports/<token>/confirm",
+    method="POST",
+    summary="Import a checked roster file (a job: 202, then GET its URL)",
+    tag="recipients",
+    permission="recipients.edit",
+    response=JobOut,
+    status=202,
+)
+def confirm_recipient_import(token: str):
+    """A file is confirmed once: again, while its job runs or after, is 409 with the job."""
+    county = requested_county()
+    return started(lambda: io.STAGED.confirm(token, region_code=county.code, user=g.user))

@@ -178,6 +178,7 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
 
 STAGED = StagedImports(  # the file holds ID numbers: it waits encrypted
     kind="recipient_imports",
+    job="recipients.import",
     try_rows=_apply,
     changed_meanwhile=lambda: _(
         "The roster changed since the file was checked: check it again before importing."
@@ -186,7 +187,6 @@ STAGED = StagedImports(  # the file holds ID numbers: it waits encrypted
     unseal=identity.open_file,
 )
 stage_import = STAGED.stage
-apply_import = STAGED.apply
 
 
 def _bold_header(sheet, width: int = 16) -> None:

@@ -400,7 +400,6 @@ def confirm_import():
     return staging.confirm_page(
         io.STAGED,
         region_code=requested_county().code,
-        imported="recipients.index",
         upload="recipients.import_file",
     )
 

@@ -24,8 +24,8 @@ from procurement.core.dates import month_of
 from procurement.core.db import db
 from procurement.core.errors import NotFound
 from procurement.core.office import XLSX
-from procurement.jobs.api import JobOut, started
-from procurement.settlements import ceilings, delivery, services
+from procurement.jobs.api import JobOut, accepted, started
+from procurement.settlements import ceilings, delivery, exports, services
 from procurement.settlements.models import (
     FLAGGED,
     ImportRejection,
@@ -540,6 +540,25 @@ def list_shortfalls(query: ShortfallQuery):
         entitled=sum(s.entitled for s in found),
         short=sum(s.short for s in found),
         unserved=sum(s.unserved for s in found),
+    )
+
+
+@api_route(
+    "/under-delivery/exports",
+    method="POST",
+    summary="Under-delivery of a month as .xlsx, made by a job (202, then download)",
+    tag="settlement",
+    permission="settlements.view",
+    query=ShortfallQuery,
+    response=JobOut,
+    status=202,
+)
+def export_shortfalls_job(query: ShortfallQuery):
+    """With every person who got less; the job's ``download_url`` is the file once done."""
+    region_code = g.user.region_code
+    return accepted(
+        *exports.shortfall_job(month_of(query.month), query.provider_id, region_code),
+        region_code=region_code,
     )
 
 

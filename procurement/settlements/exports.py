@@ -203,6 +203,16 @@ SHORTFALL_COLUMNS = (
 )
 
 
+SHORTFALL_JOB = "settlements.shortfall_export"
+
+
+def shortfall_job(month, provider_id: int | None, region_code: str) -> tuple[str, str, dict]:
+    """The kind, key and parameters of the job that makes a month's under-delivery file
+    (issue 16): the same file asked again while it is being made is that job."""
+    params = {"month": f"{month:%Y-%m}", "provider_id": provider_id}
+    return SHORTFALL_JOB, f"{SHORTFALL_JOB}:{region_code}:{month:%Y-%m}:{provider_id}", params
+
+
 def shortfall_filename(month, contract_number: str | None = None) -> str:
     return f"未足额服务-{contract_number + '-' if contract_number else ''}{month:%Y%m}.xlsx"
 

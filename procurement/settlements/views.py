@@ -30,6 +30,7 @@ from procurement.core.db import db
 from procurement.core.errors import DomainError, ValidationError
 from procurement.core.forms import ActionForm, choices, filter_args, run_action
 from procurement.jobs import runner
+from procurement.jobs.views import start as start_job
 from procurement.plans.models import PurchasePlan
 from procurement.providers.models import Provider
 from procurement.settlements import (
@@ -391,6 +392,20 @@ def under_delivery_export():
         as_attachment=True,
         download_name=exports.shortfall_filename(month),
         mimetype=exports.XLSX,
+    )
+
+
+@bp.post("/under-delivery/export")
+@permission_required("settlements.view")
+def under_delivery_export_job():
+    """The month's under-delivery .xlsx, made by a job (issue 16): its page offers it."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    month = _shortfall_month()
+    provider_id = request.args.get("provider", type=int)
+    region_code = g.user.region_code
+    return start_job(
+        *exports.shortfall_job(month, provider_id, region_code), region_code=region_code
     )
 
 

@@ -9,10 +9,19 @@ from openpyxl import Workbook
 
 from procurement.core.db import db
 from procurement.core.errors import ValidationError
+from procurement.core.staging import AlreadyConfirmed
+from procurement.jobs.models import Job, JobStatus
 from procurement.providers import io as provider_io
 from procurement.providers.models import ComplianceRecord, Provider
 
 HEADERS = ["名称", "统一社会信用代码", "登记机关", "登记日期", "所在乡镇", "护理人员"]
+
+
+def confirm(token: str, officer) -> Job:
+    """Confirm a checked file: its job runs at once here (JOBS_IMMEDIATE)."""
+    job = provider_io.STAGED.confirm(token, region_code="140522", user=officer)
+    db.session.refresh(job)
+    return job
 
 
 def workbook(providers, records=()):
@@ -63,14 +72,14 @@ def test_the_report_names_rows_and_nothing_is_written_before_confirmation(office
     assert report.rows[2].messages[0].startswith("登记日期：")
     assert _count(Provider) == 0 and _count(ComplianceRecord) == 0
 
-    applied = provider_io.apply_import(report.token, region_code="140522", actor=officer)
-    assert applied.imported == 2
+    job = confirm(report.token, officer)
+    assert job.status is JobStatus.DONE and job.result["summary"].startswith("已导入 2 行")
     assert db.session.scalars(sa.select(Provider.name)).all() == ["阳城县福寿养老服务有限公司"]
     provider = db.session.scalar(sa.select(Provider))
     assert provider.township.name == "北留镇" and provider.staff["nursing"] == 31
     assert _count(ComplianceRecord) == 1
-    with pytest.raises(ValidationError):  # a staged file is applied once
-        provider_io.apply_import(report.token, region_code="140522", actor=officer)
+    with pytest.raises(AlreadyConfirmed):  # a staged file is applied once
+        confirm(report.token, officer)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +132,7 @@ def test_importing_the_same_records_again_adds_nothing(officer):
     first = provider_io.stage_import(
         workbook(ROWS[:1], RECORDS[:1]), "a.xlsx", region_code="140522", actor=officer
     )
-    provider_io.apply_import(first.token, region_code="140522", actor=officer)
+    assert confirm(first.token, officer).status is JobStatus.DONE
     again = provider_io.stage_import(
         workbook([], RECORDS[:1]), "b.xlsx", region_code="140522", actor=officer
     )
@@ -162,5 +171,5 @@ def test_a_confirmation_is_refused_when_the_register_changed_meanwhile(officer):
             registration_date="2016-08-25",
         ),
     )
-    with pytest.raises(ValidationError):
-        provider_io.apply_import(report.token, region_code="140522", actor=officer)
+    job = confirm(report.token, officer)
+    assert job.status is JobStatus.FAILED and _count(Provider) == 1

@@ -11,6 +11,8 @@ from openpyxl import Workbook, load_workbook
 
 from procurement.core.db import db
 from procurement.core.errors import ValidationError
+from procurement.core.staging import AlreadyConfirmed
+from procurement.jobs.models import Job, JobStatus
 from procurement.recipients import io as roster_io
 from procurement.recipients.models import Recipient
 from tests.recipients.conftest import FACTS_ID, id_number
@@ -41,6 +43,13 @@ ROWS = [
     ],
     ["李桂兰", FACTS_ID, "凤城镇", "", "低保", None, None, None],  # twice in the file
 ]
+
+
+def confirm(token: str, officer) -> Job:
+    """Confirm a checked file: its job runs at once here (JOBS_IMMEDIATE)."""
+    job = roster_io.STAGED.confirm(token, region_code="140522", user=officer)
+    db.session.refresh(job)
+    return job
 
 
 def workbook(rows, headers=HEADERS, sheet="服务对象") -> io.BytesIO:
@@ -81,15 +90,15 @@ def test_the_report_names_rows_and_columns_and_nothing_is_written_before_confirm
     assert "李桂兰" in report.rows[4].messages[0]  # the duplicate names the first row's person
     assert count() == 0
 
-    applied = roster_io.apply_import(report.token, region_code="140522", actor=officer)
-    assert applied.imported == 2
+    job = confirm(report.token, officer)
+    assert job.status is JobStatus.DONE and job.result["summary"].startswith("已导入 2 行")
     people = {r.name: r for r in db.session.scalars(sa.select(Recipient))}
     assert set(people) == {"李桂兰", "王秀英"}
     assert people["李桂兰"].capability_level == 1 and people["李桂兰"].category == "minimum_living"
     assert people["王秀英"].township.name == "蟒河镇"
     assert people["王秀英"].registered_in_county and not people["王秀英"].long_term_care
-    with pytest.raises(ValidationError):  # a staged file is applied once
-        roster_io.apply_import(report.token, region_code="140522", actor=officer)
+    with pytest.raises(AlreadyConfirmed):  # a staged file is applied once
+        confirm(report.token, officer)
 
 
 def test_the_staged_file_waits_encrypted(app, officer):
@@ -109,9 +118,9 @@ def test_a_changed_roster_means_checking_again(officer, make_recipient):
         workbook(ROWS[:1]), "roster.xlsx", region_code="140522", actor=officer
     )
     make_recipient(id_number=FACTS_ID)
-    with pytest.raises(ValidationError) as refused:
-        roster_io.apply_import(report.token, region_code="140522", actor=officer)
-    assert "check it again" in refused.value.message
+    job = confirm(report.token, officer)
+    assert job.status is JobStatus.FAILED and "请重新检查" in job.error
+    assert count() == 1  # only the one registered meanwhile
 
 
 def _zip_bomb() -> bytes:

@@ -220,7 +220,7 @@ def test_importing_through_the_pages(client, seeded, app):
     done = client.post(
         "/recipients/import/confirm", {"token": confirm_token}, page="/recipients/import"
     )
-    assert done.status_code == 302
+    assert done.status_code == 302 and "/jobs/" in done.location  # the import's job
     names = in_app(app, lambda: db.session.scalars(sa.select(Recipient.name)).all())
     assert "孙奶奶" in names and "坏号" not in names
     empty = client.http.post(
