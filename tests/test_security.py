@@ -296,7 +296,9 @@ def _build_region_world(app, site) -> dict:  # noqa: F811 (the fixture's value)
 @pytest.fixture
 def region_world(app, site, monkeypatch):  # noqa: F811 (the fixture imported above)
     # LibreOffice takes seconds per document: a stand-in PDF is enough to reach the record.
-    monkeypatch.setattr("procurement.contracts.services.to_pdf", lambda data: b"%PDF-1.4 stand-in")
+    monkeypatch.setattr(
+        "procurement.contracts.services.to_pdf", lambda data, name: b"%PDF-1.4 stand-in"
+    )
     ids = _build_region_world(app, site)
     missing = [name for name, value in {**ids, **ids["second"]}.items() if value is None]
     assert missing == [], missing

@@ -664,13 +664,17 @@ PDF_TIMEOUT_SECONDS = 120
 PDF_BATCH = 25
 
 
-def to_pdf(docx: bytes) -> bytes:
-    return to_pdfs([docx])[0]
+def to_pdf(docx: bytes, name: str = "") -> bytes:
+    return to_pdfs([docx], [name])[0]
 
 
-def to_pdfs(documents: list[bytes], progress: Callable[[int], None] | None = None) -> list[bytes]:
+def to_pdfs(
+    documents: list[bytes],
+    names: list[str],
+    progress: Callable[[int], None] | None = None,
+) -> list[bytes]:
     """PDF copies of .docx documents, in order, converted in batches of ``PDF_BATCH``
-    (``progress(done)`` after each batch)."""
+    (``progress(done)`` after each batch); ``names`` name them in a failure."""
     converter = pdf_converter()
     if converter is None:
         raise ValidationError(_("PDF needs LibreOffice, which is not installed on this server."))
@@ -698,11 +702,17 @@ def to_pdfs(documents: list[bytes], progress: Callable[[int], None] | None = Non
                     capture_output=True,
                     timeout=PDF_TIMEOUT_SECONDS,
                 )
-                pdfs.extend(source.with_suffix(".pdf").read_bytes() for source in sources)
             except (subprocess.SubprocessError, OSError) as error:
                 raise ValidationError(
                     _("LibreOffice could not convert the document to PDF.")
                 ) from error
+            for n, source in enumerate(sources):
+                made = source.with_suffix(".pdf")
+                if not made.is_file():  # LibreOffice skips a file it cannot open, silently
+                    raise ValidationError(
+                        _("LibreOffice could not convert %(name)s to PDF.", name=names[first + n])
+                    )
+                pdfs.append(made.read_bytes())
         if progress is not None:
             progress(len(pdfs))
     return pdfs
@@ -725,6 +735,7 @@ def plan_archive(
     if with_pdf:
         pdfs = to_pdfs(
             documents,
+            [contract.number for contract in contracts],
             None if progress is None else lambda done: progress("pdf", done, len(contracts)),
         )
     output = BytesIO()

@@ -167,7 +167,7 @@ def document(contract_id: int):
 def document_pdf(contract_id: int):
     contract = db.get_or_404(Contract, contract_id)
     try:
-        data = services.to_pdf(services.document_bytes(contract))
+        data = services.to_pdf(services.document_bytes(contract), contract.number)
     except DomainError as error:
         flash(error.message, "info")
         return redirect(url_for("contracts.show", contract_id=contract.id))

@@ -382,3 +382,45 @@ def test_an_awarded_zone_can_be_neither_removed_nor_renamed(world, contracts):
         plans.update_plan(plan, plan_input(zones=zones, title=plan.title), lock_version=None)
     assert "第一片区" in refused.value.message
     assert clock.today().year == 2026
+
+
+def _fake_libreoffice(monkeypatch, skip: str | None = None) -> list[list[str]]:
+    """A converter that writes, for each .docx it is given, a "PDF" naming the document's
+    digest (except the one named ``skip``, which it leaves out as LibreOffice does with a
+    file it cannot open); returns the calls' file lists."""
+    import hashlib
+    from pathlib import Path
+
+    calls: list[list[str]] = []
+
+    def run(arguments, **_options):
+        sources = [Path(a) for a in arguments if a.endswith(".docx")]
+        calls.append([s.name for s in sources])
+        for source in sources:
+            if source.name != skip:
+                digest = hashlib.sha256(source.read_bytes()).hexdigest()
+                source.with_suffix(".pdf").write_bytes(b"%PDF-" + digest.encode())
+
+    monkeypatch.setattr(services, "pdf_converter", lambda: "soffice")
+    monkeypatch.setattr(services.subprocess, "run", run)
+    monkeypatch.setattr(services, "PDF_BATCH", 2)
+    return calls
+
+
+def test_each_pdf_of_a_batch_lies_beside_its_own_document(world, contracts, monkeypatch):
+    import hashlib
+
+    calls = _fake_libreoffice(monkeypatch)
+    archive = zipfile.ZipFile(services.plan_archive(world["plan"], contracts, with_pdf=True))
+    assert calls == [["00000.docx", "00001.docx"], ["00002.docx"]]
+    for contract in contracts:
+        stem = f"{contract.number}-{contract.zone.name}"
+        digest = hashlib.sha256(archive.read(f"{stem}.docx")).hexdigest()
+        assert archive.read(f"{stem}.pdf") == b"%PDF-" + digest.encode()
+
+
+def test_a_document_libreoffice_leaves_out_is_named(world, contracts, monkeypatch):
+    _fake_libreoffice(monkeypatch, skip="00002.docx")
+    with pytest.raises(ValidationError) as caught:
+        services.plan_archive(world["plan"], contracts, with_pdf=True)
+    assert caught.value.message == f"LibreOffice 未能将 {contracts[2].number} 转换为 PDF。"
