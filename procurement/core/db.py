@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     BigInteger,
@@ -19,7 +18,6 @@ from sqlalchemy import (
     event,
     func,
     select,
-    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
@@ -132,18 +130,30 @@ def sqlite_engine_options(options: dict, busy_timeout_ms: int) -> dict:
 def lock_wait(connection, milliseconds: int) -> Iterator[None]:
     """Within the block, wait at most ``milliseconds`` for another transaction's lock
     (SQLite's write lock, PostgreSQL's row and advisory locks) before failing with an
-    error that ``errors.is_write_clash`` recognises; then the usual wait again."""
+    error that ``errors.is_write_clash`` recognises; then the wait set before."""
     if connection.dialect.name == "postgresql":
+        before = connection.scalar(select(func.current_setting("lock_timeout")))
         connection.execute(select(func.set_config("lock_timeout", str(milliseconds), True)))
         yield  # on failure the transaction is rolled back, and the setting with it
-        connection.execute(text("RESET lock_timeout"))
+        connection.execute(select(func.set_config("lock_timeout", before, True)))
         return
+    before = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar())
     connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(milliseconds)}")
     try:
         yield
     finally:
-        usual = int(current_app.config["SQLITE_BUSY_TIMEOUT_MS"])
-        connection.exec_driver_sql(f"PRAGMA busy_timeout = {usual}")
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {before}")
+
+
+def begin_writing_at_once(session) -> None:
+    """End ``session``'s transaction, which must not have written yet, and begin one that
+    holds SQLite's write lock from its start (``BEGIN IMMEDIATE``), so that what it reads
+    stays true until it commits (in WAL mode a reader that writes later fails if another
+    wrote meanwhile). On PostgreSQL, a new transaction."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("the write lock is taken before anything is written")
+    session.commit()
+    session.connection(execution_options={"sqlite_immediate": True})
 
 
 def listen_once(target, name: str, listener) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from procurement.accounts.models import User
 from procurement.core.audit import Actor, current_actor, record, set_actor
 from procurement.core.clock import utcnow
-from procurement.core.db import db
+from procurement.core.db import begin_writing_at_once, db
 from procurement.core.errors import (
     DATABASE_UNAVAILABLE,
     UNAVAILABLE,
@@ -118,7 +118,7 @@ def run(job_id: int) -> None:
     db.session.commit()
     if not claimed:
         return  # another worker has it, or it was withdrawn
-    db.session.connection(execution_options={"sqlite_immediate": True})
+    begin_writing_at_once(db.session)
     job = db.session.get(Job, job_id)
     kind = KINDS[job.kind]
     params = job.params

@@ -241,7 +241,8 @@ def push_records(body: RecordsIn):
     """Up to ``RECORD_PUSH_SYNC_MAX_ROWS`` records (5,000) are imported at once: 201 with
     the report. More are imported by a job: 202 with the job (``Location``), whose
     ``result_url`` is the report once done; the same records pushed again while that job
-    waits or runs: 409."""
+    waits or runs: 409. Imports of one region take turns: a push waits for the one under
+    way, at most ``SQLITE_BUSY_TIMEOUT_MS`` (5 s), then 409 (code ``import_under_way``)."""
     rows = [r.model_dump() for r in body.records]
     if len(rows) > current_app.config["RECORD_PUSH_SYNC_MAX_ROWS"]:
         data = services.pushed_bytes(rows)

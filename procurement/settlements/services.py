@@ -7,8 +7,8 @@ The rules themselves are in ``rules``; the import in ``importer``, settling in
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,13 +26,15 @@ from procurement.core import audit, spreadsheets
 from procurement.core.cache import app_cache
 from procurement.core.changes import data_version
 from procurement.core.clock import today, utcnow
-from procurement.core.db import db, lock_wait
+from procurement.core.db import begin_writing_at_once, db, lock_wait
 from procurement.core.errors import Conflict, NotFound, ValidationError, is_write_clash
 from procurement.core.files import read_blob, store_blob
+from procurement.core.scoping import ancestor_codes
 from procurement.jobs import runner
 from procurement.jobs.models import ACTIVE, Job
 from procurement.plans.models import PurchasePlan
 from procurement.recipients.models import Recipient
+from procurement.regions.services import get_region
 from procurement.settlements import ceilings, holds, importer, reading, rules, settling
 from procurement.settlements.models import (
     FLAGGED,
@@ -62,15 +64,19 @@ def get_import(import_id: int) -> RecordImport:
 # Import -------------------------------------------------------------------------------
 
 
-# One import of service records per county at a time -------------------------------------
+# Imports take turns ------------------------------------------------------------------
 #
 # Two imports of overlapping records at once (the same push twice, two files of one
 # provider-month) would both find the records new and both write them: the second would
-# then fail on the records' unique key, a 500 on PostgreSQL. An import first takes its
-# county's import lock: SQLite's write lock (taken at once: ``BEGIN IMMEDIATE``), or on
-# PostgreSQL an advisory lock held to the end of the transaction. A second import waits
-# for the first and finds its records imported before; an API push waits at most
+# then fail on the records' unique key, a 500 on PostgreSQL. An import first takes the
+# import lock of the region it imports for: SQLite's write lock (taken at once: ``BEGIN
+# IMMEDIATE``), or on PostgreSQL an advisory lock held to the end of the transaction, on
+# the region's code, shared on the codes above it (a province's import waits for its
+# counties' and they for it; two counties' imports run side by side). A second import
+# waits for the first and finds its records imported before; an API push waits at most
 # ``SQLITE_BUSY_TIMEOUT_MS`` and is otherwise told to try again (409), a job waits.
+
+IMPORT_LOCKS = 0x494D  # the namespace of the import locks' keys
 
 
 class ImportUnderWay(Conflict):
@@ -78,19 +84,15 @@ class ImportUnderWay(Conflict):
 
 
 def take_import_lock(region_code: str, *, in_request: bool) -> None:
-    """Wait for the county's import under way to end (in a request, for a while)."""
-    waiting_ms = current_app.config["SQLITE_BUSY_TIMEOUT_MS"]
+    """Wait for the region's import under way to end (in a request, for a while). In a
+    request, before anything is written; a job's transaction holds SQLite's lock already."""
     try:
         if db.engine.dialect.name == "postgresql":
-            lock = select(func.pg_advisory_xact_lock(zlib.crc32(f"imports:{region_code}".encode())))
-            if in_request:
-                with lock_wait(db.session.connection(), waiting_ms):
-                    db.session.execute(lock)
-            else:
-                db.session.execute(lock)
-        elif in_request:  # a job's transaction is begun immediate by the runner
-            db.session.commit()
-            db.session.connection(execution_options={"sqlite_immediate": True})
+            waiting = current_app.config["SQLITE_BUSY_TIMEOUT_MS"]
+            with lock_wait(db.session.connection(), waiting) if in_request else nullcontext():
+                _advisory_import_locks(region_code)
+        elif in_request:
+            begin_writing_at_once(db.session)
     except OperationalError as error:
         if not is_write_clash(error):
             raise
@@ -98,6 +100,14 @@ def take_import_lock(region_code: str, *, in_request: bool) -> None:
         raise ImportUnderWay(
             _("Service records of this county are being imported; try again in a moment.")
         ) from error
+
+
+def _advisory_import_locks(region_code: str) -> None:
+    """Shared on the regions above, from the province down, then the region's own."""
+    region = get_region(region_code)
+    for code in ancestor_codes(region.code, region.level.value):
+        db.session.execute(select(func.pg_advisory_xact_lock_shared(IMPORT_LOCKS, int(code))))
+    db.session.execute(select(func.pg_advisory_xact_lock(IMPORT_LOCKS, int(region.code))))
 
 
 def import_upload(
@@ -114,9 +124,10 @@ def import_upload(
     limit = current_app.config["RECORD_IMPORT_MAX_BYTES"]
     data = stream.read(limit + 1)
     source = reading.upload_kind(data, filename)
+    frame = reading.read_xlsx(data) if source == "xlsx" else reading.read_csv(data)
     take_import_lock(region_code, in_request=False)
     batch = importer.import_records(
-        reading.read_xlsx(data) if source == "xlsx" else reading.read_csv(data),
+        frame,
         source=source,
         filename=filename,
         sha256=sha256 or reading.file_digest(data),
