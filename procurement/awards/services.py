@@ -33,6 +33,7 @@ from procurement.plans.models import PlanStatus, PlanZone, PurchasePlan
 from procurement.policies.models import EntitlementModel
 from procurement.providers.models import Provider, QualificationCheck
 from procurement.providers.qualification import CRITERION_LABELS, evaluate
+from procurement.regions.models import Region, RegionLevel
 
 POINT = Decimal("0.01")
 MIN_PRICE_WEIGHT = 10  # services: price weighs at least 10 % (财政部令第87号 art. 55)
@@ -440,7 +441,14 @@ def _notice(plan: PurchasePlan, zone: PlanZone, row: Candidate) -> tuple[str, st
 
 
 def buyer_name(plan: PurchasePlan) -> str:
-    return f"{plan.region.name}民政局"
+    return civil_affairs_office(plan.region)
+
+
+def civil_affairs_office(region: Region) -> str:
+    """The civil-affairs office of a region: a province's department (民政厅), a
+    prefecture's or county's bureau (民政局)."""
+    office = "民政厅" if region.level == RegionLevel.PROVINCE else "民政局"
+    return f"{region.name}{office}"
 
 
 def get_zone(plan: PurchasePlan, zone_id: int) -> PlanZone:

@@ -93,8 +93,12 @@ def try_row(
     return row
 
 
-# Try every row of the workbook's sheets for a region; the caller commits or not.
-TryRows = Callable[[dict[str, pd.DataFrame], str], list[RowReport]]
+# Told of each row tried: how many so far, of how many rows the sheets hold.
+RowsTried = Callable[[int, int], None]
+
+# Try every row of the workbook's sheets for a region, telling ``RowsTried`` as it goes;
+# the caller commits or not.
+TryRows = Callable[[dict[str, pd.DataFrame], str, RowsTried], list[RowReport]]
 
 
 def _as_is(data: bytes) -> bytes:
@@ -119,7 +123,7 @@ class StagedImports:
         data = stream.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
         sheets = spreadsheets.read_sheets(data)
         try:
-            rows = self.try_rows(sheets, region_code)
+            rows = self.try_rows(sheets, region_code, lambda done, total: None)
         finally:
             db.session.rollback()
         token = secrets.token_urlsafe(16)
@@ -161,11 +165,12 @@ class StagedImports:
         then ``discard``s the file)."""
         meta, data = self._staged(token, region_code=region_code, actor=actor)
         sheets = spreadsheets.read_sheets(data)
-        if progress:
-            progress("read", 0)
-        rows = self.try_rows(sheets, region_code)
-        if progress:
-            progress("checked", len(rows), len(rows))
+        report_progress = progress or _no_progress
+        report_progress("read", 1, 1)
+        rows = self.try_rows(
+            sheets, region_code, lambda done, total: report_progress("checked", done, total)
+        )
+        report_progress("checked", len(rows), len(rows))
         if _outcome(rows) != meta["outcome"]:
             raise ValidationError(self.changed_meanwhile())
         audit.record(
@@ -206,6 +211,10 @@ class StagedImports:
     def _paths(self, token: str):
         staging = spreadsheets.staging_dir()
         return staging / f"{token}.{self.kind}.json", staging / f"{token}.{self.kind}.bin"
+
+
+def _no_progress(stage: str, done: int, total: int | None = None) -> None:
+    pass
 
 
 def _outcome(rows: list[RowReport]) -> list[list]:

@@ -105,8 +105,12 @@ def export_ledger(params: dict[str, Any], progress) -> dict[str, Any]:
     from procurement.payments import exports
     from procurement.payments.ledger import LedgerFilter, ledger
 
+    progress("gathered", 0, 2)
     book = ledger(LedgerFilter(**params["filters"]))
-    return _export("ledger", params, exports.ledger_xlsx(book).getvalue(), exports.filename())
+    progress("written", 1, 2)
+    data = exports.ledger_xlsx(book).getvalue()
+    progress("written", 2, 2)
+    return _export("ledger", params, data, exports.filename())
 
 
 def export_shortfalls(params: dict[str, Any], progress) -> dict[str, Any]:
@@ -114,8 +118,11 @@ def export_shortfalls(params: dict[str, Any], progress) -> dict[str, Any]:
     from procurement.settlements import delivery, exports
 
     month = month_of(params["month"])
+    progress("gathered", 0, 2)
     found = delivery.month_shortfalls(month, provider_id=params["provider_id"], people=True)
+    progress("written", 1, 2)
     data = exports.shortfall_xlsx(month, found).getvalue()
+    progress("written", 2, 2)
     return _export("under_delivery", params, data, exports.shortfall_filename(month))
 
 
@@ -141,12 +148,17 @@ def ocds_year_package(params: dict[str, Any], progress) -> dict[str, Any]:
     from procurement.regions.services import get_region
 
     year = params["year"]
+    region = get_region(params["region_code"])
     # The package's links are absolute: built as under the request that asked for it.
     with current_app.test_request_context(base_url=params["base_url"]):
         uri = url_for("api.create_ocds_package", year=year, _external=True)
-        package = year_package(year, uri=uri)
+        package = year_package(
+            year,
+            uri=uri,
+            publisher=region,
+            progress=lambda done, total: progress("releases", done, total),
+        )
     data = json.dumps(package, ensure_ascii=False, indent=2).encode()
-    region = get_region(params["region_code"])
     return {
         "summary": _("%(n)d plans are in the package.", n=len(package["releases"])),
         "download": {
@@ -247,4 +259,7 @@ STAGES = {
     "checked": _l("Rows checked"),
     "stored": _l("Records stored"),
     "settled": _l("Statements brought up to date"),
+    "gathered": _l("Figures gathered"),
+    "written": _l("File written"),
+    "releases": _l("Plans described"),
 }

@@ -98,13 +98,27 @@ def submit(kind: str, key: str, params: dict, *, user: User, region_code: str) -
 
 
 class Progress:
-    """What a handler reports as it goes: ``progress("documents", 3, 10)``."""
+    """What a handler reports as it goes: ``progress("documents", 3, 10)``. A handler may
+    report every row: within a stage, a report closer than ``EVERY`` seconds to the last
+    one is skipped unless it ends the stage (the page polls once a second)."""
+
+    EVERY = 0.25
 
     def __init__(self, job_id: int) -> None:
         self.job_id = job_id
         self.queue = job_queue()
+        self.last: tuple[str, float] | None = None
 
     def __call__(self, stage: str, done: int, total: int | None = None) -> None:
+        now = time.monotonic()
+        if (
+            self.last is not None
+            and self.last[0] == stage
+            and now - self.last[1] < self.EVERY
+            and done != total
+        ):
+            return
+        self.last = (stage, now)
         self.queue.report(self.job_id, stage, done, total)
 
 

@@ -20,7 +20,7 @@ from procurement.core import spreadsheets
 from procurement.core.db import db
 from procurement.core.errors import NotFound, ValidationError
 from procurement.core.office import XLSX, saved, workbook  # noqa: F401 - XLSX: the views
-from procurement.core.staging import RowReport, StagedImports, try_row
+from procurement.core.staging import RowReport, RowsTried, StagedImports, try_row
 from procurement.providers import services
 from procurement.providers.models import Provider
 from procurement.regions.services import get_region, townships_of
@@ -103,7 +103,7 @@ def _translate(name: str, value: Any) -> Any:
     return names.get(value, value)
 
 
-def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]:
+def _apply(sheets: dict[str, pd.DataFrame], region_code: str, tried: RowsTried) -> list[RowReport]:
     """Try every row in its own savepoint; return the report (the caller commits or not)."""
     if PROVIDER_SHEET not in sheets and RECORD_SHEET not in sheets:
         raise ValidationError(
@@ -112,6 +112,7 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
         )
     townships = {t.name: t.code for t in townships_of(get_region(region_code))}
     rows: list[RowReport] = []
+    total = sum(len(sheets[name]) for name in (PROVIDER_SHEET, RECORD_SHEET) if name in sheets)
     if PROVIDER_SHEET in sheets:
         frame = sheets[PROVIDER_SHEET]
         spreadsheets.require_columns(frame, PROVIDER_SHEET, PROVIDER_REQUIRED)
@@ -142,7 +143,9 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
             rows.append(
                 try_row(PROVIDER_SHEET, index, values.get("name") or "", register, COLUMN_OF)
             )
+            tried(index + 1, total)
     if RECORD_SHEET in sheets:
+        before = total - len(sheets[RECORD_SHEET])  # the provider sheet's rows
         frame = sheets[RECORD_SHEET]
         spreadsheets.require_columns(frame, RECORD_SHEET, RECORD_REQUIRED)
         for index, raw in enumerate(frame.to_dict("records")):
@@ -166,6 +169,7 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
                     COLUMN_OF,
                 )
             )
+            tried(before + index + 1, total)
     return rows
 
 

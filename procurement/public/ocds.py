@@ -22,6 +22,7 @@ for real; set ``OCDS_PREFIX``. The default below marks data that is not yet regi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -33,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from procurement.awards.models import Award
-from procurement.awards.services import buyer_name
+from procurement.awards.services import buyer_name, civil_affairs_office
 from procurement.contracts.models import Contract, ContractStatus
 from procurement.contracts.services import contract_amount, township_names
 from procurement.core.db import db
@@ -54,6 +55,7 @@ from procurement.public.queries import (
     published,
     zone_budgets,
 )
+from procurement.regions.models import Region
 
 DEFAULT_OCID_PREFIX = "ocds-jjyl00"
 CREDIT_CODE_SCHEME = "CN-USCC"
@@ -528,7 +530,11 @@ def _award_id(award_id: int) -> str:
 def release_package(process: Process) -> dict:
     """The OCDS 1.1 release package of a plan (texts in the stored language, Chinese)."""
     plan = process.plan
-    return _package([process], uri=public_link("public.plan_ocds", plan_id=plan.id))
+    return _package(
+        [_release(process)],
+        uri=public_link("public.plan_ocds", plan_id=plan.id),
+        publisher=buyer_name(plan),
+    )
 
 
 def published_plans(year: int) -> list[int]:
@@ -549,21 +555,37 @@ def published_plans(year: int) -> list[int]:
     return found
 
 
-def year_package(year: int, *, uri: str) -> dict:
-    """One release package of every plan of ``year`` with something public (the bulk
-    download); ``uri`` names the package."""
-    return _package([public_process(plan_id) for plan_id in published_plans(year)], uri=uri)
+def year_package(
+    year: int,
+    *,
+    uri: str,
+    publisher: Region,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """One release package of every plan of ``year`` in ``publisher``'s region with
+    something public (the bulk download); ``uri`` names the package, ``progress(done,
+    total)`` is told of each plan described."""
+    plan_ids = published_plans(year)
+    releases = []
+    for done, plan_id in enumerate(plan_ids, start=1):
+        releases.append(_release(public_process(plan_id)))
+        if progress is not None:
+            progress(done, len(plan_ids))
+    return _package(releases, uri=uri, publisher=civil_affairs_office(publisher))
 
 
-def _package(processes: list[Process], *, uri: str) -> dict:
+def _release(process: Process) -> dict:
     with stored_language():
-        releases = [_Builder(process).release() for process in processes]
+        return _Builder(process).release()
+
+
+def _package(releases: list[dict], *, uri: str, publisher: str) -> dict:
     package = {
         "uri": uri,
         "version": "1.1",
         "extensions": [LOTS_EXTENSION, public_link("public.ocds_extension", name="extension.json")],
         "publishedDate": max(release["date"] for release in releases),
-        "publisher": {"name": buyer_name(processes[0].plan)},
+        "publisher": {"name": publisher},
         "releases": releases,
     }
     if current_app.config.get("OCDS_LICENSE"):

@@ -21,7 +21,7 @@ from procurement.core import spreadsheets
 from procurement.core.errors import DomainError, FieldErrors, ValidationError
 from procurement.core.identifiers import InvalidIdentifier, mask_id_number, parse_id_number
 from procurement.core.office import saved, workbook
-from procurement.core.staging import RowReport, StagedImports, try_row
+from procurement.core.staging import RowReport, RowsTried, StagedImports, try_row
 from procurement.policies.models import RecipientCategory
 from procurement.recipients import identity, services
 from procurement.recipients.models import CAPABILITY_LEVELS, ExitReason, Recipient
@@ -151,7 +151,7 @@ def _label(values: dict[str, Any]) -> str:
     return " ".join(part for part in (values.get("name") or "", masked) if part)
 
 
-def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]:
+def _apply(sheets: dict[str, pd.DataFrame], region_code: str, tried: RowsTried) -> list[RowReport]:
     """Try every row in its own savepoint; return the report (the caller commits or not)."""
     if SHEET not in sheets:
         raise ValidationError(_("The workbook needs a sheet named %(a)s.", a=SHEET), field="file")
@@ -173,6 +173,7 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str) -> list[RowReport]
                 COLUMN_OF,
             )
         )
+        tried(index + 1, len(frame))
     return rows
 
 

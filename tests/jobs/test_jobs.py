@@ -298,3 +298,14 @@ def test_redis_unavailable_is_a_clear_error_at_submission_not_a_lost_job(
         job = db.session.scalar(select(Job))
         assert job.status is JobStatus.FAILED and "队列" in job.error
     assert _contracts() == 0
+
+
+def test_progress_reports_at_most_four_times_a_second_but_always_a_stages_end(app, monkeypatch):
+    reported = []
+    with app.app_context():
+        monkeypatch.setattr(type(job_queue()), "report", lambda self, *a: reported.append(a))
+        progress = runner.Progress(7)
+        for done in range(1, 101):
+            progress("checked", done, 100)
+        progress("stored", 0, 1)
+    assert reported == [(7, "checked", 1, 100), (7, "checked", 100, 100), (7, "stored", 0, 1)]

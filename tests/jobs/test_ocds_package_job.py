@@ -41,6 +41,21 @@ def test_the_years_package_is_a_job_whose_download_validates(app, api, make_toke
     assert package["releases"] == single["releases"]  # the plan's release, as published
     assert package["uri"].endswith("/api/v1/ocds/packages?year=2026")
     assert job["summary"] == "此发布包包含 1 个计划。"
+    assert package["publisher"] == {"name": "阳城县民政局"}
+
+
+def test_a_province_package_is_published_by_the_province_department(
+    app, api, make_token, make_user
+):
+    make_user("sx-officer", region_code="140000")
+    token = make_token("sx-officer")
+    made = api.post("/api/v1/ocds/packages?year=2026", token=token)
+    assert made.status_code == 202, made.json
+    job = api.get(made.headers["Location"], token=token).json
+    package = json.loads(api.get(job["download_url"], token=token).data)
+    validate(package)
+    assert package["publisher"] == {"name": "山西省民政厅"}  # not the first plan's county
+    assert [r["buyer"]["name"] for r in package["releases"]] == ["阳城县民政局"]
 
 
 def test_a_year_with_nothing_published_is_refused_without_a_job(app, api, make_token):

@@ -15,7 +15,9 @@ from openpyxl import Workbook
 
 from procurement.core.audit import AuditEvent
 from procurement.core.db import db
+from procurement.jobs import runner
 from procurement.jobs.models import Job, JobStatus
+from procurement.jobs.queue import job_queue
 from procurement.providers.models import Provider
 from procurement.recipients.models import Recipient
 from tests.helpers import in_app
@@ -129,6 +131,27 @@ def test_the_api_checks_then_a_job_writes_once_and_removes_the_file(
     assert again.json["error"]["fields"]["job"] == [job["url"]]
     assert in_app(app, lambda: db.session.scalar(sa.select(sa.func.count(Job.id)))) == 1
     assert _names(app, model) == [good]
+
+
+def test_the_job_reports_each_row_as_it_is_checked(
+    app, api, make_token, users, register, monkeypatch
+):
+    path, (sheet, headers, rows), *_ = register
+    reported = []
+    queue = type(in_app(app, job_queue))
+    monkeypatch.setattr(queue, "report", lambda self, job, *stage: reported.append(stage))
+    monkeypatch.setattr(runner.Progress, "EVERY", 0)  # every report, however close
+    token = make_token("yc-officer")
+    checked = _check(api, path, token, _xlsx(sheet, headers, rows))
+    made = api.post(f"/api/v1{path}/imports/{checked.json['token']}/confirm", token=token)
+    assert made.status_code == 202, made.json
+    assert reported == [
+        ("start", 0, None),
+        ("read", 1, 1),
+        ("checked", 1, 2),
+        ("checked", 2, 2),
+        ("checked", 2, 2),
+    ]
 
 
 def test_a_file_that_cannot_be_read_is_refused_and_nothing_is_kept(
