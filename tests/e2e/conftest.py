@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
+
+from procurement import create_app
+from procurement.core.db import db
+from procurement.jobs.queue import job_queue
+from tests.conftest import BASE_CONFIG
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 CHROMIUM_ARGS = [
@@ -48,6 +54,48 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(5)
+
+
+@pytest.fixture
+def queued_server(app, monkeypatch):
+    """Start the app as deployed by default: jobs on the embedded SQLite queue, run by a
+    worker thread of the web process. ``queued_server(module, name)`` slows the job's
+    work (``module.name``) by a moment, so that its page is seen waiting or running
+    before it is done; it returns the server's URL."""
+    started = []
+
+    def start(module, name: str) -> str:
+        work = getattr(module, name)
+
+        def slowed(*args, **kwargs):
+            time.sleep(1.5)
+            return work(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, slowed)
+        served = create_app(
+            {
+                **BASE_CONFIG,
+                "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                "INSTANCE_PATH": app.instance_path,
+                "JOBS_IMMEDIATE": False,
+                "JOBS_BACKEND": "sqlite",
+                "JOBS_EMBEDDED_WORKERS": 1,
+            }
+        )
+        server = make_server("127.0.0.1", 0, served, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        started.append((served, server, thread))
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for served, server, thread in started:
+        server.shutdown()
+        thread.join(5)
+        with served.app_context():
+            job_queue().stop()
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

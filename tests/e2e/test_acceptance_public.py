@@ -11,6 +11,7 @@ from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
 from procurement.performance import acceptance as acceptance_rules
 from tests.conftest import PASSWORD
+from tests.e2e.browsing import log_in
 from tests.performance.conftest import site, stage_input  # noqa: F401 - site: a fixture
 
 pytestmark = pytest.mark.browser
@@ -29,11 +30,7 @@ def test_officer_approves_and_publishes_and_the_public_reads_it(browser, live_se
     officer = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = officer.new_page()
     page.set_default_timeout(10_000)
-    page.goto(f"{live_server}/login")
-    page.locator("#username").fill("approver")
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(f"{live_server}/")
+    log_in(page, live_server, "approver", PASSWORD)
     page.goto(f"{live_server}/performance/acceptances/{acceptance_id}")
     page.locator("form.inline button.primary").first.click()  # approve
     page.wait_for_url(re.compile(rf".*/performance/acceptances/{acceptance_id}$"))

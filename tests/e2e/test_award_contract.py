@@ -15,6 +15,7 @@ from procurement.demo.providers import load_demo_providers
 from procurement.plans.catalogue import load_yangcheng_catalogue
 from procurement.plans.models import PurchasePlan
 from procurement.policies.presets import load_presets
+from tests.e2e.browsing import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -37,11 +38,7 @@ def approved_plan(app):
 
 
 def test_officer_scores_awards_and_generates_a_contract(page, live_server, approved_plan):
-    page.goto(f"{live_server}/login")
-    page.locator("#username").fill("yc_officer")
-    page.locator("#password").fill(approved_plan["password"])
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(f"{live_server}/")
+    log_in(page, live_server, "yc_officer", approved_plan["password"])
 
     page.goto(f"{live_server}/plans/{approved_plan['plan']}")
     page.locator("[data-test=selection]").click()

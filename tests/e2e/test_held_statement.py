@@ -1,7 +1,6 @@
 """Finance meets a statement held beyond its contract's amount and cannot confirm it
 (issue 14: contract ceilings)."""
 
-import json
 import re
 from decimal import Decimal
 
@@ -10,16 +9,16 @@ from sqlalchemy import select
 
 from procurement.contracts.models import Contract
 from procurement.core.db import db
-from procurement.demo.cli import _logins_file
 from procurement.settlements.models import Settlement, SettlementStatus
+from tests.e2e.browsing import demo_password, log_in
 from tests.settlements.conftest import care_site  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
 
 
 def test_finance_sees_the_overrun_and_cannot_confirm(page, live_server, app, care_site):  # noqa: F811
+    password = demo_password(app, "yc_finance")
     with app.app_context():
-        password = json.loads(_logins_file().read_text())["yc_finance"]
         july = db.session.scalar(
             select(Settlement)
             .join(Contract, Contract.id == Settlement.contract_id)
@@ -29,11 +28,7 @@ def test_finance_sees_the_overrun_and_cannot_confirm(page, live_server, app, car
         july.contract.amount = july.amount - Decimal("50.00")
         db.session.commit()
         sid = july.id
-    page.goto(f"{live_server}/login")
-    page.locator("#username").fill("yc_finance")
-    page.locator("#password").fill(password)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(f"{live_server}/")
+    log_in(page, live_server, "yc_finance", password)
 
     page.goto(f"{live_server}/settlements/?month=2026-07")
     row = page.locator("[data-test=statements] tr", has=page.locator("[data-test=overrun]"))

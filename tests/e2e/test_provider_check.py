@@ -5,6 +5,7 @@ import re
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.e2e.browsing import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -13,11 +14,7 @@ def test_officer_registers_a_provider_and_sees_why_it_is_not_qualified(
     page, live_server, make_user, yangcheng
 ):
     make_user("officer", display_name="阳城县民政局经办人")
-    page.goto(f"{live_server}/login")
-    page.locator("#username").fill("officer")
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(f"{live_server}/")
+    log_in(page, live_server, "officer", PASSWORD)
 
     page.goto(f"{live_server}/providers/new")
     page.locator("#name").fill("阳城县福寿养老服务有限公司")

@@ -1,60 +1,19 @@
 """Importing the platform's service records in the browser: the upload starts a job,
 whose page follows it to the end and links to the report (issue 16)."""
 
-import json
 import re
-import threading
-import time
 from datetime import date
 
 import pytest
-from werkzeug.serving import make_server
 
-from procurement import create_app
 from procurement.core.db import db
 from procurement.demo.care import demo_records_csv
-from procurement.demo.cli import _logins_file
-from procurement.jobs.queue import job_queue
 from procurement.plans.models import PurchasePlan
 from procurement.settlements import services
-from tests.conftest import BASE_CONFIG
+from tests.e2e.browsing import demo_password, log_in
 from tests.settlements.conftest import care_site  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def queued_server(app, care_site, monkeypatch):  # noqa: F811
-    """The app as deployed by default: jobs on the embedded SQLite queue, run by a worker
-    thread of the web process. The import waits a moment before it starts, so that the
-    job's page is seen waiting or running before it is done."""
-    real_import = services.run_import_job
-
-    def slow_import(*args, **kwargs):
-        time.sleep(1.5)
-        return real_import(*args, **kwargs)
-
-    monkeypatch.setattr(services, "run_import_job", slow_import)
-    served = create_app(
-        {
-            **BASE_CONFIG,
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-            "INSTANCE_PATH": app.instance_path,
-            "JOBS_IMMEDIATE": False,
-            "JOBS_BACKEND": "sqlite",
-            "JOBS_EMBEDDED_WORKERS": 1,
-        }
-    )
-    server = make_server("127.0.0.1", 0, served, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    with served.app_context():
-        job_queue().stop()
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.mark.real_commits  # the served app has its own engine on the database
@@ -65,9 +24,9 @@ def test_officer_imports_a_month_and_watches_the_job_reach_the_report(
     care_site,  # noqa: F811
     tmp_path,
 ):
-    live_server = queued_server
+    live_server = queued_server(services, "run_import_job")
+    password = demo_password(app, "yc_officer")
     with app.app_context():
-        password = json.loads(_logins_file().read_text())["yc_officer"]
         data = demo_records_csv(db.session.get(PurchasePlan, care_site["plan"]), date(2026, 8, 1))
     # The same month again, plus two lines the platform got wrong.
     path = tmp_path / "platform-2026-08.csv"
@@ -77,11 +36,7 @@ def test_officer_imports_a_month_and_watches_the_job_reach_the_report(
         + b"R-X,11010519491231002X,91140522MA0K3L4M58,W1,life-meal,2026-08-03 09:00:00,"
         b"2026-08-03 08:00:00,140522100\n"
     )
-    page.goto(f"{live_server}/login")
-    page.locator("#username").fill("yc_officer")
-    page.locator("#password").fill(password)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(f"{live_server}/")
+    log_in(page, live_server, "yc_officer", password)
 
     page.goto(f"{live_server}/settlements/imports/new")
     page.locator("#file").set_input_files(str(path))

@@ -1,62 +1,21 @@
 """Importing the roster in the browser: the check report, then the confirmation starts a
 job whose page follows it to the end and links to the register (issue 16)."""
 
-import json
 import re
-import threading
-import time
 from io import BytesIO
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
-from werkzeug.serving import make_server
 
-from procurement import create_app
 from procurement.core import staging
 from procurement.core.db import db
-from procurement.demo.cli import _logins_file
-from procurement.jobs.queue import job_queue
 from procurement.recipients.models import Recipient
-from tests.conftest import BASE_CONFIG
+from tests.e2e.browsing import demo_password, log_in
 from tests.settlements.conftest import care_site  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def queued_server(app, care_site, monkeypatch):  # noqa: F811
-    """The app as deployed by default: jobs on the embedded SQLite queue, run by a worker
-    thread of the web process. The import waits a moment before it starts, so that the
-    job's page is seen waiting or running before it is done."""
-    real_run = staging.run_job
-
-    def slow_run(*args, **kwargs):
-        time.sleep(1.5)
-        return real_run(*args, **kwargs)
-
-    monkeypatch.setattr(staging, "run_job", slow_run)
-    served = create_app(
-        {
-            **BASE_CONFIG,
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-            "INSTANCE_PATH": app.instance_path,
-            "JOBS_IMMEDIATE": False,
-            "JOBS_BACKEND": "sqlite",
-            "JOBS_EMBEDDED_WORKERS": 1,
-        }
-    )
-    server = make_server("127.0.0.1", 0, served, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    with served.app_context():
-        job_queue().stop()
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _roster(path) -> None:
@@ -74,20 +33,16 @@ def _roster(path) -> None:
 @pytest.mark.real_commits  # the served app has its own engine on the database
 def test_officer_confirms_a_roster_import_and_watches_the_job_reach_the_result(
     page,
+    care_site,  # noqa: F811
     queued_server,
     app,
     tmp_path,
 ):
-    live_server = queued_server
-    with app.app_context():
-        password = json.loads(_logins_file().read_text())["yc_officer"]
+    live_server = queued_server(staging, "run_job")
+    password = demo_password(app, "yc_officer")
     path = tmp_path / "roster.xlsx"
     _roster(path)
-    page.goto(f"{live_server}/login")
-    page.locator("#username").fill("yc_officer")
-    page.locator("#password").fill(password)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(f"{live_server}/")
+    log_in(page, live_server, "yc_officer", password)
 
     page.goto(f"{live_server}/recipients/import")
     page.locator("#file").set_input_files(str(path))
