@@ -218,8 +218,8 @@ def test_rejections_that_fail_midway_leave_no_batch_either(app, make_token, sept
     data = september + b",".join(bad) + b"\r\n"
     numbers = counts(app)
     made, progress = upload_failing(officer, data, monkeypatch, "import_rejections", 0)
-    # the records went in just before (after the keys checked against stored records)
-    assert progress["before"][-1:] == ["service_records"]
+    # the records and the statements' lines went in just before
+    assert progress["before"][-3:] == ["service_records", "statement_lines", "statement_unpaid"]
     job_failed_for_the_database(app, job_of(app, made["id"]))
     assert counts(app) == {**numbers, "audit_events": numbers["audit_events"] + 1}
 

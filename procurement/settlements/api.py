@@ -433,7 +433,7 @@ def get_settlement(settlement_id: int):
 )
 def list_lines(settlement_id: int, query: LineQuery):
     settlement = services.get_settlement(settlement_id)
-    lines = services.statement_lines(settlement, offset=query.offset, limit=query.limit)
+    lines = services.lines(settlement, offset=query.offset, limit=query.limit)
     return LinePage(
         items=[LineOut.model_validate(line) for line in lines],
         offset=query.offset,

@@ -15,6 +15,7 @@ from enum import IntFlag, StrEnum
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     ForeignKey,
@@ -277,3 +278,36 @@ class Settlement(Audited, RegionOwned, db.Model):
     confirmed_by: Mapped[User | None] = relationship()
 
     __mapper_args__ = {"version_id_col": lock_version}
+
+
+class StatementLine(db.Model):
+    """One person's month on a statement, written with the statement by ``settle`` (in the
+    same transaction as the records it sums), so that a statement of a third of a million
+    records reads a page of its lines without grouping them. The person's name and
+    township are read from the roster when shown, never copied here."""
+
+    __tablename__ = "statement_lines"
+
+    settlement_id: Mapped[int] = mapped_column(
+        ForeignKey("settlements.id", ondelete="CASCADE"), primary_key=True
+    )
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"), primary_key=True)
+    visits: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer)
+    paid_minutes: Mapped[int] = mapped_column(Integer)
+    paid_visits: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatementUnpaid(db.Model):
+    """What a statement does not pay a person, per reason: records and minutes."""
+
+    __tablename__ = "statement_unpaid"
+
+    settlement_id: Mapped[int] = mapped_column(
+        ForeignKey("settlements.id", ondelete="CASCADE"), primary_key=True
+    )
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(30), primary_key=True)
+    records: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer)

@@ -131,12 +131,13 @@ class Terms:
         )
 
 
-def line_amount_fen(paid_minutes, paid_visits, rate_fen: int, hourly: bool):
+def line_amount_fen(paid_minutes, paid_visits, rate_fen, hourly):
     """The amount of one person's month in fen: hours x rate rounded half up, or visits x
-    price. Works on numbers and on numpy arrays alike."""
-    if hourly:
-        return (np.asarray(paid_minutes, dtype=np.int64) * rate_fen * 2 + 60) // 120
-    return np.asarray(paid_visits, dtype=np.int64) * rate_fen
+    price. Works on numbers and on numpy arrays alike (rates and units included)."""
+    rate = np.asarray(rate_fen, dtype=np.int64)
+    by_the_hour = (np.asarray(paid_minutes, dtype=np.int64) * rate * 2 + 60) // 120
+    by_the_visit = np.asarray(paid_visits, dtype=np.int64) * rate
+    return np.where(hourly, by_the_hour, by_the_visit)
 
 
 def fen_to_yuan(fen: int) -> Decimal:
@@ -465,38 +466,92 @@ class MonthTotals:
     amount_fen: int
 
 
-def totals(records: pd.DataFrame, evaluated: pd.DataFrame, terms: dict[int, Terms]):
-    """Per (contract_id, month): the statement's totals."""
+def person_lines(
+    records: pd.DataFrame, evaluated: pd.DataFrame, terms: dict[int, Terms]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each person's month per (contract_id, month): visits, minutes, paid minutes and
+    visits, and the amount in fen (the statement's lines); and what is not paid them per
+    reason: records and minutes."""
+    minutes = records["minutes"].to_numpy(dtype=np.int64)
+    paid = evaluated["paid_minutes"].to_numpy(dtype=np.int64)
+    keys = {
+        "contract_id": records["contract_id"].to_numpy(),
+        "month": records["month"].to_numpy(),
+        "recipient_id": records["recipient_id"].to_numpy(),
+    }
     frame = pd.DataFrame(
         {
-            "contract_id": records["contract_id"].to_numpy(),
-            "month": records["month"].to_numpy(),
-            "recipient_id": records["recipient_id"].to_numpy(),
-            "minutes": records["minutes"].to_numpy(),
-            "flagged": evaluated["flags"].to_numpy() != 0,
-            "paid_minutes": evaluated["paid_minutes"].to_numpy(),
-            "paid_visits": (evaluated["paid_minutes"].to_numpy() > 0).astype(np.int64),
+            **keys,
+            "minutes": minutes,
+            "paid_minutes": paid,
+            "paid_visits": (paid > 0).astype(np.int64),
+            "flagged": (evaluated["flags"].to_numpy() != 0).astype(np.int64),
         }
     )
-    people = frame.groupby(["contract_id", "month", "recipient_id"], sort=False).agg(
-        paid_minutes=("paid_minutes", "sum"), paid_visits=("paid_visits", "sum")
+    lines = (
+        frame.groupby(list(keys), sort=False)
+        .agg(
+            visits=("minutes", "size"),
+            minutes=("minutes", "sum"),
+            paid_minutes=("paid_minutes", "sum"),
+            paid_visits=("paid_visits", "sum"),
+            flagged=("flagged", "sum"),
+        )
+        .reset_index()
     )
-    result: dict[tuple[int, date], MonthTotals] = {}
-    for (cid, month), group in people.groupby(level=[0, 1], sort=False):
-        t = terms[cid]
-        amount = line_amount_fen(group["paid_minutes"], group["paid_visits"], t.rate_fen, t.hourly)
-        key = (int(cid), pd.Timestamp(month).date())
-        result[key] = MonthTotals(0, 0, len(group), 0, 0, 0, int(amount.sum()))
-    sums = frame.groupby(["contract_id", "month"], sort=False).agg(
-        records=("minutes", "size"),
+    rate_fen = lines["contract_id"].map({c: t.rate_fen for c, t in terms.items()}).to_numpy()
+    hourly = lines["contract_id"].map({c: t.hourly for c, t in terms.items()}).to_numpy(bool)
+    lines["amount_fen"] = line_amount_fen(
+        lines["paid_minutes"], lines["paid_visits"], rate_fen, hourly
+    )
+    reasons = evaluated["unpaid_reason"]
+    unpaid = reasons.notna().to_numpy()
+    unpaid_frame = (
+        pd.DataFrame(
+            {
+                **{k: v[unpaid] for k, v in keys.items()},
+                "reason": reasons.to_numpy()[unpaid],
+                "unpaid_minutes": (minutes - paid)[unpaid],
+            }
+        )
+        .groupby([*keys, "reason"], sort=False)
+        .agg(records=("unpaid_minutes", "size"), minutes=("unpaid_minutes", "sum"))
+        .reset_index()
+    )
+    return lines, unpaid_frame
+
+
+def totals(
+    records: pd.DataFrame, evaluated: pd.DataFrame, terms: dict[int, Terms]
+) -> dict[tuple[int, date], MonthTotals]:
+    """Per (contract_id, month): the statement's totals."""
+    return month_totals(person_lines(records, evaluated, terms)[0])
+
+
+def month_totals(lines: pd.DataFrame) -> dict[tuple[int, date], MonthTotals]:
+    """Per (contract_id, month): the statement's totals, from its ``person_lines``."""
+    sums = lines.groupby(["contract_id", "month"], sort=False).agg(
+        records=("visits", "sum"),
         flagged=("flagged", "sum"),
+        recipients=("visits", "size"),
         minutes=("minutes", "sum"),
         paid_minutes=("paid_minutes", "sum"),
         paid_visits=("paid_visits", "sum"),
+        amount_fen=("amount_fen", "sum"),
     )
-    for (cid, month), row in sums.iterrows():
-        found = result[(int(cid), pd.Timestamp(month).date())]
-        found.records, found.flagged = int(row["records"]), int(row["flagged"])
-        found.minutes, found.paid_minutes = int(row["minutes"]), int(row["paid_minutes"])
-        found.paid_visits = int(row["paid_visits"])
-    return result
+    found: dict[tuple[int, date], MonthTotals] = {}
+    for key, row in sums.iterrows():
+        contract_month = (int(key[0]), pd.Timestamp(key[1]).date())  # type: ignore[index]
+        found[contract_month] = MonthTotals(*(int(row[name]) for name in MONTH_FIGURES))
+    return found
+
+
+MONTH_FIGURES = (
+    "records",
+    "flagged",
+    "recipients",
+    "minutes",
+    "paid_minutes",
+    "paid_visits",
+    "amount_fen",
+)

@@ -23,8 +23,6 @@ from sqlalchemy.exc import OperationalError
 from procurement.accounts.models import User
 from procurement.contracts.models import Contract
 from procurement.core import audit, spreadsheets
-from procurement.core.cache import app_cache
-from procurement.core.changes import data_version
 from procurement.core.clock import today, utcnow
 from procurement.core.db import begin_writing_at_once, db, lock_wait
 from procurement.core.errors import Conflict, NotFound, ValidationError, is_write_clash
@@ -43,6 +41,8 @@ from procurement.settlements.models import (
     ServiceRecord,
     Settlement,
     SettlementStatus,
+    StatementLine,
+    StatementUnpaid,
     Unpaid,
 )
 
@@ -263,15 +263,7 @@ OF_A_VISIBLE_STATEMENT = {"unscoped": True}
 
 
 def pending_reviews(settlement: Settlement) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .where(
-            ServiceRecord.contract_id == settlement.contract_id,
-            ServiceRecord.month == settlement.month,
-            ServiceRecord.unpaid_reason == Unpaid.FLAG_PENDING.value,
-        )
-        .execution_options(**OF_A_VISIBLE_STATEMENT)
-    )
+    return pending_reviews_for([settlement]).get(settlement.id, 0)
 
 
 def statement_holds(settlement: Settlement, *, position=None, pending: int | None = None):
@@ -286,19 +278,16 @@ def statement_holds(settlement: Settlement, *, position=None, pending: int | Non
 
 def pending_reviews_for(settlements) -> dict[int, int]:
     """Records awaiting review per statement of a list (one grouped query)."""
-    by_key = {(s.contract_id, s.month): s.id for s in settlements if s.flagged}
-    if not by_key:
+    flagged = [s.id for s in settlements if s.flagged]
+    if not flagged:
         return {}
+    unpaid = StatementUnpaid
     rows = db.session.execute(
-        select(ServiceRecord.contract_id, ServiceRecord.month, func.count())
-        .where(
-            tuple_(ServiceRecord.contract_id, ServiceRecord.month).in_(list(by_key)),
-            ServiceRecord.unpaid_reason == Unpaid.FLAG_PENDING.value,
-        )
-        .group_by(ServiceRecord.contract_id, ServiceRecord.month)
-        .execution_options(**OF_A_VISIBLE_STATEMENT)
+        select(unpaid.settlement_id, func.sum(unpaid.records))
+        .where(unpaid.settlement_id.in_(flagged), unpaid.reason == Unpaid.FLAG_PENDING.value)
+        .group_by(unpaid.settlement_id)
     )
-    return {by_key[(cid, month)]: int(count) for cid, month, count in rows}
+    return {settlement_id: int(count) for settlement_id, count in rows}
 
 
 def confirm(settlement: Settlement, *, actor: User, amount_seen: str, note: str = "") -> Settlement:
@@ -352,23 +341,23 @@ class Line:
 
 
 def lines(settlement: Settlement, *, offset: int = 0, limit: int | None = None) -> list[Line]:
-    """The statement's lines per person, from its records (reasons with their minutes)."""
-    record = ServiceRecord
-    grouped = (
-        select(
-            record.recipient_id,
-            func.count().label("visits"),
-            func.sum(record.minutes).label("minutes"),
-            func.sum(record.paid_minutes).label("paid_minutes"),
-            func.sum(case((record.paid_minutes > 0, 1), else_=0)).label("paid_visits"),
-        )
-        .where(record.contract_id == settlement.contract_id, record.month == settlement.month)
-        .group_by(record.recipient_id)
-        .subquery()
-    )
+    """The statement's lines per person (reasons with their minutes), as ``settle`` wrote
+    them; names and townships as the roster has them now."""
+    line = StatementLine
     query = (
-        select(grouped, Recipient.name, Recipient.id_masked, Recipient.township_code)
-        .join(Recipient, Recipient.id == grouped.c.recipient_id)
+        select(
+            line.recipient_id,
+            line.visits,
+            line.minutes,
+            line.paid_minutes,
+            line.paid_visits,
+            line.amount_fen,
+            Recipient.name,
+            Recipient.id_masked,
+            Recipient.township_code,
+        )
+        .join(Recipient, Recipient.id == line.recipient_id)
+        .where(line.settlement_id == settlement.id)
         .order_by(Recipient.township_code, Recipient.name, Recipient.id)
         .offset(offset)
         .execution_options(**OF_A_VISIBLE_STATEMENT)
@@ -378,29 +367,18 @@ def lines(settlement: Settlement, *, offset: int = 0, limit: int | None = None) 
     rows = db.session.execute(query).all()
     reasons: dict[int, dict[str, int]] = {}
     if rows:
-        unpaid_query = (
-            select(
-                record.recipient_id,
-                record.unpaid_reason,
-                func.sum(record.minutes - record.paid_minutes),
-            )
-            .where(
-                record.contract_id == settlement.contract_id,
-                record.month == settlement.month,
-                record.unpaid_reason.is_not(None),
-            )
-            .group_by(record.recipient_id, record.unpaid_reason)
-        )
+        unpaid_query = select(
+            StatementUnpaid.recipient_id, StatementUnpaid.reason, StatementUnpaid.minutes
+        ).where(StatementUnpaid.settlement_id == settlement.id)
         if limit is not None:  # a page: its people only (the whole statement reads them all)
-            unpaid_query = unpaid_query.where(record.recipient_id.in_([r[0] for r in rows]))
-        unpaid_query = unpaid_query.execution_options(**OF_A_VISIBLE_STATEMENT)
+            unpaid_query = unpaid_query.where(
+                StatementUnpaid.recipient_id.in_([r[0] for r in rows])
+            )
         for rid, reason, unpaid in db.session.execute(unpaid_query):
             reasons.setdefault(rid, {})[reason] = int(unpaid)
     elsewhere = _other_contracts(
         settlement, [rid for rid, found in reasons.items() if Unpaid.USED_ELSEWHERE in found]
     )
-    hourly = settlement.unit == "hour"
-    rate_fen = int(settlement.rate * 100)
     no_reasons: dict[str, int] = {}
     return [
         Line(
@@ -408,17 +386,15 @@ def lines(settlement: Settlement, *, offset: int = 0, limit: int | None = None) 
             name,
             masked,
             township,
-            int(visits),
-            int(minutes),
-            int(paid),
-            int(paid_visits),
-            rules.fen_to_yuan(
-                int(rules.line_amount_fen(int(paid), int(paid_visits), rate_fen, hourly))
-            ),
+            visits,
+            minutes,
+            paid,
+            paid_visits,
+            rules.fen_to_yuan(amount_fen),
             reasons.get(rid, no_reasons),
             elsewhere.get(rid, ()),
         )
-        for rid, visits, minutes, paid, paid_visits, name, masked, township in rows
+        for rid, visits, minutes, paid, paid_visits, amount_fen, name, masked, township in rows
     ]
 
 
@@ -453,52 +429,24 @@ class StatementFigures:
     pending_reviews: int
 
 
-def _version(settlement: Settlement) -> tuple:
-    return settlement.computed_at, settlement.lock_version
-
-
 def statement_figures(settlement: Settlement) -> StatementFigures:
     """The unpaid summary and the records awaiting review, as the statement was last
-    computed: kept per computation, since a large one takes a while to group."""
-    return app_cache("statements", size=64, seconds=3600).get(
-        settlement.id,
-        _version(settlement),
-        lambda: StatementFigures(unpaid_summary(settlement), pending_reviews(settlement)),
-    )
-
-
-def statement_lines(settlement: Settlement, *, offset: int, limit: int) -> list[Line]:
-    """A page of the statement's lines, kept per computation and per version of the data
-    (pages of the size people read; the API's larger pages are read afresh, to bound the
-    memory). The lines show the roster's names and townships, which a correction changes
-    without recomputing the statement: the data version moves on with it."""
-    if limit > 500:
-        return lines(settlement, offset=offset, limit=limit)
-    return app_cache("statement_pages", size=256, seconds=3600).get(
-        (settlement.id, offset, limit),
-        (*_version(settlement), data_version()),
-        lambda: lines(settlement, offset=offset, limit=limit),
-    )
+    computed."""
+    unpaid = unpaid_summary(settlement)
+    pending = sum(count for reason, count, _m in unpaid if reason == Unpaid.FLAG_PENDING)
+    return StatementFigures(unpaid, pending)
 
 
 def unpaid_summary(settlement: Settlement) -> list[tuple[str, int, int]]:
     """(reason, records, minutes not paid) for the statement."""
+    unpaid = StatementUnpaid
     return [
         (reason, int(count), int(minutes))
         for reason, count, minutes in db.session.execute(
-            select(
-                ServiceRecord.unpaid_reason,
-                func.count(),
-                func.sum(ServiceRecord.minutes - ServiceRecord.paid_minutes),
-            )
-            .where(
-                ServiceRecord.contract_id == settlement.contract_id,
-                ServiceRecord.month == settlement.month,
-                ServiceRecord.unpaid_reason.is_not(None),
-            )
-            .group_by(ServiceRecord.unpaid_reason)
-            .order_by(ServiceRecord.unpaid_reason)
-            .execution_options(**OF_A_VISIBLE_STATEMENT)
+            select(unpaid.reason, func.sum(unpaid.records), func.sum(unpaid.minutes))
+            .where(unpaid.settlement_id == settlement.id)
+            .group_by(unpaid.reason)
+            .order_by(unpaid.reason)
         )
     ]
 

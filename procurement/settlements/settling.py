@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    delete,
     or_,
     select,
     tuple_,
@@ -31,6 +32,8 @@ from procurement.settlements.models import (
     ServiceRecord,
     Settlement,
     SettlementStatus,
+    StatementLine,
+    StatementUnpaid,
 )
 
 # The stages an import reports as it goes: rows read, checked, records stored, statements
@@ -333,7 +336,10 @@ def _prior_visits(keys, terms, recipient_ids) -> dict[tuple[int, int, int], int]
 
 
 def _update_statements(keys, records, evaluated, terms) -> None:
-    totals = rules.totals(records, evaluated, terms)
+    """Bring the statements of ``keys`` up to date with their records: totals, and the
+    lines per person with what is not paid them (a confirmed statement stays as it was)."""
+    lines, unpaid = rules.person_lines(records, evaluated, terms)
+    totals = rules.month_totals(lines)
     existing = {
         (s.contract_id, s.month): s
         for s in db.session.scalars(
@@ -343,6 +349,7 @@ def _update_statements(keys, records, evaluated, terms) -> None:
         )
     }
     now = utcnow()
+    updated = []
     for cid, month in keys:
         t = terms[cid]
         found = totals.get((cid, month)) or rules.MonthTotals(0, 0, 0, 0, 0, 0, 0)
@@ -360,4 +367,47 @@ def _update_statements(keys, records, evaluated, terms) -> None:
         statement.paid_minutes, statement.paid_visits = found.paid_minutes, found.paid_visits
         statement.amount = rules.fen_to_yuan(found.amount_fen)
         statement.computed_at = now
+        updated.append(statement)
     db.session.flush()
+    _write_lines({(s.contract_id, s.month): s.id for s in updated}, lines, unpaid)
+
+
+def _write_lines(statements: dict[tuple[int, date], int], lines, unpaid) -> None:
+    """Replace the lines of ``statements`` ((contract_id, month) -> id) with the new ones."""
+    if not statements:
+        return
+    ids = list(statements.values())
+    for table in (StatementLine.__table__, StatementUnpaid.__table__):
+        for chunk in range(0, len(ids), 500):
+            db.session.execute(
+                delete(table).where(table.c.settlement_id.in_(ids[chunk : chunk + 500]))
+            )
+    for frame, table, fields in (
+        (lines, StatementLine.__table__, LINE_FIELDS),
+        (unpaid, StatementUnpaid.__table__, UNPAID_FIELDS),
+    ):
+        months = [pd.Timestamp(m).date() for m in frame["month"]]
+        owner = pd.Series(
+            [
+                statements.get((int(c), m))
+                for c, m in zip(frame["contract_id"], months, strict=True)
+            ],
+            dtype="Int64",
+        )
+        kept = owner.notna().to_numpy()
+        if not kept.any():
+            continue
+        columns = [owner[kept].astype(np.int64), *(frame[f][kept] for f in fields[1:])]
+        storage.raw_insert(table.name, fields, storage.in_chunks(columns))
+
+
+LINE_FIELDS = (
+    "settlement_id",
+    "recipient_id",
+    "visits",
+    "minutes",
+    "paid_minutes",
+    "paid_visits",
+    "amount_fen",
+)
+UNPAID_FIELDS = ("settlement_id", "recipient_id", "reason", "records", "minutes")

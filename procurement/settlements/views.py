@@ -148,7 +148,7 @@ def show(settlement_id: int):
     return render_template(
         "settlements/show.html",
         settlement=settlement,
-        lines=services.statement_lines(settlement, offset=first, limit=per_page),
+        lines=services.lines(settlement, offset=first, limit=per_page),
         page_number=page_number,
         has_next=settlement.recipients > first + per_page,
         unpaid=figures.unpaid,
