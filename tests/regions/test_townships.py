@@ -102,6 +102,17 @@ def test_a_new_recipient_cannot_live_in_a_retired_township(officer):
     assert "retired" in refused.value.fields["township_code"][0]
 
 
+def test_a_recipient_already_in_a_retired_township_can_still_be_corrected(officer):
+    person = recipients.register_recipient(
+        region_code="140522", data=recipient_input(township_code=FENGCHENG)
+    )
+    services.retire_township(db.session.get(Region, FENGCHENG))
+    recipients.update_recipient(
+        person, recipient_input(id_number="", name="王秀兰", township_code=FENGCHENG)
+    )
+    assert (person.name, person.township_code) == ("王秀兰", FENGCHENG)
+
+
 def test_a_new_zone_cannot_hold_a_retired_township(officer):
     with force_locale("en"):
         services.retire_township(db.session.get(Region, HEBEI))
