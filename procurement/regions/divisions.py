@@ -123,7 +123,8 @@ class DivisionReport:
                 out.append(f"{row.line}\t{row.code}\t{row.name}\t{what}")
             else:
                 problems = "; ".join(f"{labels[f]}：{m}" for f, m in row.errors)
-                out.append(f"{row.line}\t{row.code}\t{row.name}\t{_('refused')}: {problems}")
+                refused = _("refused")
+                out.append(f"{row.line}\t{row.code}\t{row.name}\t{refused}: {problems}")
         return out
 
 
