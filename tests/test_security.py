@@ -111,6 +111,7 @@ def _build_region_world(app, site) -> dict:  # noqa: F811 (the fixture's value)
         set_actor(Actor(None, "test-setup", "system"))
         for username, role, region in (
             ("yc-admin", "admin", YANGCHENG),
+            ("sx-admin", "admin", "140000"),  # the province's: keeps the division tree
             *[(name, role, QINSHUI) for role, name in QINSHUI_USERS.items()],
         ):
             if username == "qinshui":
@@ -1067,6 +1068,21 @@ def _upload_routes(ids: dict) -> list[dict]:
             "limit": "IMPORT_MAX_BYTES",
         },
         {
+            "name": "division file",
+            "user": "sx-admin",
+            "page": "/regions/divisions",
+            "field": "file",
+            "limit": "IMPORT_MAX_BYTES",
+        },
+        {
+            "name": "API division file",
+            "user": "sx-admin",
+            "api": "/api/v1/regions/divisions?filename={filename}",
+            "raw": True,
+            "field": "file",
+            "limit": "IMPORT_MAX_BYTES",
+        },
+        {
             "name": "API service-record file",
             "user": "drafter",
             "api": "/api/v1/service-records/file?filename={filename}",
@@ -1134,6 +1150,8 @@ def test_every_upload_route_is_listed():
         "performance/forms.py:FileField\\(",  # satisfaction survey
         "contracts/views.py:FileField\\(",  # signed scan, contract template
         "settlements/api.py:request\\.get_data\\(",  # API service-record file
+        "regions/forms.py:FileField\\(",  # division file
+        "regions/api.py:request\\.get_data\\(",  # API division file
         "core/staging.py:request\\.files",  # API provider and roster imports
         "contracts/api.py:b64decode\\(",  # API signed scan
         "performance/api.py:b64decode\\(",  # API satisfaction survey
@@ -1245,6 +1263,8 @@ def test_uploads_refuse_wrong_types_naming_the_field_and_write_nothing(
         "contract template": ("contract.docx", not_docx),
         "satisfaction survey": ("survey.xlsx", not_xlsx),
         "API service-record file": ("records.xlsx", not_xlsx),
+        "division file": ("divisions.xlsx", not_xlsx),
+        "API division file": ("divisions.xlsx", not_xlsx),
         "API provider import": ("providers.xlsx", not_xlsx),
         "API recipient roster import": ("roster.xlsx", not_xlsx),
         "API contract scan": ("signed.pdf", not_evidence),

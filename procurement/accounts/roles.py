@@ -34,6 +34,9 @@ EVERYONE = frozenset(Role)
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "dashboard.view": EVERYONE,
     "regions.view": EVERYONE,
+    # import division files, add, rename and retire townships (issue 18): the province's
+    # administrators, for the divisions inside their province (see PROVINCE_ONLY)
+    "regions.manage": frozenset({Role.ADMIN}),
     "policies.view": EVERYONE,
     "policies.edit": frozenset({Role.ADMIN}),
     "users.view": frozenset({Role.ADMIN, Role.AUDITOR}),
@@ -76,7 +79,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 
 # Permissions over what every county shares: held only by users of a province, so that
 # no county changes the others' records.
-PROVINCE_ONLY: frozenset[str] = frozenset({"calendar.manage"})
+PROVINCE_ONLY: frozenset[str] = frozenset({"calendar.manage", "regions.manage"})
 
 
 def has_permission(role: Role, permission: str, *, level: str) -> bool:

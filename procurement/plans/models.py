@@ -233,6 +233,11 @@ class PlanZone(Audited, RegionOwned, db.Model):
     def township_names(self) -> list[str]:
         return [t.township.name for t in self.townships]
 
+    @property
+    def retired_townships(self) -> list:
+        """Townships of the zone retired since it was drawn (issue 18): said on its page."""
+        return [t.township for t in self.townships if t.township.retired_on is not None]
+
 
 class ZoneTownship(Audited, RegionOwned, db.Model):
     """A township in a zone; the unique key keeps a township in at most one zone of a plan."""

@@ -154,10 +154,14 @@ def _clean_header(data: PlanInput, county: Region, errors: FieldErrors) -> None:
     data.quality_standard = (data.quality_standard or "").strip()
 
 
-def _clean_zones(zones: list[ZoneInput], county: Region, errors: FieldErrors) -> None:
+def _clean_zones(
+    zones: list[ZoneInput], county: Region, errors: FieldErrors, kept: frozenset[str] = frozenset()
+) -> None:
+    """Zones of whole, current townships of the county; a retired township only where the
+    plan already held it (``kept``), so that the plan can still be saved."""
     if not zones:
         errors.add("zones", _("Give at least one zone."))
-    townships = {t.code: t for t in townships_of(county)}
+    townships = {t.code: t for t in townships_of(county, include_retired=True)}
     seen_names: set[str] = set()
     owner: dict[str, str] = {}
     for index, zone in enumerate(zones):
@@ -182,6 +186,15 @@ def _clean_zones(zones: list[ZoneInput], county: Region, errors: FieldErrors) ->
                 errors.add(
                     f"{prefix}.township_codes",
                     _("%(code)s is not a township of %(county)s.", code=code, county=county.name),
+                )
+            elif townships[code].retired_on is not None and code not in kept:
+                errors.add(
+                    f"{prefix}.township_codes",
+                    _(
+                        "%(township)s was retired on %(day)s and cannot be put in a zone.",
+                        township=townships[code].name,
+                        day=str(townships[code].retired_on),
+                    ),
                 )
             elif code in owner and owner[code] != zone.name:
                 errors.add(
@@ -221,7 +234,7 @@ def _check_townships_free(
     )
     if plan_id is not None:
         query = query.where(PurchasePlan.id != plan_id)
-    names = {t.code: t.name for t in townships_of(county)}
+    names = {t.code: t.name for t in townships_of(county, include_retired=True)}
     for code, zone_name, other in db.session.execute(query):
         errors.add(
             f"zones.{wanted[code]}.township_codes",
@@ -382,7 +395,8 @@ def update_plan(plan: PurchasePlan, data: PlanInput, *, lock_version: int | None
     _check_editable(plan, lock_version)
     errors = FieldErrors()
     _clean_header(data, plan.region, errors)
-    _clean_zones(data.zones, plan.region, errors)
+    held = frozenset(code for zone in plan.zones for code in zone.township_codes)
+    _clean_zones(data.zones, plan.region, errors, held)
     _check_townships_free(data, plan.region, errors, plan_id=plan.id)
     items = _items_by_code(plan.region_code, data.item_codes, errors)
     data.policy_profile_id = None if data.year != plan.year else plan.policy_profile_id

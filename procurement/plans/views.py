@@ -92,7 +92,12 @@ def index():
 
 def _plan_form(county: Region, plan: PurchasePlan | None = None):
     names = [zone.name for zone in plan.zones] if plan else ()
-    return make_plan_form(townships_of(county), services.catalogue(county.code), names)
+    # current townships, and the retired ones the plan already holds (issue 18)
+    held = {code for zone in plan.zones for code in zone.township_codes} if plan else set()
+    townships = [
+        t for t in townships_of(county, include_retired=True) if not t.retired or t.code in held
+    ]
+    return make_plan_form(townships, services.catalogue(county.code), names)
 
 
 def _render_form(form, county, plan=None, leftover=(), status=200):

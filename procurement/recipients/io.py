@@ -157,7 +157,10 @@ def _apply(sheets: dict[str, pd.DataFrame], region_code: str, tried: RowsTried) 
         raise ValidationError(_("The workbook needs a sheet named %(a)s.", a=SHEET), field="file")
     frame = sheets[SHEET]
     spreadsheets.require_columns(frame, SHEET, REQUIRED)
-    townships = {t.name: t.code for t in townships_of(get_region(region_code))}
+    # by name; a retired township is named too, so that its row is refused as retired
+    # (issue 18), and a current township of the same name wins
+    everyone = townships_of(get_region(region_code), include_retired=True)
+    townships = {t.name: t.code for t in sorted(everyone, key=lambda t: not t.retired)}
     rows = []
     for index, raw in enumerate(frame.to_dict("records")):
         values = {COLUMNS[k]: spreadsheets.cell(v) for k, v in raw.items() if k in COLUMNS}

@@ -225,7 +225,11 @@ def _capability(data: RecipientInput, birth: date | None, errors: FieldErrors) -
     return values
 
 
-def _township(code: str | None, county: Region, errors: FieldErrors) -> str | None:
+def _township(
+    code: str | None, county: Region, errors: FieldErrors, *, keep: str | None = None
+) -> str | None:
+    """The code of a current township of the county; a retired one only as ``keep``, the
+    township the record already holds (issue 18: retired ones are not offered anew)."""
     if not code:
         errors.add("township_code", _("This field is required."))
         return None
@@ -237,6 +241,16 @@ def _township(code: str | None, county: Region, errors: FieldErrors) -> str | No
     if township.level is not RegionLevel.TOWNSHIP or not county.contains(township.code):
         errors.add(
             "township_code", _("%(name)s is not a township of this county.", name=township.name)
+        )
+        return None
+    if township.retired_on is not None and township.code != keep:
+        errors.add(
+            "township_code",
+            _(
+                "%(name)s was retired on %(day)s; choose a current township.",
+                name=township.name,
+                day=township.retired_on.isoformat(),
+            ),
         )
         return None
     return township.code
@@ -263,7 +277,9 @@ def _clean_recipient(
     values["name"] = _text(data.name, 60)
     if not values["name"]:
         errors.add("name", _("This field is required."))
-    values["township_code"] = _township(data.township_code, county, errors)
+    values["township_code"] = _township(
+        data.township_code, county, errors, keep=current.township_code if current else None
+    )
     try:
         values["category"] = RecipientCategory(data.category)
     except ValueError:

@@ -105,11 +105,14 @@ def index():
     )
 
 
-def _recipient_form(county: Region) -> RecipientForm:
+def _recipient_form(county: Region, keep: str | None = None) -> RecipientForm:
+    """The form; its townships are the current ones, and ``keep``, the one the person's
+    record holds, even if it has since been retired (issue 18)."""
     form = RecipientForm()
-    form.township_code.choices = choices(
-        [("", "—"), *[(t.code, t.name) for t in townships_of(county)]]
-    )
+    townships = [
+        t for t in townships_of(county, include_retired=True) if not t.retired or t.code == keep
+    ]
+    form.township_code.choices = choices([("", "—"), *[(t.code, t.name) for t in townships]])
     return form
 
 
@@ -134,7 +137,7 @@ def new():
 def edit(recipient_id: int):
     recipient = services.get_recipient(recipient_id)
     county = db.session.get(Region, recipient.region_code)
-    form = _recipient_form(county)
+    form = _recipient_form(county, keep=recipient.township_code)
     if request.method == "GET":
         form.fill(recipient)
     done, status = save_form(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
+from procurement.core.errors import DomainError
 from procurement.policies.presets import load_presets
+from procurement.regions.divisions import DivisionFileRefused, import_divisions
 from procurement.regions.services import load_reference_regions
 
 reference_cli = AppGroup("reference", help="Reference data: administrative divisions, profiles.")
@@ -22,3 +27,40 @@ def load() -> None:
     profiles = load_presets()
     db.session.commit()
     click.echo(f"regions added: {regions}; policy profiles added: {profiles}")
+
+
+@reference_cli.command("divisions")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--check", is_flag=True, help="Check the file and report; write nothing.")
+def divisions(path: str, check: bool) -> None:
+    """Import a division file (CSV or .xlsx: code, name, parent_code, level; GB/T 2260 and
+    the NBS statistical codes down to townships): every row is checked, and the file is
+    written only if all are good (issue 18). Safe to run again."""
+    set_actor(Actor(None, "setup", "cli"))
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        report = import_divisions(data, os.path.basename(path), write=not check)
+    except DivisionFileRefused as refused:
+        db.session.rollback()
+        for line in refused.report.lines():
+            click.echo(line)
+        raise click.ClickException(refused.message) from None
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    for line in report.lines():
+        click.echo(line)
+    if check:
+        db.session.rollback()
+        click.echo(_("Checked only; nothing was written."))
+    else:
+        db.session.commit()
+    click.echo(
+        _(
+            "added: %(added)d; renamed: %(renamed)d; unchanged: %(unchanged)d",
+            added=report.count("add"),
+            renamed=report.count("rename"),
+            unchanged=report.count("unchanged"),
+        )
+    )

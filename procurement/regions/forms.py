@@ -1,7 +1,12 @@
 """Region pickers for forms and pages."""
 
 from flask import abort, g, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, HiddenField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
 
 from procurement.core.db import db
 from procurement.core.forms import choices
@@ -28,3 +33,24 @@ def requested_county() -> Region:
     ):
         abort(400)
     return region
+
+
+class DivisionFileForm(FlaskForm):
+    file = FileField(_l("Division file (.csv or .xlsx)"), validators=[FileRequired()])
+
+
+class ConfirmDivisionsForm(FlaskForm):
+    token = HiddenField(validators=[InputRequired()])
+
+
+class TownshipForm(FlaskForm):
+    code = StringField(_l("Township code"), validators=[InputRequired(), Length(max=12)])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=60)])
+
+
+class RenameForm(FlaskForm):
+    name = StringField(_l("New name"), validators=[InputRequired(), Length(max=60)])
+
+
+class RetireForm(FlaskForm):
+    retired_on = DateField(_l("Retired on"), validators=[Optional()])

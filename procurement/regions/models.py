@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
@@ -46,6 +47,9 @@ class Region(Audited, TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(60))
     level: Mapped[RegionLevel] = mapped_column(str_enum(RegionLevel, 12))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    # A township merged away or abolished keeps its row, for the records that name it; it
+    # is no longer offered for new recipients or zones.
+    retired_on: Mapped[date | None] = mapped_column(default=None)
 
     parent: Mapped[Region | None] = relationship(remote_side=[code], back_populates="children")
     children: Mapped[list[Region]] = relationship(back_populates="parent", order_by="Region.code")
@@ -66,6 +70,10 @@ class Region(Audited, TimestampMixin, db.Model):
         """This region's code, then the codes above it, nearest first: the order in which
         a setting of the region's own wins over the ones above it."""
         return [self.code, *reversed(ancestor_codes(self.code, self.level.value))]
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_on is not None
 
     def contains(self, code: str) -> bool:
         return code.startswith(self.scope.prefix)

@@ -23,7 +23,7 @@ from procurement.settlements.models import (
 )
 from tests.settlements.test_statements import clear_all, months, pending_ids  # noqa: F401
 
-MIGRATION = Path(procurement.__file__).parent / "migrations/versions/0015_statement_lines.py"
+MIGRATION = Path(procurement.__file__).parent / "migrations/versions/0016_statement_lines.py"
 
 
 def _from_records(settlement: Settlement) -> tuple[dict, dict]:

@@ -6,16 +6,16 @@ showing a corrected name late (issue 17). ``settle`` now writes the lines, and w
 not paid per person and reason, in the transaction that writes the records; existing
 statements get theirs from their records here.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06 03:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
