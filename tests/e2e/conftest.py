@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from werkzeug.serving import make_server
@@ -56,22 +57,29 @@ def live_server(app):
     thread.join(5)
 
 
+@dataclass
+class QueuedServer:
+    url: str
+    release: Callable[[], None]  # let the held job's work begin
+
+
 @pytest.fixture
 def queued_server(app, monkeypatch):
     """Start the app as deployed by default: jobs on the embedded SQLite queue, run by a
-    worker thread of the web process. ``queued_server(module, name)`` slows the job's
-    work (``module.name``) by a moment, so that its page is seen waiting or running
-    before it is done; it returns the server's URL."""
+    worker thread of the web process. ``queued_server(module, name)`` holds the job's work
+    (``module.name``) until the test calls ``release()`` (or 30 s pass), so that its page
+    is seen waiting or running however busy the machine."""
     started = []
 
-    def start(module, name: str) -> str:
+    def start(module, name: str) -> QueuedServer:
         work = getattr(module, name)
+        released = threading.Event()
 
-        def slowed(*args, **kwargs):
-            time.sleep(1.5)
+        def held(*args, **kwargs):
+            released.wait(30)
             return work(*args, **kwargs)
 
-        monkeypatch.setattr(module, name, slowed)
+        monkeypatch.setattr(module, name, held)
         served = create_app(
             {
                 **BASE_CONFIG,
@@ -85,11 +93,12 @@ def queued_server(app, monkeypatch):
         server = make_server("127.0.0.1", 0, served, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        started.append((served, server, thread))
-        return f"http://127.0.0.1:{server.server_port}"
+        started.append((served, server, thread, released))
+        return QueuedServer(f"http://127.0.0.1:{server.server_port}", released.set)
 
     yield start
-    for served, server, thread in started:
+    for served, server, thread, released in started:
+        released.set()
         server.shutdown()
         thread.join(5)
         with served.app_context():

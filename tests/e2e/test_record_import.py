@@ -24,7 +24,8 @@ def test_officer_imports_a_month_and_watches_the_job_reach_the_report(
     care_site,  # noqa: F811
     tmp_path,
 ):
-    live_server = queued_server(services, "run_import_job")
+    served = queued_server(services, "run_import_job")
+    live_server = served.url
     password = demo_password(app, "yc_officer")
     with app.app_context():
         data = demo_records_csv(db.session.get(PurchasePlan, care_site["plan"]), date(2026, 8, 1))
@@ -44,6 +45,7 @@ def test_officer_imports_a_month_and_watches_the_job_reach_the_report(
     page.wait_for_url(re.compile(r".*/jobs/\d+$"))
     assert page.locator("progress[data-field=progress]").count() == 1  # not done yet
     assert page.locator("[data-field=status_label]").inner_text() in ("排队中", "运行中")
+    served.release()
     # the page's script follows the job and loads the page again once it is done
     summary = page.locator("[data-test=job-summary]")
     summary.wait_for(timeout=60_000)

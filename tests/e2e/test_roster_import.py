@@ -38,7 +38,8 @@ def test_officer_confirms_a_roster_import_and_watches_the_job_reach_the_result(
     app,
     tmp_path,
 ):
-    live_server = queued_server(staging, "run_job")
+    served = queued_server(staging, "run_job")
+    live_server = served.url
     password = demo_password(app, "yc_officer")
     path = tmp_path / "roster.xlsx"
     _roster(path)
@@ -52,6 +53,7 @@ def test_officer_confirms_a_roster_import_and_watches_the_job_reach_the_result(
     page.locator("[data-test=confirm-import]").click()
     page.wait_for_url(re.compile(r".*/jobs/\d+$"))
     assert page.locator("[data-field=status_label]").inner_text() in ("排队中", "运行中")
+    served.release()
     # the page's script follows the job and loads the page again once it is done
     summary = page.locator("[data-test=job-summary]")
     summary.wait_for(timeout=60_000)
