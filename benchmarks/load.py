@@ -244,9 +244,8 @@ def pages(folder: Path) -> dict[str, list[tuple[str, str]]]:
 
 
 def render_costs(folder: Path, targets: dict) -> dict[tuple[str, str], float]:
-    """What each page costs to render when it is not kept (after any change of the data):
-    the median of five renders in this process, with the page cache off."""
-    app = service_records.app_for(folder, PAGE_CACHE_SECONDS=0, WTF_CSRF_ENABLED=False)
+    """What each page costs to render: the median of five renders in this process."""
+    app = service_records.app_for(folder, WTF_CSRF_ENABLED=False)
     costs = {}
     for user, paths in targets.items():
         if user == "public":
@@ -254,7 +253,7 @@ def render_costs(folder: Path, targets: dict) -> dict[tuple[str, str], float]:
         client = app.test_client()
         client.post("/login", data={"username": user, "password": PASSWORD})
         for label, path in paths:
-            client.get(path)  # the worker's first view fills its statement figures
+            client.get(path)  # the process's first view compiles templates and statements
             times = []
             for _ in range(5):
                 began = time.perf_counter()
@@ -271,9 +270,6 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--only", help="measure only the pages whose label contains this")
-    parser.add_argument(
-        "--no-page-cache", action="store_true", help="serve every page rendered anew"
-    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -308,7 +304,6 @@ def main() -> None:
         "PROCUREMENT_SECRET_KEY": "benchmark",
         "PROCUREMENT_DATA_KEY": "benchmark-data-key",
         "PROCUREMENT_UPLOAD_FOLDER": str(folder / "uploads"),
-        "PROCUREMENT_PAGE_CACHE_SECONDS": "0" if args.no_page_cache else "120",
     }
     server = Server("procurement:create_app()", ROOT, env)
     worst = {}
@@ -333,8 +328,7 @@ def main() -> None:
         return
     p99 = max(f["p99"] for user in ("province_officer", "province_finance") for f in worst[user])
     public_rps = min(f["rps"] for f in worst["public"])
-    print(f"\npage cache: {'off' if args.no_page_cache else 'on'} (render ms: one page's cost "
-          f"when it is not kept, median of 5 in one process, no concurrency)")  # fmt: skip
+    print("\n(render ms: one page's cost, median of 5 in one process, no concurrency)")
     ratio = public_rps / bare["rps"]
     print(f"\nworst p99 of the officer's and finance's pages: {p99:.0f} ms (target < 300) "
           f"{'OK' if p99 < 300 else 'OVER TARGET'}")  # fmt: skip

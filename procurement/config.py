@@ -65,12 +65,6 @@ class DefaultConfig:
     # within the request (201 with the report); a larger one by a job (202), as files are.
     RECORD_PUSH_SYNC_MAX_ROWS = 5000
 
-    # Rendered pages are kept by each worker while no data has changed
-    # (procurement.core.pages): for this many seconds at most; this many pages of logged-in
-    # users per worker (the public site's own keep holds 256).
-    PAGE_CACHE_SECONDS = 120
-    PAGE_CACHE_SIZE = 64
-
     # Long work runs as jobs on Huey (procurement.jobs.queue): "sqlite" (a file in the
     # instance folder; each web process runs JOBS_EMBEDDED_WORKERS worker threads, so
     # nothing else needs starting) or "redis" (JOBS_REDIS_URL; run `flask --app procurement

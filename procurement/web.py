@@ -55,12 +55,10 @@ def init_web(app: Flask) -> None:
 
     from procurement.accounts.auth import init_auth
     from procurement.core.errors import register_error_handlers
-    from procurement.core.pages import init_page_cache
     from procurement.jobs.queue import init_jobs
 
     init_auth(app)
     init_jobs(app)
-    init_page_cache(app)  # after the user is known
     register_error_handlers(app)
     _connect_features(app)
     _register_blueprints(app)
@@ -76,7 +74,7 @@ def _connect_features(app: Flask) -> None:
     fails loudly instead of silently showing nothing settled, no history or every county."""
     from procurement.awards import services as awards
     from procurement.contracts.services import committed_by_zone
-    from procurement.core import audit, changes, scoping
+    from procurement.core import audit, scoping
     from procurement.payments.services import paid_by_zone
     from procurement.plans import execution
     from procurement.renewal.services import past_record
@@ -84,7 +82,6 @@ def _connect_features(app: Flask) -> None:
 
     scoping.watch_sessions()  # first: nothing is read or written outside the region
     audit.watch_sessions()
-    changes.watch_sessions()
     execution.init_app(
         app,
         commitments=[committed_by_zone],

@@ -383,7 +383,7 @@ class Caller:
 def fingerprint(app) -> dict[str, str]:
     """A digest of every table's rows (the login log, token use times and the counter of
     writing transactions, which they move on, aside)."""
-    ignored = {"login_attempts", "data_version"}
+    ignored = {"login_attempts"}
     volatile = {("api_tokens", "last_used_at"), ("users", "last_login_at")}
     digests = {}
     with app.app_context():

@@ -20,7 +20,6 @@ from procurement.accounts.models import (
 )
 from procurement.accounts.roles import Role
 from procurement.core import audit
-from procurement.core.changes import move_on
 from procurement.core.clock import utcnow
 from procurement.core.db import db, lock_wait
 from procurement.core.errors import Conflict, DomainError, NotFound, ValidationError
@@ -268,4 +267,3 @@ def touch_token(token_id: int) -> None:
         connection.execute(
             update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
         )
-        move_on(connection)  # the account page shows the last use

@@ -83,7 +83,7 @@ PAGES = {
 @bp.before_request
 def _everyone_sees_the_same():
     """Public pages read every region's published records, whoever is logged in (and
-    are kept for everyone alike: ``procurement.core.pages``)."""
+    are the same for everyone: a shared cache may keep them, see docs/operations.md)."""
     activate_scope(None)
 
 

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-from procurement.core.changes import note_written
 from procurement.core.db import db
 
 
 def raw_insert(table: str, columns: tuple[str, ...], values) -> None:
     """Many rows through the driver, in the session's transaction (COPY on PostgreSQL)."""
     connection = db.session.connection()
-    note_written(db.session())  # the session does not see these rows go in
     raw = connection.connection.driver_connection
     names = ", ".join(columns)
     if connection.dialect.name == "postgresql":

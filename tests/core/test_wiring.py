@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from procurement.awards import services as awards
 from procurement.contracts.services import committed_by_zone
-from procurement.core import audit, changes, scoping
+from procurement.core import audit, scoping
 from procurement.plans import execution
 from procurement.renewal.services import past_record
 from procurement.settlements.services import settled_by_zone
@@ -26,7 +26,7 @@ def test_importing_the_features_wires_nothing():
     """A module imported (or not) changes no other feature's figures and no session."""
     script = (
         "import procurement.contracts.services, procurement.settlements.services\n"
-        "import procurement.renewal.services, procurement.core.audit, procurement.core.changes\n"
+        "import procurement.renewal.services, procurement.core.audit\n"
         "from sqlalchemy.orm import Session\n"
         "s = Session()\n"
         f"print(sum(len(list(getattr(s.dispatch, n))) for n in {EVENTS!r}))\n"
@@ -45,11 +45,9 @@ def test_the_app_factory_wires_execution_past_records_and_sessions(app):
         assert awards._past_record_sources() == (past_record,)
     listeners = _listeners()
     # Scoping first: nothing is read or written outside the region before the rest runs.
-    assert listeners["do_orm_execute"][:2] == [scoping._filter_selects, changes._note_statement]
+    assert listeners["do_orm_execute"][:1] == [scoping._filter_selects]
     assert listeners["before_flush"][:2] == [scoping._guard_writes, audit._remember_stored_rows]
-    assert listeners["after_flush"][:2] == [audit._write_trail, changes._note_flush]
-    assert listeners["before_commit"][:1] == [changes._move_on]
-    assert listeners["after_transaction_end"][:1] == [changes._forget]
+    assert listeners["after_flush"][:1] == [audit._write_trail]
 
 
 def test_building_a_second_app_adds_no_second_listener(app):

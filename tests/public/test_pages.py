@@ -242,24 +242,6 @@ def test_logged_in_users_of_any_county_see_the_same_pages(app, site, make_user):
     assert client.get(f"/public/contracts/{site['contracts'][0]}").status_code == 200
 
 
-def test_a_kept_page_is_rendered_again_once_its_time_is_up(app, site, monkeypatch):
-    """Serving a kept page does not keep it longer than ``PAGE_CACHE_SECONDS`` from its
-    rendering, however often it is read meanwhile."""
-    from procurement.core import cache
-
-    now = [1000.0]
-    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
-    http = app.test_client()
-    assert http.get("/public/").status_code == 200
-    kept = app.extensions["versioned_caches"]["public_pages"]
-    (key,) = list(kept._entries)
-    version = kept._entries[key][0]
-    now[0] += app.config["PAGE_CACHE_SECONDS"] - 1
-    assert http.get("/public/").status_code == 200  # served as kept
-    now[0] += 2
-    assert kept.lookup(key, version) is cache.MISSING
-
-
 def test_any_change_behind_a_public_page_shows_at_once(app, site):
     """Not only a publication: a plan's title, changed after its award was published."""
     from procurement.plans.models import PurchasePlan
