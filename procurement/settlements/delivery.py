@@ -249,9 +249,35 @@ def visits_year_to_date(contract: Contract, through: date) -> ContractShortfall 
     return result
 
 
+# What a statement keeps of its month's under-delivery (``Settlement.shortfall``).
+SUMMARY = ("entitled", "short", "unserved", "owed", "delivered")
+
+
+def shortfall_summary(contract: Contract, month: date) -> dict[str, int]:
+    """The contract's under-delivery in ``month`` without the people, as a statement
+    keeps it when it is computed (a zone's whole roster is read for it)."""
+    found = contract_shortfall(contract, month, people=False)
+    return {name: getattr(found, name) for name in SUMMARY}
+
+
 def shortfall_totals(settlement: Settlement) -> ContractShortfall:
-    """The statement's month of its contract, without the people."""
-    return contract_shortfall(settlement.contract, settlement.month, people=False)
+    """The statement's month of its contract, without the people: as computed with the
+    statement (computed now for a statement computed before that was kept)."""
+    kept = settlement.shortfall
+    if kept is None:
+        return contract_shortfall(settlement.contract, settlement.month, people=False)
+    contract = settlement.contract
+    found = ContractShortfall(
+        contract.id,
+        contract.number,
+        contract.provider_id,
+        contract.provider.name,
+        settlement.month,
+        settlement.unit,
+    )
+    for name in SUMMARY:
+        setattr(found, name, int(kept[name]))
+    return found
 
 
 def month_shortfalls(

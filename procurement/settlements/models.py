@@ -251,7 +251,7 @@ class Settlement(Audited, RegionOwned, db.Model):
 
     __tablename__ = "settlements"
     __table_args__ = (UniqueConstraint("contract_id", "month"),)
-    __audit_ignore__ = frozenset({"computed_at", "lock_version"})
+    __audit_ignore__ = frozenset({"computed_at", "lock_version", "shortfall"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
@@ -269,6 +269,9 @@ class Settlement(Audited, RegionOwned, db.Model):
     paid_visits: Mapped[int] = mapped_column(Integer, default=0)
     amount: Mapped[Decimal]
     computed_at: Mapped[datetime]
+    # Under-delivery of the month as computed with the statement (``delivery.SUMMARY``:
+    # entitled, short, unserved, owed, delivered); None for one computed before it was kept.
+    shortfall: Mapped[dict | None] = mapped_column(JSON)
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     confirmed_at: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(String(500), default="")

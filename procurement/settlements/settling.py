@@ -370,6 +370,13 @@ def _update_statements(keys, records, evaluated, terms) -> None:
         updated.append(statement)
     db.session.flush()
     _write_lines({(s.contract_id, s.month): s.id for s in updated}, lines, unpaid)
+    # Under-delivery reads the records just written and the zone's roster: kept with the
+    # statement, so that its page does not read a zone's roster on every view.
+    from procurement.settlements.delivery import shortfall_summary  # it reads moves here
+
+    for statement in updated:
+        statement.shortfall = shortfall_summary(statement.contract, statement.month)
+    db.session.flush()
 
 
 def _write_lines(statements: dict[tuple[int, date], int], lines, unpaid) -> None:
