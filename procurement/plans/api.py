@@ -218,7 +218,7 @@ def _plan_out(plan: PurchasePlan) -> PlanOut:
 def _input(body: PlanIn, region_code: str) -> services.PlanInput:
     codes = body.item_codes
     if codes is None:
-        codes = [item.code for item in services.catalogue(region_code)]
+        codes = [item.code for item in services.catalogue(region_code, body.year)]
     return services.PlanInput(
         title=body.title,
         year=body.year,
