@@ -23,9 +23,13 @@ branch_labels = None
 depends_on = None
 
 MODELS = ("hours_per_month", "visits_per_year")
-COPIED = (
-    "code, category, name, description, position, active, region_code, created_at, "
-    "updated_at, unit, standard, price, model, source, version"
+COPY_ITEMS = (
+    "INSERT INTO service_items (policy_profile_id, year, code, category, name, description, "
+    "position, active, region_code, created_at, updated_at, unit, standard, price, model, "
+    "source, version) "
+    "SELECT :profile, :year, code, category, name, description, position, active, "
+    "region_code, created_at, updated_at, unit, standard, price, model, source, version "
+    "FROM service_items WHERE policy_profile_id = :first"
 )
 
 
@@ -101,11 +105,7 @@ def upgrade():
         )
         for profile in later:
             connection.execute(
-                sa.text(
-                    f"INSERT INTO service_items (policy_profile_id, year, {COPIED}) "
-                    f"SELECT :profile, :year, {COPIED} FROM service_items "
-                    "WHERE policy_profile_id = :first"
-                ),
+                sa.text(COPY_ITEMS),
                 {"profile": profile.id, "year": profile.year, "first": first.id},
             )
 
