@@ -403,3 +403,89 @@ def test_the_pages_for_administrators_only_with_csrf(app, client, admins):
     client.login("xj-admin")
     # Yangcheng's catalogue lies outside a Xinjiang administrator's scope
     assert client.get(f"/catalogue/{yc}/new").status_code == 404
+
+
+# ------------------------------------------------------------------ the migration
+
+PROFILE_SQL = (
+    "INSERT INTO policy_profiles (id, region_code, year, name, entitlement_model, "
+    "hours_per_month, hourly_rate_cap, visits_must_be_split, eligibility_rules, "
+    "exclude_long_term_care, requires_residence, qualification_lookback_years, "
+    "major_fine_threshold, evaluation_weights, grade_thresholds, evaluation_indicators, "
+    "failed_provider_rule, acceptance_threshold, min_visit_minutes, max_visit_minutes) "
+    "VALUES (:id, '140522', :year, :name, 'hours_per_month', 4, 35, true, '[]', true, true, "
+    "3, 2000000, '[]', '{}', '[]', 'exclude', 90, 15, 480)"
+)
+
+
+def test_the_migration_moves_existing_items_and_keeps_plans_pointing_at_them(tmp_path):
+    """0017 on a database of 0016 with Yangcheng's items and a plan that chose one, then
+    down and up again. SQLite here; ``CATALOGUE_MIGRATION_URL`` names an empty PostgreSQL
+    database to run it there."""
+    import os
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from procurement import create_app
+    from procurement.regions.services import load_reference_regions
+    from tests.conftest import BASE_CONFIG
+
+    url = os.environ.get("CATALOGUE_MIGRATION_URL") or f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    app = create_app(
+        {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path)}
+    )
+    with app.app_context():
+        upgrade(revision="0016")
+        set_actor(Actor(None, "test-setup", "system"))
+        load_reference_regions()
+        run = db.session.execute
+        for id_, year in ((1, 2026), (2, 2027)):
+            run(text(PROFILE_SQL), {"id": id_, "year": year, "name": f"阳城县{year}"})
+        for position, code in enumerate(("life-meal", "life-bath")):
+            run(
+                text(
+                    "INSERT INTO service_items (region_code, code, category, name, "
+                    "description, position, active) "
+                    "VALUES ('140522', :code, '生活照料服务', :code, '', :position, true)"
+                ),
+                {"code": code, "position": position},
+            )
+        meal = run(text("SELECT id FROM service_items WHERE code = 'life-meal'")).scalar()
+        run(
+            text(
+                "INSERT INTO purchase_plans (id, region_code, year, title, policy_profile_id, "
+                "purchase_method, service_start, service_end, quality_standard, status, "
+                "lock_version) VALUES (1, '140522', 2027, '旧计划', 2, 'open_tender', "
+                "'2027-01-01', '2027-12-31', '', 'draft', 1)"
+            )
+        )
+        run(
+            text(
+                "INSERT INTO plan_items (plan_id, service_item_id, region_code) "
+                "VALUES (1, :meal, '140522')"
+            ),
+            {"meal": meal},
+        )
+        db.session.commit()
+        upgrade(revision="0017")
+        rows = run(
+            text(
+                "SELECT id, policy_profile_id, year, code, unit, model, version "
+                "FROM service_items ORDER BY id"
+            )
+        ).all()
+        assert [tuple(r) for r in rows] == [
+            (1, 1, 2026, "life-meal", "小时", "hours_per_month", 1),
+            (2, 1, 2026, "life-bath", "小时", "hours_per_month", 1),
+            (3, 2, 2027, "life-meal", "小时", "hours_per_month", 1),
+            (4, 2, 2027, "life-bath", "小时", "hours_per_month", 1),
+        ]
+        assert run(text("SELECT service_item_id, item_version FROM plan_items")).all() == [(1, 1)]
+        db.session.commit()
+        downgrade(revision="0016")
+        assert [r[0] for r in run(text("SELECT id FROM service_items ORDER BY id"))] == [1, 2]
+        db.session.commit()
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
