@@ -540,6 +540,9 @@ class CatalogueOut(Schema):
 
 class CatalogueQuery(Schema):
     region_code: str = Field(min_length=6, max_length=12)
+    year: int | None = Field(
+        None, ge=2000, le=2100, description="The plan's year; default: this year's profile."
+    )
 
 
 @api_route(
@@ -551,7 +554,7 @@ class CatalogueQuery(Schema):
     response=CatalogueOut,
 )
 def list_service_items(query: CatalogueQuery):
-    items = services.catalogue(query.region_code)
+    items = services.catalogue(query.region_code, query.year)
     return {
         "region_code": query.region_code,
         "items": [ServiceItemOut.model_validate(item) for item in items],
@@ -764,7 +767,7 @@ def copy_catalogue(profile_id: int):
     permission="catalogue.manage",
     query=CatalogueFileQuery,
     response=CatalogueReportOut,
-    upload=(exports.XLSX,),
+    upload=("application/octet-stream", exports.XLSX),
 )
 def import_catalogue(profile_id: int, query: CatalogueFileQuery):
     """Send the workbook itself as the body, with ``?filename=``. Every row is checked; a

@@ -489,3 +489,29 @@ def test_the_migration_moves_existing_items_and_keeps_plans_pointing_at_them(tmp
         upgrade()
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_province_administrator_keeps_the_province_profile_and_a_county_one_cannot(
+    app, api, presets, make_user, make_token
+):
+    with app.app_context():
+        set_actor(Actor(None, "test-setup", "system"))
+        catalogue.load_shipped_catalogues()
+        _xinjiang_county()
+        db.session.commit()
+        xj = _profile("650000", 2025).id
+        db.session.remove()
+    make_user("xj-admin", role="admin", region_code="650000")
+    make_user("ts-admin", role="admin", region_code="650102")
+    make_user("ts-officer", region_code="650102")
+    province, county = make_token("xj-admin"), make_token("ts-admin")
+    body = {"code": "xj-local-01", "category": "居家养老上门服务", "name": "理发服务"}
+    url = f"/api/v1/policy-profiles/{xj}/catalogue-items"
+    assert api.post(url, json=body, token=county).status_code == 403
+    created = api.post(url, json=body, token=province)
+    assert created.status_code == 201 and created.json["model"] == "visits_per_year"
+    # the county's officer reads the province's catalogue and plans from it
+    listed = api.get(
+        "/api/v1/service-items?region_code=650102&year=2025", token=make_token("ts-officer")
+    )
+    assert "理发服务" in [item["name"] for item in listed.json["items"]]
