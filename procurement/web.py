@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from procurement.performance import api as _performance_api  # noqa: F401
     from procurement.performance.views import bp as performance
     from procurement.plans import api as _plans_api  # noqa: F401
+    from procurement.plans.catalogue_views import bp as catalogue
     from procurement.plans.views import bp as plans
     from procurement.policies import api as _policies_api  # noqa: F401
     from procurement.policies.views import bp as policies
@@ -131,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
         accounts,
         audit,
         awards,
+        catalogue,
         contracts,
         dashboard,
         jobs,

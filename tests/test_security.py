@@ -91,7 +91,7 @@ def _build_region_world(app, site) -> dict:  # noqa: F811 (the fixture's value)
     from procurement.performance import acceptance as acceptance_rules
     from procurement.performance import evaluation as evaluation_rules
     from procurement.performance.models import Acceptance, Evaluation
-    from procurement.plans.models import BudgetLine, PlanZone, PurchasePlan
+    from procurement.plans.models import BudgetLine, PlanZone, PurchasePlan, ServiceItem
     from procurement.policies.models import PolicyProfile
     from procurement.providers.models import (
         ComplianceRecord,
@@ -256,6 +256,11 @@ def _build_region_world(app, site) -> dict:  # noqa: F811 (the fixture's value)
                 PolicyProfile,
                 PolicyProfile.region_code == YANGCHENG,
                 PolicyProfile.year == 2026,
+            ),
+            "item_id": _first(
+                ServiceItem,
+                ServiceItem.region_code == YANGCHENG,
+                ServiceItem.policy_profile_id.is_not(None),
             ),
             "user_id": _first(User, User.username == "drafter"),
             "token_id": _first(ApiToken, ApiToken.user_id == drafter.id),
@@ -1075,6 +1080,22 @@ def _upload_routes(ids: dict) -> list[dict]:
             "limit": "IMPORT_MAX_BYTES",
         },
         {
+            "name": "catalogue workbook",
+            "user": "yc-admin",
+            "page": "/catalogue/{profile_id}/import".format(**ids),
+            "field": "file",
+            "limit": "IMPORT_MAX_BYTES",
+        },
+        {
+            "name": "API catalogue workbook",
+            "user": "yc-admin",
+            "api": "/api/v1/policy-profiles/{profile_id}/catalogue/import".format(**ids)
+            + "?filename={filename}",
+            "raw": True,
+            "field": "file",
+            "limit": "IMPORT_MAX_BYTES",
+        },
+        {
             "name": "API division file",
             "user": "sx-admin",
             "api": "/api/v1/regions/divisions?filename={filename}",
@@ -1152,6 +1173,8 @@ def test_every_upload_route_is_listed():
         "settlements/api.py:request\\.get_data\\(",  # API service-record file
         "regions/forms.py:FileField\\(",  # division file
         "regions/api.py:request\\.get_data\\(",  # API division file
+        "plans/forms.py:FileField\\(",  # service catalogue workbook
+        "plans/api.py:request\\.get_data\\(",  # API service catalogue workbook
         "core/staging.py:request\\.files",  # API provider and roster imports
         "contracts/api.py:b64decode\\(",  # API signed scan
         "performance/api.py:b64decode\\(",  # API satisfaction survey
@@ -1265,6 +1288,8 @@ def test_uploads_refuse_wrong_types_naming_the_field_and_write_nothing(
         "API service-record file": ("records.xlsx", not_xlsx),
         "division file": ("divisions.xlsx", not_xlsx),
         "API division file": ("divisions.xlsx", not_xlsx),
+        "catalogue workbook": ("catalogue.xlsx", not_xlsx),
+        "API catalogue workbook": ("catalogue.xlsx", not_xlsx),
         "API provider import": ("providers.xlsx", not_xlsx),
         "API recipient roster import": ("roster.xlsx", not_xlsx),
         "API contract scan": ("signed.pdf", not_evidence),

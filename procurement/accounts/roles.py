@@ -39,6 +39,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "regions.manage": frozenset({Role.ADMIN}),
     "policies.view": EVERYONE,
     "policies.edit": frozenset({Role.ADMIN}),
+    # a profile's service catalogue (issue 18): its region's administrators (a province's
+    # for the province's profile, by the region scope)
+    "catalogue.manage": frozenset({Role.ADMIN}),
     "users.view": frozenset({Role.ADMIN, Role.AUDITOR}),
     "users.manage": frozenset({Role.ADMIN}),
     "audit.view": frozenset({Role.ADMIN, Role.AUDITOR}),

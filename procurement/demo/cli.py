@@ -21,7 +21,7 @@ from procurement.core.audit import Actor, set_actor
 from procurement.core.clock import today
 from procurement.core.db import db
 from procurement.demo.timeline import play_demo_year
-from procurement.plans.catalogue import load_yangcheng_catalogue
+from procurement.plans.catalogue import load_shipped_catalogues
 from procurement.policies.presets import load_presets
 from procurement.regions.services import load_reference_regions
 
@@ -160,7 +160,7 @@ def load():
     set_actor(Actor(None, "demo", "cli"))
     regions = load_reference_regions()
     profiles = load_presets()
-    items = load_yangcheng_catalogue()
+    items = load_shipped_catalogues()
     logins = load_demo_users()
     played = play_demo_year()
     db.session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import g, send_file
+from flask import g, request, send_file
 from flask_babel import gettext as _
 from pydantic import Field
 
@@ -13,19 +13,23 @@ from procurement.core.api import MoneyString, Page, PageQuery, Schema, api_route
 from procurement.core.db import db
 from procurement.core.errors import NotFound
 from procurement.core.money import amount_in_capitals
-from procurement.plans import exports, services
+from procurement.plans import catalogue, exports, services
 from procurement.plans.budget import months_in_period
 from procurement.plans.execution import execution
 from procurement.plans.models import (
     BudgetLine,
     Decision,
     FundingSource,
+    ItemStatus,
     LineKind,
     PlanStatus,
     PurchaseMethod,
     PurchasePlan,
+    ServiceItem,
 )
 from procurement.plans.queries import plan_list
+from procurement.policies.models import EntitlementModel
+from procurement.policies.services import get_profile
 
 
 class ZoneIn(Schema):
@@ -218,7 +222,7 @@ def _plan_out(plan: PurchasePlan) -> PlanOut:
 def _input(body: PlanIn, region_code: str) -> services.PlanInput:
     codes = body.item_codes
     if codes is None:
-        codes = [item.code for item in services.catalogue(region_code)]
+        codes = [item.code for item in services.catalogue(region_code, body.year)]
     return services.PlanInput(
         title=body.title,
         year=body.year,
@@ -536,6 +540,9 @@ class CatalogueOut(Schema):
 
 class CatalogueQuery(Schema):
     region_code: str = Field(min_length=6, max_length=12)
+    year: int | None = Field(
+        None, ge=2000, le=2100, description="The plan's year; default: this year's profile."
+    )
 
 
 @api_route(
@@ -547,8 +554,241 @@ class CatalogueQuery(Schema):
     response=CatalogueOut,
 )
 def list_service_items(query: CatalogueQuery):
-    items = services.catalogue(query.region_code)
+    items = services.catalogue(query.region_code, query.year)
     return {
         "region_code": query.region_code,
         "items": [ServiceItemOut.model_validate(item) for item in items],
     }
+
+
+# ------------------------------------------------------------------ catalogue (issue 18)
+
+
+class CatalogueItemOut(Schema):
+    id: int
+    policy_profile_id: int
+    region_code: str
+    year: int
+    code: str
+    category: str
+    name: str
+    content: str
+    unit: str
+    standard: str
+    price: MoneyString | None = Field(
+        None, description="Only when the source gives one; never invented."
+    )
+    model: EntitlementModel
+    source: str
+    version: int
+    status: ItemStatus
+
+
+def _item_out(item: ServiceItem) -> CatalogueItemOut:
+    return CatalogueItemOut(
+        id=item.id,
+        policy_profile_id=item.policy_profile_id or 0,
+        region_code=item.region_code,
+        year=item.year or 0,
+        code=item.code,
+        category=item.category,
+        name=item.name,
+        content=item.description,
+        unit=item.unit,
+        standard=item.standard,
+        price=item.price,
+        model=item.model,
+        source=item.source,
+        version=item.version,
+        status=item.status,
+    )
+
+
+class CatalogueItemList(Schema):
+    policy_profile_id: int
+    year: int
+    items: list[CatalogueItemOut]
+
+
+class CatalogueItemsQuery(Schema):
+    policy_profile_id: int = Field(ge=1)
+    include_retired: bool = False
+
+
+class CatalogueItemIn(Schema):
+    code: str = Field(max_length=40)
+    category: str = Field(max_length=40)
+    name: str = Field(max_length=60)
+    content: str = Field("", max_length=4000)
+    unit: str = Field("", max_length=20)
+    standard: str = Field("", max_length=4000)
+    price: str | None = Field(None, max_length=20, description="Yuan; empty for no price.")
+    model: EntitlementModel | None = Field(None, description="Default: the profile's.")
+    source: str = Field("", max_length=200)
+
+
+class CatalogueItemPatch(Schema):
+    version: int | None = Field(None, description="The version the change is based on.")
+    code: str | None = Field(None, max_length=40)
+    category: str | None = Field(None, max_length=40)
+    name: str | None = Field(None, max_length=60)
+    content: str | None = Field(None, max_length=4000)
+    unit: str | None = Field(None, max_length=20)
+    standard: str | None = Field(None, max_length=4000)
+    price: str | None = Field(None, max_length=20)
+    model: EntitlementModel | None = None
+    source: str | None = Field(None, max_length=200)
+
+
+class CatalogueCopyOut(Schema):
+    policy_profile_id: int
+    year: int
+    copied: int
+
+
+class CatalogueFileQuery(Schema):
+    filename: str = Field("catalogue.xlsx", max_length=200)
+    check: bool = Field(False, description="Check and report only; write nothing.")
+
+
+class CatalogueRowOut(Schema):
+    line: int
+    code: str
+    name: str
+    action: str
+
+
+class CatalogueReportOut(Schema):
+    filename: str
+    sha256: str
+    written: bool
+    added: int
+    updated: int
+    unchanged: int
+    rows: list[CatalogueRowOut]
+
+
+@api_route(
+    "/catalogue-items",
+    summary="The service catalogue of a policy profile (its region and year)",
+    tag="plans",
+    permission="policies.view",
+    query=CatalogueItemsQuery,
+    response=CatalogueItemList,
+)
+def list_catalogue_items(query: CatalogueItemsQuery):
+    profile = get_profile(query.policy_profile_id)
+    items = catalogue.items_of(profile, include_retired=query.include_retired)
+    return CatalogueItemList(
+        policy_profile_id=profile.id, year=profile.year, items=[_item_out(i) for i in items]
+    )
+
+
+@api_route(
+    "/catalogue-items/<int:item_id>",
+    summary="A catalogue item",
+    tag="plans",
+    permission="policies.view",
+    response=CatalogueItemOut,
+)
+def get_catalogue_item(item_id: int):
+    return _item_out(catalogue.get_item(item_id))
+
+
+@api_route(
+    "/policy-profiles/<int:profile_id>/catalogue-items",
+    method="POST",
+    summary="Add an item to a profile's service catalogue",
+    tag="plans",
+    permission="catalogue.manage",
+    body=CatalogueItemIn,
+    response=CatalogueItemOut,
+    status=201,
+)
+def create_catalogue_item(profile_id: int, body: CatalogueItemIn):
+    item = catalogue.create_item(get_profile(profile_id), body.model_dump())
+    db.session.commit()
+    return _item_out(item), 201
+
+
+@api_route(
+    "/catalogue-items/<int:item_id>",
+    method="PATCH",
+    summary="Change a catalogue item (its version goes up; the audit trail keeps the old)",
+    tag="plans",
+    permission="catalogue.manage",
+    body=CatalogueItemPatch,
+    response=CatalogueItemOut,
+    errors=(409,),
+)
+def update_catalogue_item(item_id: int, body: CatalogueItemPatch):
+    values = body.model_dump(exclude_unset=True)
+    version = values.pop("version", None)
+    item = catalogue.update_item(catalogue.get_item(item_id), values, version=version)
+    db.session.commit()
+    return _item_out(item)
+
+
+@api_route(
+    "/catalogue-items/<int:item_id>/retire",
+    method="POST",
+    summary="Retire a catalogue item (refused while a plan not finished uses it)",
+    tag="plans",
+    permission="catalogue.manage",
+    response=CatalogueItemOut,
+    errors=(409,),
+)
+def retire_catalogue_item(item_id: int):
+    item = catalogue.retire_item(catalogue.get_item(item_id))
+    db.session.commit()
+    return _item_out(item)
+
+
+@api_route(
+    "/policy-profiles/<int:profile_id>/catalogue/copy",
+    method="POST",
+    summary="Copy a year's catalogue to the next year's profile of the same region",
+    tag="plans",
+    permission="catalogue.manage",
+    response=CatalogueCopyOut,
+    status=201,
+)
+def copy_catalogue(profile_id: int):
+    target, copied = catalogue.copy_to_next_year(get_profile(profile_id))
+    db.session.commit()
+    return CatalogueCopyOut(policy_profile_id=target.id, year=target.year, copied=copied), 201
+
+
+@api_route(
+    "/policy-profiles/<int:profile_id>/catalogue/import",
+    method="POST",
+    summary="Import an .xlsx service catalogue into a profile",
+    tag="plans",
+    permission="catalogue.manage",
+    query=CatalogueFileQuery,
+    response=CatalogueReportOut,
+    upload=("application/octet-stream", exports.XLSX),
+)
+def import_catalogue(profile_id: int, query: CatalogueFileQuery):
+    """Send the workbook itself as the body, with ``?filename=``. Every row is checked; a
+    file with any bad row writes nothing and is answered 422 (code
+    ``catalogue_file_refused``) naming each bad row's field ``rows.<row>.<field>``."""
+    report = catalogue.import_items(
+        get_profile(profile_id), request.get_data(), query.filename, write=not query.check
+    )
+    if query.check:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return CatalogueReportOut(
+        filename=report.filename,
+        sha256=report.sha256,
+        written=report.written,
+        added=report.count("add"),
+        updated=report.count("update"),
+        unchanged=report.count("unchanged"),
+        rows=[
+            CatalogueRowOut(line=r.line, code=r.code, name=r.name, action=r.action)
+            for r in report.rows
+        ],
+    )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     FieldList,
     FormField,
@@ -179,3 +181,55 @@ class PlanFilterForm(FlaskForm):
 
     year = IntegerField(_l("Year"), validators=[Optional()])
     status = SelectField(_l("Status"), validate_choice=False)
+
+
+class CatalogueItemForm(FlaskForm):
+    """One item of a profile's service catalogue (issue 18)."""
+
+    code = StringField(_l("Code"), validators=[InputRequired(), Length(max=40)])
+    category = StringField(_l("Category"), validators=[InputRequired(), Length(max=40)])
+    name = StringField(_l("Service item"), validators=[InputRequired(), Length(max=60)])
+    content = TextAreaField(_l("Service content"), validators=[Optional(), Length(max=4000)])
+    unit = StringField(_l("Unit"), validators=[Optional(), Length(max=20)])
+    standard = TextAreaField(_l("Service standard"), validators=[Optional(), Length(max=4000)])
+    price = StringField(
+        _l("Unit price (yuan)"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("Leave empty when the source sets no price."),
+    )
+    model = SelectField(_l("Entitlement model"), validators=[InputRequired()])
+    source = StringField(_l("Source"), validators=[Optional(), Length(max=200)])
+    version = HiddenField()
+
+    def values(self) -> dict:
+        return {
+            name: getattr(self, name).data
+            for name in (
+                "code",
+                "category",
+                "name",
+                "content",
+                "unit",
+                "standard",
+                "price",
+                "model",
+                "source",
+            )
+        }
+
+    def fill(self, item) -> None:
+        self.code.data = item.code
+        self.category.data = item.category
+        self.name.data = item.name
+        self.content.data = item.description
+        self.unit.data = item.unit
+        self.standard.data = item.standard
+        self.price.data = "" if item.price is None else str(item.price)
+        self.model.data = item.model.value
+        self.source.data = item.source
+        self.version.data = str(item.version)
+
+
+class CatalogueFileForm(FlaskForm):
+    file = FileField(_l("Catalogue workbook (.xlsx)"), validators=[FileRequired()])
+    check_only = BooleanField(_l("Check only; write nothing"))

@@ -20,7 +20,7 @@ from procurement.accounts.models import User
 from procurement.core.audit import Audited
 from procurement.core.db import TimestampMixin, db, str_enum
 from procurement.core.scoping import RegionOwned, RegionShared
-from procurement.policies.models import PolicyProfile
+from procurement.policies.models import EntitlementModel, PolicyProfile
 from procurement.regions.models import Region
 
 
@@ -127,19 +127,62 @@ FUNDING_LABELS = {
 }
 
 
+class ItemStatus(StrEnum):
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+    @property
+    def label(self) -> str:
+        return str(ITEM_STATUS_LABELS[self])
+
+
+ITEM_STATUS_LABELS = {
+    ItemStatus.ACTIVE: _l("In use"),
+    ItemStatus.RETIRED: _l("Retired"),
+}
+
+
 class ServiceItem(Audited, RegionShared, TimestampMixin, db.Model):
-    """One entry of a region's service catalogue (seed 001 annex 1)."""
+    """One entry of the service catalogue of a policy profile and its year (issue 18).
+
+    Yangcheng's comes from seed 001 annex 1, Xinjiang's from seed 000 §2(2) and seed 002's
+    basic service list. An edit raises ``version`` and is kept in the audit trail; a plan's
+    link keeps the version it chose. An item is retired, never deleted. Items made before
+    catalogues had a profile (0017) may have none: old plans still point at them.
+    """
 
     __tablename__ = "service_items"
-    __table_args__ = (UniqueConstraint("region_code", "code"),)
+    __table_args__ = (UniqueConstraint("policy_profile_id", "code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    policy_profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("policy_profiles.id"), index=True
+    )
+    year: Mapped[int | None] = mapped_column(Integer)
     code: Mapped[str] = mapped_column(String(40))
     category: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(60))
+    # 服务内容
     description: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    # 服务标准: the price or standard as the source words it
+    standard: Mapped[str] = mapped_column(Text, default="")
+    # A price per unit, only when the source gives one (never invented)
+    price: Mapped[Decimal | None]
+    model: Mapped[EntitlementModel] = mapped_column(
+        str_enum(EntitlementModel), default=EntitlementModel.HOURS_PER_MONTH
+    )
+    # Where the item comes from (seed and section), empty for a locally added one
+    source: Mapped[str] = mapped_column(String(200), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
+
+    policy_profile: Mapped[PolicyProfile | None] = relationship()
+
+    @property
+    def status(self) -> ItemStatus:
+        return ItemStatus.ACTIVE if self.active else ItemStatus.RETIRED
 
 
 class PurchasePlan(Audited, RegionOwned, TimestampMixin, db.Model):
@@ -262,6 +305,8 @@ class PlanItem(Audited, RegionOwned, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("purchase_plans.id"), index=True)
     service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"))
+    # The item's version when the plan chose it (a later edit does not change the choice)
+    item_version: Mapped[int] = mapped_column(Integer, default=1)
 
     service_item: Mapped[ServiceItem] = relationship(lazy="joined")
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from procurement.accounts.models import User
 from procurement.core import audit
-from procurement.core.clock import utcnow
+from procurement.core.clock import today, utcnow
 from procurement.core.db import db
 from procurement.core.errors import (
     Conflict,
@@ -25,6 +25,7 @@ from procurement.core.i18n import stored_language
 from procurement.core.money import format_amount, parse_amount
 from procurement.core.scoping import ensure_visible
 from procurement.plans.budget import months_in_period, service_budget
+from procurement.plans.catalogue import items_of
 from procurement.plans.models import (
     TRANSITIONS,
     BudgetLine,
@@ -40,6 +41,7 @@ from procurement.plans.models import (
     ServiceItem,
     ZoneTownship,
 )
+from procurement.policies.models import PolicyProfile
 from procurement.policies.services import get_profile, profile_for
 from procurement.regions.models import Region, RegionLevel
 from procurement.regions.services import get_region, townships_of
@@ -99,21 +101,33 @@ def uncovered_townships(plan: PurchasePlan) -> list[Region]:
     return [t for t in townships_of(plan.region) if t.code not in covered]
 
 
-def catalogue(region_code: str) -> list[ServiceItem]:
-    """The service catalogue in force for a county: its own, else the nearest above it."""
+def catalogue_year(region_code: str) -> int:
+    """The year whose catalogue a county sees when none is named: this year's profile in
+    force, else the latest before it, else the first after it (this year when none)."""
+    region = get_region(region_code)
+    years = sorted(
+        set(
+            db.session.scalars(
+                select(PolicyProfile.year).where(PolicyProfile.region_code.in_(region.lineage))
+            )
+        )
+    )
+    this_year = today().year
+    before = [year for year in years if year <= this_year]
+    if before:
+        return before[-1]
+    return years[0] if years else this_year
+
+
+def catalogue(region_code: str, year: int | None = None) -> list[ServiceItem]:
+    """The service catalogue a county's plan of ``year`` picks from: that of the policy
+    profile in force for the county and year (issue 18)."""
     region = get_region(region_code)
     ensure_visible(region.code)
-    candidates = region.lineage
-    items = db.session.scalars(
-        select(ServiceItem)
-        .where(ServiceItem.active.is_(True), ServiceItem.region_code.in_(candidates))
-        .order_by(ServiceItem.position, ServiceItem.id)
-    ).all()
-    for code in candidates:
-        own = [item for item in items if item.region_code == code]
-        if own:
-            return own
-    return []
+    if year is None:
+        year = catalogue_year(region.code)
+    profile = profile_for(region.code, year)
+    return [] if profile is None else items_of(profile)
 
 
 # ------------------------------------------------------------------ validation
@@ -294,12 +308,31 @@ def _county(region_code: str) -> Region:
     return region
 
 
-def _items_by_code(region_code: str, codes: list[str], errors: FieldErrors) -> list[ServiceItem]:
-    available = {item.code: item for item in catalogue(region_code)}
+def _items_by_code(
+    county: Region,
+    profile: PolicyProfile | None,
+    codes: list[str],
+    errors: FieldErrors,
+    plan: PurchasePlan | None = None,
+) -> list[ServiceItem]:
+    """The chosen items, from the catalogue of the plan's profile (and year); an item the
+    plan already holds stays valid (an item made before catalogues had profiles)."""
+    available = {item.code: item for item in items_of(profile)} if profile else {}
+    if plan is not None:
+        for link in plan.items:
+            available.setdefault(link.service_item.code, link.service_item)
     chosen = []
     for code in dict.fromkeys(codes):
         if code not in available:
-            errors.add("item_codes", _("Unknown service item %(code)s.", code=code))
+            if profile is not None:
+                errors.add(
+                    "item_codes",
+                    _(
+                        "Unknown service item %(code)s: it is not in the catalogue of %(profile)s.",
+                        code=code,
+                        profile=profile.name,
+                    ),
+                )
         else:
             chosen.append(available[code])
     if not codes:
@@ -356,8 +389,8 @@ def create_plan(*, actor: User | None, region_code: str, data: PlanInput) -> Pur
     _clean_header(data, county, errors)
     _clean_zones(data.zones, county, errors)
     _check_townships_free(data, county, errors)
-    items = _items_by_code(county.code, data.item_codes, errors)
     profile = _profile(county, data, errors)
+    items = _items_by_code(county, profile, data.item_codes, errors)
     errors.raise_if_any()
     if db.session.scalar(
         select(PurchasePlan.id).where(
@@ -398,9 +431,9 @@ def update_plan(plan: PurchasePlan, data: PlanInput, *, lock_version: int | None
     held = frozenset(code for zone in plan.zones for code in zone.township_codes)
     _clean_zones(data.zones, plan.region, errors, held)
     _check_townships_free(data, plan.region, errors, plan_id=plan.id)
-    items = _items_by_code(plan.region_code, data.item_codes, errors)
     data.policy_profile_id = None if data.year != plan.year else plan.policy_profile_id
     profile = _profile(plan.region, data, errors)
+    items = _items_by_code(plan.region, profile, data.item_codes, errors, plan)
     errors.raise_if_any()
     duplicate = db.session.scalar(
         select(PurchasePlan.id).where(
@@ -489,7 +522,9 @@ def _sync_items(plan: PurchasePlan, items: list[ServiceItem]) -> None:
     have = {link.service_item_id for link in plan.items}
     for item in items:
         if item.id not in have:
-            plan.items.append(PlanItem(service_item=item, region_code=plan.region_code))
+            plan.items.append(
+                PlanItem(service_item=item, region_code=plan.region_code, item_version=item.version)
+            )
 
 
 def refresh_service_lines(plan: PurchasePlan) -> None:

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from procurement.accounts.auth import permission_required
 from procurement.audit.queries import history_of
+from procurement.core.clock import today
 from procurement.core.db import db
 from procurement.core.forms import choices, filter_args, run_action
 from procurement.plans import exports, services
@@ -97,7 +98,13 @@ def _plan_form(county: Region, plan: PurchasePlan | None = None):
     townships = [
         t for t in townships_of(county, include_retired=True) if not t.retired or t.code in held
     ]
-    return make_plan_form(townships, services.catalogue(county.code), names)
+    # the catalogue of the year asked for (posted, the plan's, or this year's profile)
+    year = request.form.get("year", type=int) or (plan.year if plan else today().year)
+    items = services.catalogue(county.code, year)
+    if plan is not None:
+        have = {item.code for item in items}
+        items += [link.service_item for link in plan.items if link.service_item.code not in have]
+    return make_plan_form(townships, items, names)
 
 
 def _render_form(form, county, plan=None, leftover=(), status=200):
@@ -117,10 +124,8 @@ def new():
     county = requested_county()
     form = _plan_form(county)
     if request.method == "GET":
-        from procurement.core.clock import today
-
         form.year.data = today().year
-        form.items.data = [item.code for item in services.catalogue(county.code)]
+        form.items.data = [item.code for item in services.catalogue(county.code, form.year.data)]
     elif form.validate_on_submit():
         data, rows = form.plan_input()
         done = run_action(

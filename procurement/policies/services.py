@@ -299,7 +299,12 @@ def copy_profile(profile: PolicyProfile, year: int) -> PolicyProfile:
     """The same rules for another year (next year's plan needs its own profile)."""
     values = {name: getattr(profile, name) for name in FIELDS}
     values["name"] = profile.name.replace(str(profile.year), str(year))
-    return create_profile(region_code=profile.region_code, year=year, values=values)
+    copied = create_profile(region_code=profile.region_code, year=year, values=values)
+    # and its service catalogue: next year's plan picks from its own profile's (issue 18)
+    from procurement.plans.catalogue import copy_items
+
+    copy_items(profile, copied)
+    return copied
 
 
 def _clean_thresholds(thresholds: dict, errors: FieldErrors) -> dict:

@@ -20,13 +20,20 @@ reference_cli = AppGroup("reference", help="Reference data: administrative divis
 
 @reference_cli.command("load")
 def load() -> None:
-    """Load the administrative divisions (GB/T 2260) and the shipped policy profiles
-    (Yangcheng, Xinjiang); safe to run again. No demo users or records."""
+    """Load the administrative divisions (GB/T 2260), the shipped policy profiles and
+    their service catalogues (Yangcheng, Xinjiang); safe to run again. No demo users or
+    records."""
+    from procurement.plans.catalogue import load_shipped_catalogues
+
     set_actor(Actor(None, "setup", "cli"))
     regions = load_reference_regions()
     profiles = load_presets()
+    items = load_shipped_catalogues()
     db.session.commit()
-    click.echo(f"regions added: {regions}; policy profiles added: {profiles}")
+    click.echo(
+        f"regions added: {regions}; policy profiles added: {profiles}; "
+        f"catalogue items added: {items}"
+    )
 
 
 @reference_cli.command("divisions")

@@ -142,7 +142,10 @@ def test_reference_load_prepares_a_new_installation_and_can_run_again(app):
     first = _run(app, "reference", "load")
     assert first.exit_code == 0, first.output
     again = _run(app, "reference", "load")
-    assert again.output.strip() == "regions added: 0; policy profiles added: 0"
+    assert (
+        again.output.strip()
+        == "regions added: 0; policy profiles added: 0; catalogue items added: 0"
+    )
     with app.app_context():
         assert db.session.get(Region, "140522").name == "阳城县"
         assert db.session.scalar(sa.select(sa.func.count(PolicyProfile.id))) >= 2
