@@ -135,6 +135,7 @@ class RecipientFilterForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Name or full ID number"), validators=[Optional()])
+    county = SelectField(_l("County"), validate_choice=False)
     township = SelectField(_l("Township"), validate_choice=False)
     category = SelectField(
         _l("Category"), choices=_category_choices(_l("All categories")), validate_choice=False

@@ -80,26 +80,41 @@ def _year(value: int | None) -> int:
 @bp.route("/")
 @permission_required("recipients.view")
 def index():
+    """The roster, 50 at a time in its order, each page continuing after the last person
+    of the one before (no count of a province's roster, no offset to skip). Above a county
+    the townships to filter by are those of the county chosen, not a province's all."""
     filters = RecipientFilterForm(request.args)
-    townships = db.session.scalars(
-        select(Region)
-        .where(
-            Region.level == RegionLevel.TOWNSHIP, Region.code.startswith(g.user.region.scope.prefix)
+    region = g.user.region
+    county = None
+    if region.level == RegionLevel.COUNTY:
+        filters.county.choices = []
+        county = region
+    else:
+        counties = db.session.scalars(
+            select(Region)
+            .where(Region.level == RegionLevel.COUNTY, Region.code.startswith(region.scope.prefix))
+            .order_by(Region.code)
+        ).all()
+        filters.county.choices = choices(
+            [("", _("All counties")), *[(c.code, c.name) for c in counties]]
         )
-        .order_by(Region.code)
-    ).all()
+        county = next((c for c in counties if c.code == filters.county.data), None)
+    townships = townships_of(county, include_retired=True) if county is not None else []
     filters.township.choices = choices(
         [("", _("All townships")), *[(t.code, t.name) for t in townships]]
     )
+    codes = {t.code for t in townships}
+    township = filters.township.data if filters.township.data in codes else None
     stmt, problem = services.roster_query(
         q=filters.q.data,
-        township_code=filters.township.data or None,
+        county_code=county.code if county is not None else None,
+        township_code=township,
         category=filters.category.data or None,
         status=filters.status.data or None,
     )
     if problem:
         filters.q.errors = [problem]
-    page = db.paginate(stmt, per_page=50, error_out=False)
+    page = services.roster_page(stmt, after=request.args.get("after", type=int), size=50)
     return render_template(
         "recipients/index.html", page=page, filters=filters, args=filter_args(filters)
     )

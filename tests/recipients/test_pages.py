@@ -1,5 +1,6 @@
 """The roster pages as an officer, a finance reviewer and an auditor use them."""
 
+import re
 from datetime import date
 from io import BytesIO
 
@@ -315,3 +316,48 @@ def test_a_move_through_the_page(client, seeded, app):
     assert done.status_code == 302
     page = client.get(url).get_data(as_text=True)
     assert 'data-test="move"' in page and "2027-01-01" in page and "北留镇" in page
+
+
+def test_the_roster_pages_on_after_the_last_person_without_counting(client, seeded, app, make_user):
+    """Issue 17: keyset pages (each after the last person shown), no count of the roster."""
+    from procurement.core.audit import Actor, set_actor
+    from procurement.recipients import services
+    from tests.recipients.conftest import recipient_input
+
+    def add_many():
+        set_actor(Actor(None, "test-setup", "system"))
+        for n in range(55):
+            services.register_recipient(
+                region_code="140522",
+                data=recipient_input(
+                    id_number=id_number(date(1942, 2, 2), 100 + n), name=f"页测{n:02d}"
+                ),
+            )
+
+    in_app(app, add_many)
+    client.login("yc-officer")
+    first = client.get("/recipients/?q=页测").get_data(as_text=True)
+    names = sorted(set(re.findall(r"页测\d\d", first)))
+    assert len(names) == 50 and 'data-test="next-page"' in first
+    after = re.search(r'href="([^"]*after=\d+[^"]*)"', first).group(1).replace("&amp;", "&")
+    second = client.get(after).get_data(as_text=True)
+    rest = sorted(set(re.findall(r"页测\d\d", second)))
+    assert len(rest) == 5 and not set(rest) & set(names)
+    assert sorted(names + rest) == [f"页测{n:02d}" for n in range(55)]
+    assert 'data-test="next-page"' not in second and "第一页" in second
+    # an unknown or foreign "after" starts from the beginning rather than failing
+    assert client.get("/recipients/?after=999999").status_code == 200
+
+
+def test_above_a_county_the_townships_to_filter_by_are_the_chosen_countys(client, seeded):
+    client.login("sx-admin")
+    page = client.get("/recipients/").get_data(as_text=True)
+    assert 'name="county"' in page and 'name="township"' not in page
+    chosen = client.get("/recipients/?county=140522").get_data(as_text=True)
+    assert 'name="township"' in chosen and "凤城镇" in chosen
+    township = client.get(f"/recipients/?county=140522&township={FENGCHENG}")
+    assert "李桂兰" in township.get_data(as_text=True)
+    client.logout()
+    client.login("yc-officer")
+    county = client.get("/recipients/").get_data(as_text=True)
+    assert 'name="county"' not in county and 'name="township"' in county
