@@ -70,9 +70,12 @@ def build_world(county: str = COUNTY, zones: int = ZONES, providers_count: int =
                 parent_code=county,
             )
         )
+    profile = create_profile(region_code=county, year=2026, values=PRESETS[0]["values"])
     db.session.add(
         ServiceItem(
             region_code=county,
+            policy_profile_id=profile.id,
+            year=2026,
             code="life-meal",
             category="生活照料服务",
             name="助餐服务",
@@ -80,7 +83,6 @@ def build_world(county: str = COUNTY, zones: int = ZONES, providers_count: int =
         )
     )
     db.session.flush()
-    create_profile(region_code=county, year=2026, values=PRESETS[0]["values"])
     officer = accounts.create_user(
         username=f"officer{county}",
         display_name="经办人",
