@@ -16,7 +16,7 @@ from procurement.core.db import db
 from procurement.plans.queries import awaiting_review, execution_by_county, recent_plans
 from procurement.policies.models import PolicyProfile
 from procurement.policies.services import profile_for
-from procurement.settlements.delivery import last_ended_month, month_shortfalls, not_fully_served
+from procurement.settlements.delivery import last_ended_month, month_in_brief
 
 bp = Blueprint("dashboard", __name__)
 
@@ -37,7 +37,7 @@ def index():
     }
     if user.can("settlements.view"):
         month = last_ended_month()
-        figures["not_fully_served"] = not_fully_served(month_shortfalls(month))
+        figures["delivery"] = month_in_brief(month)
         figures["shortfall_month"] = month
     return render_template(
         "dashboard/index.html",

@@ -303,6 +303,40 @@ def not_fully_served(shortfalls: Iterable[ContractShortfall]) -> int:
     return sum(s.not_fully_served for s in shortfalls)
 
 
+@dataclass(frozen=True)
+class MonthDelivery:
+    """A month's under-delivery in brief, from its statements as they were computed."""
+
+    not_fully_served: int  # entitled people who got less than owed, or nothing
+    without_statement: int  # contracts owing service that month with no records at all
+
+
+def month_in_brief(month: date) -> MonthDelivery:
+    """The visible statements' kept under-delivery of ``month`` (no roster is read: a
+    dashboard's figure), and how many owing contracts have no statement that month."""
+    month = month_start(month)
+    kept = db.session.execute(
+        select(Settlement.id, Settlement.contract_id, Settlement.shortfall).where(
+            Settlement.month == month
+        )
+    ).all()
+    short = 0
+    for settlement_id, _contract_id, figures in kept:
+        if figures is None:  # computed before the figures were kept
+            figures = vars(shortfall_totals(db.session.get_one(Settlement, settlement_id)))
+        short += int(figures["short"]) + int(figures["unserved"])
+    after = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    owing = db.session.scalars(
+        select(Contract.id).where(
+            Contract.status.in_(OWING),
+            Contract.service_start < after,
+            Contract.service_end >= month,
+        )
+    ).all()
+    with_statement = {contract_id for _s, contract_id, _f in kept}
+    return MonthDelivery(short, sum(1 for c in owing if c not in with_statement))
+
+
 def last_ended_month() -> date:
     """The month reports speak of by default: the last one that has ended (China time)."""
     return month_start(today().replace(day=1) - timedelta(days=1))

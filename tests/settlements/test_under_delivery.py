@@ -257,3 +257,27 @@ def test_a_mover_is_owed_by_the_zone_they_lived_in_that_month(months):
     assert delivery.contract_shortfall(second, august).entitled == before[(second.id, august)] + 1
     assert people(second, august)[mover.id].unserved  # the new zone owes August
     assert delivery.contract_shortfall(second, JULY).entitled == before[(second.id, JULY)]
+
+
+def test_the_dashboards_brief_is_the_statements_kept_figures(months):
+    """Issue 17: the dashboard reads the figures kept with the statements, never a roster;
+    they agree with the full computation, and a month with no records names its
+    contracts."""
+    first = contract(1)
+    short = fully_paid(first.id, JULY)[0]
+    take_minutes(short, first.id, 30)
+    recompute(first.id)
+    brief = delivery.month_in_brief(JULY)
+    assert brief.not_fully_served == delivery.not_fully_served(delivery.month_shortfalls(JULY))
+    assert brief.not_fully_served >= 1 and brief.without_statement == 0
+    august = delivery.month_in_brief(date(2026, 8, 1))
+    owing = delivery.month_shortfalls(date(2026, 8, 1))
+    with_records = db.session.scalar(
+        select(func.count()).where(Settlement.month == date(2026, 8, 1))
+    )
+    assert august.without_statement == len(owing) - with_records
+    october = delivery.month_in_brief(date(2026, 10, 1))  # nothing imported yet
+    assert october.without_statement == len(delivery.month_shortfalls(date(2026, 10, 1))) > 0
+    db.session.execute(update(Settlement).values(shortfall=None))  # as before migration 0018
+    db.session.expire_all()
+    assert delivery.month_in_brief(JULY) == brief
