@@ -688,6 +688,7 @@ def _edit_form(profile: dict, **changes) -> dict:
         "visits_must_be_split",
         "exclude_long_term_care",
         "requires_residence",
+        "requires_assessment",
     ):
         if profile[flag]:
             data[flag] = "y"

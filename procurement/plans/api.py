@@ -580,6 +580,10 @@ class CatalogueItemOut(Schema):
     )
     model: EntitlementModel
     source: str
+    ltc_covered: bool = Field(
+        False, description="Long-term-care insurance pays for it (seed 000 §2(3))."
+    )
+    ltc_source: str = ""
     version: int
     status: ItemStatus
 
@@ -599,6 +603,8 @@ def _item_out(item: ServiceItem) -> CatalogueItemOut:
         price=item.price,
         model=item.model,
         source=item.source,
+        ltc_covered=item.ltc_covered,
+        ltc_source=item.ltc_source,
         version=item.version,
         status=item.status,
     )
@@ -625,6 +631,8 @@ class CatalogueItemIn(Schema):
     price: str | None = Field(None, max_length=20, description="Yuan; empty for no price.")
     model: EntitlementModel | None = Field(None, description="Default: the profile's.")
     source: str = Field("", max_length=200)
+    ltc_covered: bool = False
+    ltc_source: str = Field("", max_length=200, description="Required when ltc_covered.")
 
 
 class CatalogueItemPatch(Schema):
@@ -638,6 +646,8 @@ class CatalogueItemPatch(Schema):
     price: str | None = Field(None, max_length=20)
     model: EntitlementModel | None = None
     source: str | None = Field(None, max_length=200)
+    ltc_covered: bool | None = None
+    ltc_source: str | None = Field(None, max_length=200)
 
 
 class CatalogueCopyOut(Schema):

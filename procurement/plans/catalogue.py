@@ -42,7 +42,15 @@ from procurement.policies.models import EntitlementModel, PolicyProfile
 SHIPPED = ("yangcheng_catalogue.json", "xinjiang_catalogue.json")
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 FIELDS = ("code", "category", "name", "content", "unit", "standard", "price", "model", "source")
-LIMITS = {"category": 40, "name": 60, "unit": 20, "source": 200, "content": 4000}
+LIMITS = {
+    "category": 40,
+    "name": 60,
+    "unit": 20,
+    "source": 200,
+    "content": 4000,
+    "ltc_source": 200,
+}
+TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on", "是", "√"})
 ROW_LIMIT = 2000
 # A plan that is not finished: its items may still be bought (approved plans are in force)
 UNFINISHED = frozenset(EDITABLE | {PlanStatus.SUBMITTED, PlanStatus.APPROVED})
@@ -75,6 +83,10 @@ HEADINGS = {
     "计量方式": "model",
     "source": "source",
     "来源": "source",
+    "ltc_covered": "ltc_covered",
+    "长期护理保险支付": "ltc_covered",
+    "ltc_source": "ltc_source",
+    "长期护理保险依据": "ltc_source",
 }
 MODEL_WORDS = {
     **{model.value: model for model in EntitlementModel},
@@ -96,6 +108,8 @@ def field_labels() -> dict[str, str]:
         "price": _("Unit price"),
         "model": _("Entitlement model"),
         "source": _("Source"),
+        "ltc_covered": _("Paid by long-term-care insurance"),
+        "ltc_source": _("Long-term-care coverage stated in"),
         "file": _("File"),
     }
 
@@ -167,6 +181,12 @@ def clean_item_values(
     cleaned["unit"] = _text(values, "unit", errors, required=False)
     cleaned["standard"] = _text(values, "standard", errors, required=False)
     cleaned["source"] = _text(values, "source", errors, required=False)
+    # seed 000 §2(3): what long-term-care insurance pays for is not paid again; the
+    # coverage is stated by a document, so a covered item names it.
+    raw_ltc = values.get("ltc_covered")
+    covered = raw_ltc if isinstance(raw_ltc, bool) else str(raw_ltc or "").strip().lower()
+    cleaned["ltc_covered"] = covered is True or covered in TRUE_WORDS
+    cleaned["ltc_source"] = _text(values, "ltc_source", errors, required=cleaned["ltc_covered"])
     cleaned["price"] = None
     raw_price = values.get("price")
     if raw_price not in (None, ""):
@@ -275,6 +295,8 @@ def update_item(
         "price": item.price,
         "model": item.model,
         "source": item.source,
+        "ltc_covered": item.ltc_covered,
+        "ltc_source": item.ltc_source,
     }
     cleaned = clean_item_values({**current, **values}, profile)
     if cleaned["code"] != item.code:
@@ -350,6 +372,8 @@ def copy_items(source: PolicyProfile, target: PolicyProfile) -> int:
                 price=item.price,
                 model=item.model,
                 source=item.source,
+                ltc_covered=item.ltc_covered,
+                ltc_source=item.ltc_source,
                 position=position,
                 version=1,
                 active=True,
@@ -417,6 +441,8 @@ def load_catalogue_file(filename: str) -> int:
                 price=Decimal(entry["price"]) if entry["price"] else None,
                 model=EntitlementModel(data["model"]),
                 source=entry["source"],
+                ltc_covered=bool(entry.get("ltc_covered")),
+                ltc_source=entry.get("ltc_source", ""),
                 position=position,
                 version=1,
                 active=True,

@@ -199,6 +199,12 @@ class CatalogueItemForm(FlaskForm):
     )
     model = SelectField(_l("Entitlement model"), validators=[InputRequired()])
     source = StringField(_l("Source"), validators=[Optional(), Length(max=200)])
+    ltc_covered = BooleanField(_l("Paid by long-term-care insurance"))
+    ltc_source = StringField(
+        _l("Long-term-care coverage stated in"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("Required when long-term-care insurance pays for the item."),
+    )
     version = HiddenField()
 
     def values(self) -> dict:
@@ -214,6 +220,8 @@ class CatalogueItemForm(FlaskForm):
                 "price",
                 "model",
                 "source",
+                "ltc_covered",
+                "ltc_source",
             )
         }
 
@@ -227,6 +235,8 @@ class CatalogueItemForm(FlaskForm):
         self.price.data = "" if item.price is None else str(item.price)
         self.model.data = item.model.value
         self.source.data = item.source
+        self.ltc_covered.data = item.ltc_covered
+        self.ltc_source.data = item.ltc_source
         self.version.data = str(item.version)
 
 

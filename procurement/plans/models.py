@@ -174,6 +174,10 @@ class ServiceItem(Audited, RegionShared, TimestampMixin, db.Model):
     )
     # Where the item comes from (seed and section), empty for a locally added one
     source: Mapped[str] = mapped_column(String(200), default="")
+    # Service content that long-term-care insurance pays for: an insured person's time on
+    # it is not paid again (seed 000 §2(3)); ltc_source says where the coverage is stated.
+    ltc_covered: Mapped[bool] = mapped_column(default=False)
+    ltc_source: Mapped[str] = mapped_column(String(200), default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)

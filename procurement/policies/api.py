@@ -50,6 +50,7 @@ class ProfileRules(Schema):
     eligibility_rules: list[EligibilityRule]
     exclude_long_term_care: bool
     requires_residence: bool
+    requires_assessment: bool = False
     qualification_lookback_years: int
     major_fine_threshold: MoneyString
     evaluation_weights: list[EvaluationWeight]
@@ -97,6 +98,7 @@ class RulesIn(Schema):
     eligibility_rules: list[EligibilityRule] | None = None
     exclude_long_term_care: bool | None = None
     requires_residence: bool | None = None
+    requires_assessment: bool | None = None
     qualification_lookback_years: int | None = None
     major_fine_threshold: Decimal | None = None
     evaluation_weights: list[EvaluationWeight] | None = None

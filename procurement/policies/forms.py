@@ -54,6 +54,9 @@ class PolicyProfileForm(FlaskForm):
     visits_must_be_split = BooleanField(_l("The monthly entitlement must be split into visits"))
     exclude_long_term_care = BooleanField(_l("Exclude people receiving long-term-care insurance"))
     requires_residence = BooleanField(_l("Must live at the place of household registration"))
+    requires_assessment = BooleanField(
+        _l("The capability level must come from a valid third-party assessment")
+    )
     eligibility_rules = FieldList(FormField(EligibilityRuleForm), min_entries=RULE_ROWS)
     qualification_lookback_years = StringField(_l("Qualification look-back (years)"))
     major_fine_threshold = StringField(_l("Fine that counts as a major violation (yuan)"))
@@ -92,6 +95,7 @@ class PolicyProfileForm(FlaskForm):
         "visits_must_be_split",
         "exclude_long_term_care",
         "requires_residence",
+        "requires_assessment",
         "failed_provider_rule",
         "acceptance_threshold",
         "qualification_lookback_years",

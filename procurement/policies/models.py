@@ -105,6 +105,9 @@ class PolicyProfile(Audited, RegionShared, TimestampMixin, db.Model):
     eligibility_rules: Mapped[list] = mapped_column(JSON, default=list)
     exclude_long_term_care: Mapped[bool] = mapped_column(Boolean, default=True)
     requires_residence: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The capability level counts only from a third-party assessment (assessor, date,
+    # level) still valid in the month (seed 000 §2(1)); Yangcheng does not ask for one.
+    requires_assessment: Mapped[bool] = mapped_column(Boolean, default=False)
 
     qualification_lookback_years: Mapped[int] = mapped_column(Integer, default=3)
     major_fine_threshold: Mapped[Decimal]

@@ -58,6 +58,7 @@ PRESETS = [
             ],
             "exclude_long_term_care": True,  # seed 001 §3(3)
             "requires_residence": True,  # seed 001 §3(2): registered and living in the county
+            "requires_assessment": False,  # seed 001 §7(1): 80+ and 特困 come from the database
             "qualification_lookback_years": 3,
             "major_fine_threshold": "2000000.00",  # 财库〔2022〕3号
             "evaluation_weights": DEFAULT_WEIGHTS,
@@ -80,13 +81,21 @@ PRESETS = [
             # seed 000 §2(4): the subsidy standard is set locally; a default to adjust
             "unit_price_per_visit": "50.00",
             "visits_must_be_split": False,
-            # seed 000 §2(1): 低保 or 低保边缘 elders, at least mildly disabled (GB/T 42195 >= 1)
+            # seed 000 §2(1): economically difficult elders (income at the 低保 or 低保边缘
+            # standard, so 特困 too), at least mildly disabled (GB/T 42195 >= 1). A county
+            # that extends it to the low-income group adds a "low_income" rule.
             "eligibility_rules": [
+                {"category": "extreme_poverty", "min_age": 60, "min_capability_level": 1},
                 {"category": "minimum_living", "min_age": 60, "min_capability_level": 1},
                 {"category": "near_minimum", "min_age": 60, "min_capability_level": 1},
             ],
-            "exclude_long_term_care": True,  # seed 000 §2(3): no double benefit
-            "requires_residence": False,
+            # seed 000 §2(3): no paying twice for the same service content; the catalogue's
+            # items say what long-term-care insurance covers (ServiceItem.ltc_covered)
+            "exclude_long_term_care": False,
+            # seed 000 §2(1): 户籍 in the region; §3(1): moving out of the county ends service
+            "requires_residence": True,
+            # seed 000 §2(1): the disability is assessed by a third party (GB/T 42195-2022)
+            "requires_assessment": True,
             "qualification_lookback_years": 3,  # seed 000 §3(2)
             "major_fine_threshold": "2000000.00",
             "evaluation_weights": DEFAULT_WEIGHTS,

@@ -33,6 +33,7 @@ FIELDS = (
     "eligibility_rules",
     "exclude_long_term_care",
     "requires_residence",
+    "requires_assessment",
     "qualification_lookback_years",
     "major_fine_threshold",
     "evaluation_weights",
@@ -125,6 +126,7 @@ def clean_profile_values(values: dict[str, Any]) -> dict[str, Any]:
         "visits_must_be_split",
         "exclude_long_term_care",
         "requires_residence",
+        "requires_assessment",
     ):
         out[flag] = bool(values.get(flag))
 

@@ -43,6 +43,9 @@ class RecipientIn(Schema):
     capability_level: int | None = Field(None, ge=0, le=4, description="GB/T 42195-2022 level.")
     assessed_on: date | None = None
     assessor: str = Field("", max_length=120)
+    assessment_valid_until: date | None = Field(
+        None, description="The last day the third-party assessment holds."
+    )
     long_term_care: bool = False
     registered_in_county: bool = True
     lives_in_county: bool = True
@@ -129,6 +132,7 @@ class RecipientOut(RecipientSummary):
     phone: str
     assessed_on: date | None
     assessor: str
+    assessment_valid_until: date | None
     long_term_care: bool
     registered_in_county: bool
     lives_in_county: bool
@@ -276,6 +280,7 @@ DETAIL_COLUMNS = (
     "phone",
     "assessed_on",
     "assessor",
+    "assessment_valid_until",
     "long_term_care",
     "registered_in_county",
     "lives_in_county",

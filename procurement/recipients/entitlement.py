@@ -53,6 +53,42 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
+def assessment_problem(recipient: Recipient, month: date) -> str | None:
+    """Why the person's capability level does not count in ``month`` under a profile that
+    requires a third-party assessment (seed 000 §2(1), GB/T 42195-2022), or None: the
+    assessor, date, level and validity must all be known, the assessment made by the first
+    day of the month and still valid on it (the day age is taken too)."""
+    month = month_start(month)
+    valid_until = getattr(recipient, "assessment_valid_until", None)
+    missing = [
+        str(label)
+        for label, value in (
+            (_l("assessor"), (recipient.assessor or "").strip()),
+            (_l("assessment date"), recipient.assessed_on),
+            (_l("capability level"), recipient.capability_level is not None),
+            (_l("valid until"), valid_until),
+        )
+        if not value
+    ]
+    if missing:
+        return _(
+            "no third-party capability assessment (missing: %(fields)s)",
+            fields="、".join(missing),
+        )
+    assert recipient.assessed_on is not None and valid_until is not None
+    if recipient.assessed_on > month:
+        return _(
+            "the third-party assessment was made only on %(day)s",
+            day=recipient.assessed_on.isoformat(),
+        )
+    if valid_until < month:
+        return _(
+            "the third-party assessment expired on %(day)s; a new assessment is needed",
+            day=valid_until.isoformat(),
+        )
+    return None
+
+
 @dataclass
 class Eligibility:
     eligible: bool
@@ -81,6 +117,7 @@ def eligibility(recipient: Recipient, profile: PolicyProfile, month: date) -> El
         )
     category = RecipientCategory(recipient.category)
     level = recipient.capability_level
+    unassessed = assessment_problem(recipient, month) if profile.requires_assessment else None
     for rule in profile.eligibility_rules:
         if rule["category"] != category.value:
             continue
@@ -94,6 +131,8 @@ def eligibility(recipient: Recipient, profile: PolicyProfile, month: date) -> El
             text += _(", capability level %(level)d or worse", level=wanted)
         if age < rule["min_age"]:
             reasons.append(_("%(rule)s: aged %(age)d.", rule=text, age=age))
+        elif wanted and unassessed:
+            reasons.append(_("%(rule)s: %(problem)s.", rule=text, problem=unassessed))
         elif wanted and level is None:
             reasons.append(_("%(rule)s: no capability assessment.", rule=text))
         elif wanted and level < wanted:

@@ -45,6 +45,7 @@ class RecipientForm(FlaskForm):
     )
     assessed_on = StringField(_l("Assessed on"), render_kw=DATE)
     assessor = StringField(_l("Assessed by"), validators=[Length(max=120)])
+    assessment_valid_until = StringField(_l("Assessment valid until"), render_kw=DATE)
     long_term_care = BooleanField(_l("Receives long-term-care insurance"))
     registered_in_county = BooleanField(_l("Household registered in the county"), default=True)
     lives_in_county = BooleanField(_l("Lives in the county"), default=True)
@@ -62,6 +63,7 @@ class RecipientForm(FlaskForm):
         "capability_level",
         "assessed_on",
         "assessor",
+        "assessment_valid_until",
         "long_term_care",
         "registered_in_county",
         "lives_in_county",
@@ -80,6 +82,8 @@ class RecipientForm(FlaskForm):
         level = recipient.capability_level
         self.capability_level.data = "" if level is None else str(level)
         self.assessed_on.data = recipient.assessed_on.isoformat() if recipient.assessed_on else ""
+        until = recipient.assessment_valid_until
+        self.assessment_valid_until.data = until.isoformat() if until else ""
 
 
 class ApplicationForm(FlaskForm):

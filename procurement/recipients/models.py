@@ -101,6 +101,8 @@ class Recipient(Audited, RegionOwned, TimestampMixin, db.Model):
     capability_level: Mapped[int | None] = mapped_column(Integer)
     assessed_on: Mapped[date | None] = mapped_column(Date)
     assessor: Mapped[str] = mapped_column(String(120), default="")
+    # The last day the third-party assessment holds (seed 000 §2(1); GB/T 42195-2022)
+    assessment_valid_until: Mapped[date | None] = mapped_column(Date)
     long_term_care: Mapped[bool] = mapped_column(Boolean, default=False)
     registered_in_county: Mapped[bool] = mapped_column(Boolean, default=True)
     lives_in_county: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -18,7 +18,7 @@ from procurement.accounts.models import User
 from procurement.contracts.models import Contract, ContractStatus
 from procurement.core import audit
 from procurement.core.clock import today
-from procurement.core.dates import past_date, read_month
+from procurement.core.dates import past_date, read_date, read_month
 from procurement.core.db import db
 from procurement.core.errors import Conflict, FieldErrors, NotFound, ValidationError
 from procurement.core.identifiers import InvalidIdentifier, parse_id_number
@@ -225,6 +225,7 @@ class RecipientInput:
     capability_level: Any = None
     assessed_on: Any = None
     assessor: str = ""
+    assessment_valid_until: Any = None
     long_term_care: bool = False
     registered_in_county: bool = True
     lives_in_county: bool = True
@@ -251,7 +252,38 @@ def _capability(data: RecipientInput, birth: date | None, errors: FieldErrors) -
     if values["assessed_on"] and birth and values["assessed_on"] < birth:
         errors.add("assessed_on", _("The assessment cannot come before the birth date."))
     values["assessor"] = _text(data.assessor, 120)
+    valid_until = read_date(
+        data.assessment_valid_until, "assessment_valid_until", errors, required=False
+    )
+    values["assessment_valid_until"] = valid_until
+    if valid_until and values["assessed_on"] and valid_until < values["assessed_on"]:
+        errors.add("assessment_valid_until", _("The assessment cannot expire before it was made."))
+    elif valid_until and values["assessed_on"] is None and "assessed_on" not in errors.fields:
+        errors.add("assessed_on", _("Give the date of the capability assessment."))
     return values
+
+
+def _require_assessment(values: dict, county: Region, errors: FieldErrors) -> None:
+    """Under a profile that counts only a third-party assessment (seed 000 §2(1)), the
+    roster holds its level, date, assessor and validity for everyone; each missing one is
+    named. An expired one is kept: eligibility says from when it no longer counts."""
+    profile = _county_profile(county)
+    if profile is None or not profile.requires_assessment:
+        return
+    message = _(
+        "%(policy)s requires a third-party capability assessment (GB/T 42195-2022): "
+        "give this field.",
+        policy=profile.name,
+    )
+    for name in ("capability_level", "assessed_on", "assessor", "assessment_valid_until"):
+        if values.get(name) in (None, "") and name not in errors.fields:
+            errors.add(name, message)
+
+
+def _county_profile(county: Region) -> PolicyProfile | None:
+    """The profile in force for the county this year (or, before one exists, last year)."""
+    year = today().year
+    return profile_for(county.code, year) or profile_for(county.code, year - 1)
 
 
 def _township(
@@ -320,6 +352,7 @@ def _clean_recipient(
             ),
         )
     values |= _capability(data, birth, errors)
+    _require_assessment(values, county, errors)
     values["phone"] = _text(data.phone, 30)
     if not PHONE.match(values["phone"]):
         errors.add("phone", _("A phone number holds digits, spaces and + - ( ) only."))

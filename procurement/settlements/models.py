@@ -100,6 +100,8 @@ class Unpaid(StrEnum):
     LONG_TERM_CARE = "long_term_care"
     OUTSIDE_ZONE = "outside_zone"
     ITEM_NOT_IN_CONTRACT = "item_not_in_contract"
+    # seed 000 §2(3): an insured person's time on an item long-term-care insurance pays for
+    LTC_COVERED_ITEM = "ltc_covered_item"
     OUTSIDE_TERM = "outside_term"  # before the contract's service start or after its end
     FLAG_PENDING = "flag_pending"
     FLAG_CONFIRMED = "flag_confirmed"
@@ -120,6 +122,9 @@ UNPAID_LABELS = {
     Unpaid.LONG_TERM_CARE: _l("Receives long-term-care insurance"),
     Unpaid.OUTSIDE_ZONE: _l("Outside the contract's zone"),
     Unpaid.ITEM_NOT_IN_CONTRACT: _l("Service item not in the contract"),
+    Unpaid.LTC_COVERED_ITEM: _l(
+        "Long-term-care insurance already pays this person for this service item"
+    ),
     Unpaid.OUTSIDE_TERM: _l("Outside the contract's service period"),
     Unpaid.FLAG_PENDING: _l("Flagged, awaiting review"),
     Unpaid.FLAG_CONFIRMED: _l("Flag confirmed on review"),

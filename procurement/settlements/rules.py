@@ -9,8 +9,10 @@ Order of the reasons (the first that applies is the record's reason):
 the person's standing that month (not started, exited, died, ineligible, long-term
 care), the contract's zone (the township the person lived in on the visit's date: the
 roster's, or before a recorded move the one moved from; never the one the platform
-wrote), the contract's items, an unreviewed or confirmed flag, and last the
-entitlement (Yangcheng: 4 h a month, no carry-over; Xinjiang: visits a year).
+wrote), the contract's items, an item long-term-care insurance already pays an insured
+person for (seed 000 §2(3), where the profile does not exclude insured people), an
+unreviewed or confirmed flag, and last the entitlement (Yangcheng: 4 h a month, no
+carry-over; Xinjiang: visits a year).
 
 The entitlement is the person's, not the contract's: whatever the number of contracts
 that serve one person in a month, their visits take it in the order they happened
@@ -57,7 +59,12 @@ RECIPIENT_COLUMNS = (
     Recipient.exit_reason,
     Recipient.exit_date,
     Recipient.township_code,
+    # read only under a profile that requires a third-party assessment (seed 000 §2(1))
+    Recipient.assessed_on,
+    Recipient.assessor,
+    Recipient.assessment_valid_until,
 )
+ASSESSMENT = slice(11, 14)
 
 
 MOVE_COLUMNS = ["recipient_id", "from_township", "to_township", "effective_from"]
@@ -82,6 +89,9 @@ class Terms:
     min_minutes: int
     max_minutes: int
     must_split: bool
+    # Items long-term-care insurance pays for: not paid again for an insured person
+    # (seed 000 §2(3)); under a profile that excludes insured people they never get here.
+    ltc_items: frozenset[str] = frozenset()
 
     @property
     def rate_fen(self) -> int:
@@ -128,6 +138,9 @@ class Terms:
             min_minutes=profile.min_visit_minutes,
             max_minutes=profile.max_visit_minutes,
             must_split=profile.visits_must_be_split,
+            ltc_items=frozenset(
+                link.service_item.code for link in plan.items if link.service_item.ltc_covered
+            ),
         )
 
 
@@ -161,14 +174,21 @@ class Standing:
         row = self.people[recipient_id]
         (_id, birth, category, level, ltc, registered, lives, start, reason, exit_date) = row[:10]
         age_key = (month.year - birth.year) * 12 + month.month - birth.month, birth.day > 1
-        key = (profile, month, age_key, category, level, ltc, registered, lives)
+        key: tuple = (profile, month, age_key, category, level, ltc, registered, lives)
         key += (start, reason, exit_date)
+        assessment = (tuple(row[ASSESSMENT]) + (None, None, None))[:3]
+        if profile.requires_assessment:
+            key += assessment
         found = self._cache.get(key)
         if found is None:
-            person = _Facts(*row[:10])
+            person = _Facts(*row[:10], *assessment)
             standing = entitlement(person, profile, month)
             found = self._cache[key] = (standing.status, standing.died_on)
         return found
+
+    def insured(self) -> dict[int, bool]:
+        """recipient_id -> whether the person receives long-term-care insurance."""
+        return {rid: bool(row[4]) for rid, row in self.people.items()}
 
     def townships(self) -> dict[int, str | None]:
         """recipient_id -> the township the roster holds for the person."""
@@ -235,6 +255,9 @@ class _Facts:
     service_start: date | None
     exit_reason: str | None
     exit_date: date | None
+    assessed_on: date | None = None
+    assessor: str | None = None
+    assessment_valid_until: date | None = None
 
 
 def evaluate(
@@ -283,6 +306,8 @@ def evaluate(
     )
     flags |= np.where(contracts_in_month.to_numpy() > 1, int(Flag.OTHER_CONTRACT), 0)
     item_ok = _pairs_in(contract, records["item_code"], terms, "items")
+    insured = records["recipient_id"].map(standing.insured()).fillna(False).to_numpy(bool)
+    paid_by_ltc = insured & _pairs_in(contract, records["item_code"], terms, "ltc_items")
 
     exits = standing.exits()
     if len(exits):
@@ -332,6 +357,7 @@ def evaluate(
         died_during,
         ~in_zone,
         ~item_ok,
+        paid_by_ltc,
         holding & (review == Review.CONFIRMED.value),
         holding & (review != Review.CLEARED.value),
     ]
@@ -339,6 +365,7 @@ def evaluate(
         Unpaid.DIED.value,
         Unpaid.OUTSIDE_ZONE.value,
         Unpaid.ITEM_NOT_IN_CONTRACT.value,
+        Unpaid.LTC_COVERED_ITEM.value,
         Unpaid.FLAG_CONFIRMED.value,
         Unpaid.FLAG_PENDING.value,
     ]

@@ -112,6 +112,33 @@ def test_the_shipped_lists_load_once_each_item_naming_its_source(ctx, presets):
     assert _item(yangcheng, "assess-train").price is None
 
 
+def test_the_xinjiang_list_marks_what_long_term_care_insurance_pays_for(ctx, presets):
+    """seed 000 §2(3): the same service content is not paid twice; the catalogue says which
+    content long-term-care insurance pays for, and where that is stated."""
+    catalogue.load_shipped_catalogues()
+    xinjiang, yangcheng = _profile("650000", 2025), _profile("140522", 2026)
+    covered = [i for i in catalogue.items_of(xinjiang) if i.ltc_covered]
+    assert [i.name for i in covered] == ["生活照料服务", "健康护理服务"]
+    assert all("医保发〔2020〕37号" in i.ltc_source for i in covered)
+    assert not any(i.ltc_covered for i in catalogue.items_of(yangcheng))
+
+
+def test_an_item_covered_by_long_term_care_names_its_source(ctx, yangcheng):
+    profile = _profile("140522", 2026)
+    values = {"code": "care-01", "category": "生活照料服务", "name": "协助翻身"}
+    with pytest.raises(ValidationError) as refused:
+        catalogue.create_item(profile, {**values, "ltc_covered": "是"})
+    assert set(refused.value.fields) == {"ltc_source"}
+    item = catalogue.create_item(
+        profile, {**values, "ltc_covered": "是", "ltc_source": "晋城市长护险服务项目目录"}
+    )
+    assert item.ltc_covered and item.ltc_source == "晋城市长护险服务项目目录"
+    catalogue.update_item(item, {"name": "协助翻身服务"})
+    assert item.ltc_covered  # an edit that does not mention it keeps it
+    catalogue.update_item(item, {"ltc_covered": False})
+    assert not item.ltc_covered
+
+
 # ------------------------------------------------------------------ upkeep
 
 
@@ -334,6 +361,23 @@ def test_the_api_lists_creates_edits_retires_copies_and_imports(app, api, admins
         headers={"Authorization": f"Bearer {admins['yc-admin']}", "Content-Type": XLSX},
     )
     assert good.status_code == 200 and good.json["added"] == 1
+
+
+def test_the_api_marks_an_item_long_term_care_insurance_pays_for(app, api, admins):
+    yc = _profile_id(app, "140522", 2026)
+    url = f"/api/v1/policy-profiles/{yc}/catalogue-items"
+    body = {"code": "care-01", "category": "生活照料服务", "name": "协助翻身", "ltc_covered": True}
+    refused = api.post(url, json=body, token=admins["yc-admin"])
+    assert refused.status_code == 422 and set(refused.json["error"]["fields"]) == {"ltc_source"}
+    created = api.post(url, json=body | {"ltc_source": "长护险目录"}, token=admins["yc-admin"])
+    assert created.status_code == 201, created.json
+    assert created.json["ltc_covered"] is True and created.json["ltc_source"] == "长护险目录"
+    patched = api.patch(
+        f"/api/v1/catalogue-items/{created.json['id']}",
+        json={"ltc_covered": False},
+        token=admins["yc-admin"],
+    )
+    assert patched.json["ltc_covered"] is False
 
 
 def test_retire_in_use_is_refused_in_chinese_through_the_api(app, api, admins, make_token):

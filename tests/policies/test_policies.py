@@ -46,6 +46,18 @@ def test_xinjiang_preset_follows_seed_000_and_applies_to_its_counties(ctx, prese
     assert profile.entitlement_model is EntitlementModel.VISITS_PER_YEAR
     assert profile.visits_per_year == 36
     assert services.profile_for("650102", 2026) is None
+    # seed 000 §2(1): 户籍 in the region, living there, a third-party assessment; 特困,
+    # 低保 and 低保边缘 (a county adds 低收入 itself); §2(3): no blanket LTC exclusion
+    assert profile.requires_residence is True
+    assert profile.requires_assessment is True
+    assert profile.exclude_long_term_care is False
+    assert {rule["category"] for rule in profile.eligibility_rules} == {
+        "extreme_poverty",
+        "minimum_living",
+        "near_minimum",
+    }
+    assert all(rule["min_capability_level"] == 1 for rule in profile.eligibility_rules)
+    assert services.profile_for("140522", 2026).requires_assessment is False
     assert services.profile_for("140522", 2026) == _yangcheng()
 
 

@@ -293,3 +293,18 @@ def test_a_move_through_the_api(api, tokens, seeded):
         ).status_code
         == 404
     )
+
+
+def test_the_assessment_validity_is_written_and_read(api, tokens):
+    body = BODY | {"assessor": "阳城县评估中心", "assessment_valid_until": "2027-03-31"}
+    created = api.post("/api/v1/recipients", json=body, token=tokens["officer"])
+    assert created.status_code == 201, created.json
+    assert created.json["assessment_valid_until"] == "2027-03-31"
+    refused = api.patch(
+        f"/api/v1/recipients/{created.json['id']}",
+        json={k: v for k, v in body.items() if k != "id_number"}
+        | {"assessment_valid_until": "2026-03-31"},
+        token=tokens["officer"],
+    )
+    assert refused.status_code == 422
+    assert set(refused.json["error"]["fields"]) == {"assessment_valid_until"}

@@ -177,3 +177,57 @@ def test_the_template_has_the_columns_and_a_text_id_column(officer):
     column = headers.index("身份证号码") + 1
     assert sheet.cell(row=2, column=column).number_format == "@"
     assert "填写说明" in book.sheetnames
+
+
+def test_the_assessment_columns_and_a_profile_that_requires_them(officer):
+    from procurement.policies.services import profile_for
+
+    profile_for("140522", 2026).requires_assessment = True
+    db.session.commit()  # the import's job reads the profile in its own session
+    headers = [
+        "姓名",
+        "身份证号码",
+        "乡镇",
+        "类别",
+        "能力等级",
+        "评估日期",
+        "评估机构",
+        "评估有效期至",
+    ]
+    rows = [
+        [
+            "李桂兰",
+            FACTS_ID,
+            "凤城镇",
+            "低保",
+            "中度失能",
+            "2026-03-02",
+            "阳城县评估中心",
+            "2027-03-01",
+        ],
+        [
+            "王秀英",
+            id_number(date(1950, 3, 1)),
+            "凤城镇",
+            "低保",
+            "轻度失能",
+            "2026-03-02",
+            None,
+            None,
+        ],
+    ]
+    report = roster_io.stage_import(
+        workbook(rows, headers), "roster.xlsx", region_code="140522", actor=officer
+    )
+    assert [(r.row, r.ok) for r in report.rows] == [(2, True), (3, False)]
+    assert {m.split("：")[0] for m in report.rows[1].messages} == {"评估机构", "评估有效期至"}
+    assert "third-party capability assessment" in report.rows[1].messages[0]
+    job = confirm(report.token, officer)
+    assert job.status is JobStatus.DONE, job.error
+    stored = db.session.scalar(sa.select(Recipient))
+    assert stored.assessor == "阳城县评估中心"
+    assert stored.assessment_valid_until == date(2027, 3, 1)
+
+
+def test_the_template_names_the_assessment_validity(officer):
+    assert "评估有效期至" in roster_io.COLUMNS

@@ -131,3 +131,45 @@ def test_search_by_whole_id_number_uses_the_hash(make_recipient):
     assert found(status="registered") == ["李桂兰", "王秀英"]
     assert found(status="in_service") == []
     assert db.session.scalar(sa.select(sa.func.count(Recipient.id))) == 2
+
+
+def _require_assessment() -> None:
+    """Yangcheng's 2026 profile set to ask for a third-party assessment, as Xinjiang's does:
+    the profile's data decides, not the county."""
+    from procurement.policies.services import profile_for
+
+    profile_for("140522", 2026).requires_assessment = True
+    db.session.flush()
+
+
+def test_an_assessment_validity_cannot_end_before_the_assessment(make_recipient):
+    with pytest.raises(ValidationError) as refused:
+        make_recipient(
+            capability_level="2", assessed_on="2026-03-02", assessment_valid_until="2026-03-01"
+        )
+    assert list(refused.value.fields) == ["assessment_valid_until"]
+    with pytest.raises(ValidationError) as refused:
+        make_recipient(assessment_valid_until="2027-03-01")
+    assert list(refused.value.fields) == ["assessed_on"]
+    recipient = make_recipient(
+        capability_level="2", assessed_on="2026-03-02", assessment_valid_until="2027-03-01"
+    )
+    assert recipient.assessment_valid_until == date(2027, 3, 1)
+
+
+def test_a_profile_requiring_assessment_names_each_missing_part(make_recipient):
+    make_recipient()  # not required: nothing asked
+    _require_assessment()
+    with pytest.raises(ValidationError) as refused:
+        make_recipient(id_number=id_number(date(1951, 4, 1)), capability_level="1")
+    fields = refused.value.fields
+    assert set(fields) == {"assessed_on", "assessor", "assessment_valid_until"}
+    assert "third-party capability assessment" in fields["assessor"][0]
+    recipient = make_recipient(
+        id_number=id_number(date(1951, 4, 1)),
+        capability_level="1",
+        assessed_on="2026-03-02",
+        assessor="阳城县第三方评估中心",
+        assessment_valid_until="2026-06-30",  # expired: kept, eligibility says so
+    )
+    assert recipient.assessment_valid_until == date(2026, 6, 30)

@@ -465,3 +465,112 @@ def test_a_visit_beyond_one_contracts_share_leaves_the_persons_year_to_another()
     prior = {(1, 2026, 1): 18, (1, 2026, 2): 17}
     out = run(visits, contract_terms=both, prior_visits=prior)
     assert result(out, 0)[1:] == (0, "over_visits") and result(out, 1)[1:] == (60, None)
+
+
+def xinjiang_ltc(**changes) -> PolicyProfile:
+    """Xinjiang's rules: no blanket long-term-care exclusion, a third-party assessment."""
+    return profile(
+        **{
+            **dict(
+                entitlement_model=EntitlementModel.VISITS_PER_YEAR,
+                hours_per_month=None,
+                hourly_rate_cap=None,
+                visits_per_year=36,
+                unit_price_per_visit=Decimal("50.00"),
+                visits_must_be_split=False,
+                exclude_long_term_care=False,
+                requires_assessment=False,
+                eligibility_rules=[
+                    {"category": c, "min_age": 60, "min_capability_level": 1}
+                    for c in ("extreme_poverty", "minimum_living", "near_minimum")
+                ],
+            ),
+            **changes,
+        }
+    )
+
+
+def test_long_term_care_refuses_only_the_items_it_pays_for():
+    """seed 000 §2(3): the same service content is not paid twice; other items are."""
+    contract_terms = terms(xinjiang_ltc(), ltc_items=frozenset({"life-clean"}))
+    visits = [
+        visit("2026-07-03 09:00", 60, item="life-clean"),
+        visit("2026-07-10 09:00", 60, item="life-meal"),
+        visit("2026-07-03 09:00", 60, item="life-clean", rid=2, worker="W2"),
+    ]
+    people = [person(1, ltc=True, level=2), person(2, level=2)]
+    out = run(visits, people, contract_terms=contract_terms)
+    assert result(out, 0) == (0, 0, "ltc_covered_item")
+    assert result(out, 1) == (0, 60, None)
+    assert result(out, 2) == (0, 60, None)  # not insured: paid
+
+
+def test_an_item_refused_for_long_term_care_takes_no_visit_of_the_year():
+    contract_terms = terms(xinjiang_ltc(), ltc_items=frozenset({"life-clean"}))
+    visits = [
+        visit("2026-07-03 09:00", 60, item="life-clean"),
+        visit("2026-07-10 09:00", 60, item="life-meal"),
+    ]
+    out = run(
+        visits,
+        [person(ltc=True, level=2)],
+        contract_terms=contract_terms,
+        prior_visits={(1, 2026, 1): 17},
+    )
+    assert result(out, 0) == (0, 0, "ltc_covered_item")
+    assert result(out, 1) == (0, 60, None)  # the 18th visit of the contract's share
+
+
+def test_yangcheng_still_excludes_the_insured_person_whatever_the_item():
+    out = run(
+        [visit("2026-07-03 09:00", 60, item="life-meal")],
+        [person(ltc=True)],
+        contract_terms=terms(ltc_items=frozenset({"life-clean"})),
+    )
+    assert result(out, 0) == (0, 0, "long_term_care")
+
+
+def assessed(rid=1, *, level=2, assessed_on=date(2026, 1, 10), until=date(2026, 7, 31), **kw):
+    """A person row with the assessment columns (settlements read them after the township)."""
+    row = person(rid, category="minimum_living", level=level, **kw)
+    return (*row, assessed_on, "第三方评估中心", until)
+
+
+def test_settlement_pays_only_while_the_third_party_assessment_holds():
+    contract_terms = terms(xinjiang_ltc(requires_assessment=True))
+    visits = [visit("2026-07-03 09:00", 60), visit("2026-08-03 09:00", 60)]
+    out = run(visits, [assessed()], contract_terms=contract_terms)
+    assert result(out, 0) == (0, 60, None)
+    assert result(out, 1) == (0, 0, "ineligible")  # expired on 31 July
+    renewed = run(visits, [assessed(until=date(2027, 1, 31))], contract_terms=contract_terms)
+    assert result(renewed, 1) == (0, 60, None)
+    unassessed = [(*person(category="minimum_living", level=2), None, "", None)]
+    out = run(visits, unassessed, contract_terms=contract_terms)
+    assert result(out, 0) == (0, 0, "ineligible")
+    # the same row where no assessment is required: paid
+    out = run(visits, unassessed, contract_terms=terms(xinjiang_ltc()))
+    assert result(out, 1) == (0, 60, None)
+
+
+def test_contract_terms_take_the_long_term_care_items_from_the_catalogue():
+    from types import SimpleNamespace
+
+    p = xinjiang_ltc()
+    items = [
+        SimpleNamespace(service_item=SimpleNamespace(code="xj-home-01", ltc_covered=True)),
+        SimpleNamespace(service_item=SimpleNamespace(code="xj-home-06", ltc_covered=False)),
+    ]
+    contract = SimpleNamespace(
+        id=1,
+        provider_id=1,
+        region_code="654002",
+        township_codes=[ZONE],
+        plan=SimpleNamespace(policy_profile=p, items=items),
+        unit_price=Decimal("50.00"),
+        service_start=date(2026, 7, 1),
+        service_end=date(2026, 12, 31),
+        terminated_on=None,
+    )
+    found = rules.Terms.of(contract)
+    assert found.items == {"xj-home-01", "xj-home-06"}
+    assert found.ltc_items == {"xj-home-01"}
