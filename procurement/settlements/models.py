@@ -256,7 +256,7 @@ class Settlement(Audited, RegionOwned, db.Model):
 
     __tablename__ = "settlements"
     __table_args__ = (UniqueConstraint("contract_id", "month"),)
-    __audit_ignore__ = frozenset({"computed_at", "lock_version", "shortfall"})
+    __audit_ignore__ = frozenset({"computed_at", "lock_version", "shortfall", "unpaid"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
@@ -277,6 +277,9 @@ class Settlement(Audited, RegionOwned, db.Model):
     # Under-delivery of the month as computed with the statement (``delivery.SUMMARY``:
     # entitled, short, unserved, owed, delivered); None for one computed before it was kept.
     shortfall: Mapped[dict | None] = mapped_column(JSON)
+    # What is not paid, per reason: {reason: [records, minutes]}, as computed with the
+    # statement; None for one computed before it was kept (``statement_unpaid`` then).
+    unpaid: Mapped[dict | None] = mapped_column(JSON)
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     confirmed_at: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(String(500), default="")

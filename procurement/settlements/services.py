@@ -438,7 +438,10 @@ def statement_figures(settlement: Settlement) -> StatementFigures:
 
 
 def unpaid_summary(settlement: Settlement) -> list[tuple[str, int, int]]:
-    """(reason, records, minutes not paid) for the statement."""
+    """(reason, records, minutes not paid) for the statement, as kept with it (summed
+    from its lines for a statement computed before that was kept)."""
+    if settlement.unpaid is not None:
+        return [(reason, int(n), int(m)) for reason, (n, m) in sorted(settlement.unpaid.items())]
     unpaid = StatementUnpaid
     return [
         (reason, int(count), int(minutes))

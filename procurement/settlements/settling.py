@@ -340,6 +340,14 @@ def _update_statements(keys, records, evaluated, terms) -> None:
     lines per person with what is not paid them (a confirmed statement stays as it was)."""
     lines, unpaid = rules.person_lines(records, evaluated, terms)
     totals = rules.month_totals(lines)
+    reasons: dict[tuple[int, date], dict[str, list[int]]] = {}
+    by_reason = unpaid.groupby(["contract_id", "month", "reason"], sort=False)[
+        ["records", "minutes"]
+    ].sum()
+    for index, row in by_reason.iterrows():
+        key = (int(index[0]), pd.Timestamp(index[1]).date())  # type: ignore[index]
+        figures = [int(row["records"]), int(row["minutes"])]
+        reasons.setdefault(key, {})[str(index[2])] = figures  # type: ignore[index]
     existing = {
         (s.contract_id, s.month): s
         for s in db.session.scalars(
@@ -366,6 +374,7 @@ def _update_statements(keys, records, evaluated, terms) -> None:
         statement.recipients, statement.minutes = found.recipients, found.minutes
         statement.paid_minutes, statement.paid_visits = found.paid_minutes, found.paid_visits
         statement.amount = rules.fen_to_yuan(found.amount_fen)
+        statement.unpaid = reasons.get((cid, month), {})
         statement.computed_at = now
         updated.append(statement)
     db.session.flush()
