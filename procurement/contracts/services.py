@@ -22,8 +22,6 @@ from procurement.accounts.models import User
 from procurement.awards.services import award_of, buyer_name
 from procurement.contracts import templating
 from procurement.contracts.models import (
-    SANCTION_CLAUSES,
-    TERMINATION_CLAUSES,
     TERMINATION_REASONS,
     TRANSITIONS,
     Contract,
@@ -40,18 +38,15 @@ from procurement.core.i18n import stored_language
 from procurement.core.money import amount_in_capitals, format_amount, parse_amount
 from procurement.plans.budget import months_in_period
 from procurement.plans.models import LineKind, PlanZone, PurchasePlan
-from procurement.policies.models import EntitlementModel
+from procurement.policies.models import EntitlementModel, PolicyProfile
 from procurement.public.models import PublicationKind
 from procurement.regions.services import get_region, townships_of
 
 CENT = Decimal("0.01")
 REASON_LIMIT = 2000
 COMMITTED = (ContractStatus.SIGNED, ContractStatus.IN_FORCE, ContractStatus.COMPLETED)
-SETTLEMENT_TEXT = (
-    "按月结算。乙方于次月5个工作日内提交上月服务记录（与晋城市智慧养老服务平台一致），"
-    "甲方依据核定的服务对象、服务标准和单价审核后结算；超出每人每月服务标准、超过单价上限、"
-    "服务对象不符合条件或不在本片区的服务不予结算；暂停结算期间的结算单暂缓支付。"
-)
+# A clause list the profile leaves empty: the contract says it is to be agreed.
+TO_BE_AGREED = ["（一）由双方另行约定。"]
 DISPUTE_TEXT = "因本合同引起的争议，双方协商解决；协商不成的，依法向甲方所在地人民法院提起诉讼。"
 
 
@@ -184,6 +179,25 @@ def township_names(contract: Contract) -> list[str]:
     return [names.get(code, code) for code in contract.township_codes]
 
 
+def settlement_text(profile: PolicyProfile) -> str:
+    """The settlement clause from the profile's parts; a part it leaves empty is to be
+    agreed (no locality's platform or deadline by default)."""
+    period = profile.settlement_period
+    per_person = (
+        "每人每月" if profile.entitlement_model is EntitlementModel.HOURS_PER_MONTH else "每人每年"
+    )
+    opening = f"按{period}结算。" if period else "结算周期由双方另行约定。"
+    when = f"于{profile.records_deadline}" if profile.records_deadline else "按约定时间"
+    records = f"上{period}服务记录" if period else "上一结算周期的服务记录"
+    platform = f"（与{profile.settlement_platform}一致）" if profile.settlement_platform else ""
+    return (
+        f"{opening}乙方{when}提交{records}{platform}，"
+        f"甲方依据核定的服务对象、服务标准和单价审核后结算；超出{per_person}服务标准、"
+        "超过单价上限、服务对象不符合条件或不在本片区的服务不予结算；"
+        "暂停结算期间的结算单暂缓支付。"
+    )
+
+
 def context(contract: Contract, version_number: int) -> dict:
     """The documented template fields of one contract version."""
     plan, zone, provider = contract.plan, contract.zone, contract.provider
@@ -241,9 +255,12 @@ def context(contract: Contract, version_number: int) -> dict:
             "amount": format_amount(contract.amount),
             "amount_in_capitals": amount_in_capitals(contract.amount),
         },
-        "settlement": SETTLEMENT_TEXT,
+        "settlement": settlement_text(profile),
         "dispute_resolution": DISPUTE_TEXT,
-        "clauses": {"sanctions": SANCTION_CLAUSES, "termination": TERMINATION_CLAUSES},
+        "clauses": {
+            "sanctions": list(profile.sanction_clauses or TO_BE_AGREED),
+            "termination": list(profile.termination_clauses or TO_BE_AGREED),
+        },
     }
 
 

@@ -61,6 +61,16 @@ class ProfileRules(Schema):
     min_visit_minutes: int
     max_visit_minutes: int
     notes: str | None = None
+    settlement_platform: str | None = None
+    settlement_platform_source: str | None = None
+    settlement_period: str | None = None
+    settlement_period_source: str | None = None
+    records_deadline: str | None = None
+    records_deadline_source: str | None = None
+    sanction_clauses: list[str] = Field(default_factory=list)
+    sanction_clauses_source: str | None = None
+    termination_clauses: list[str] = Field(default_factory=list)
+    termination_clauses_source: str | None = None
 
 
 class ProfileOut(ProfileRules):
@@ -109,6 +119,18 @@ class RulesIn(Schema):
     min_visit_minutes: int | None = None
     max_visit_minutes: int | None = None
     notes: str | None = None
+    settlement_platform: str | None = Field(None, max_length=120)
+    settlement_platform_source: str | None = Field(None, max_length=200)
+    settlement_period: Literal["月", "季度", ""] | None = Field(
+        None, description="The settlement unit; empty: to be agreed in the contract."
+    )
+    settlement_period_source: str | None = Field(None, max_length=200)
+    records_deadline: str | None = Field(None, max_length=120)
+    records_deadline_source: str | None = Field(None, max_length=200)
+    sanction_clauses: list[str] | None = Field(None, max_length=20)
+    sanction_clauses_source: str | None = Field(None, max_length=200)
+    termination_clauses: list[str] | None = Field(None, max_length=20)
+    termination_clauses_source: str | None = Field(None, max_length=200)
 
 
 class ProfileCreate(Schema):

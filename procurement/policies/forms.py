@@ -83,6 +83,23 @@ class PolicyProfileForm(FlaskForm):
     min_visit_minutes = StringField(_l("Shortest plausible visit (minutes)"))
     max_visit_minutes = StringField(_l("Longest plausible visit (minutes)"))
     notes = TextAreaField(_l("Notes"))
+    settlement_platform = StringField(_l("Platform the service records must match"))
+    settlement_platform_source = StringField(_l("Source of the platform"))
+    settlement_period = SelectField(
+        _l("Settlement period"),
+        choices=lambda: choices([("", _l("To be agreed")), ("月", "按月"), ("季度", "按季度")]),
+        default="",
+        validate_choice=False,  # the service names a wrong value
+    )
+    settlement_period_source = StringField(_l("Source of the settlement period"))
+    records_deadline = StringField(_l("Deadline for handing in the period's service records"))
+    records_deadline_source = StringField(_l("Source of the deadline"))
+    sanction_clauses = TextAreaField(
+        _l("Grounds for a talk, rectification or suspended settlement (one a line)")
+    )
+    sanction_clauses_source = StringField(_l("Source of these grounds"))
+    termination_clauses = TextAreaField(_l("Grounds for terminating the contract (one a line)"))
+    termination_clauses_source = StringField(_l("Source of these grounds"))
 
     SIMPLE_FIELDS = (
         "name",
@@ -103,7 +120,18 @@ class PolicyProfileForm(FlaskForm):
         "min_visit_minutes",
         "max_visit_minutes",
         "notes",
+        "settlement_platform",
+        "settlement_platform_source",
+        "settlement_period",
+        "settlement_period_source",
+        "records_deadline",
+        "records_deadline_source",
+        "sanction_clauses",
+        "sanction_clauses_source",
+        "termination_clauses",
+        "termination_clauses_source",
     )
+    CLAUSE_FIELDS = ("sanction_clauses", "termination_clauses")
 
     def values(self) -> dict:
         """The form's input as the plain values the service takes."""
@@ -130,6 +158,8 @@ class PolicyProfileForm(FlaskForm):
         """Show an existing profile's values."""
         for name in self.SIMPLE_FIELDS:
             value = getattr(profile, name)
+            if name in self.CLAUSE_FIELDS:
+                value = "\n".join(value or [])
             getattr(self, name).data = value.value if hasattr(value, "value") else value
         while len(self.eligibility_rules.entries):
             self.eligibility_rules.pop_entry()

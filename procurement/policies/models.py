@@ -126,6 +126,21 @@ class PolicyProfile(Audited, RegionShared, TimestampMixin, db.Model):
     # (percent) of the contracted quantity needs a written explanation on the certificate.
     acceptance_threshold: Mapped[Decimal] = mapped_column(default=Decimal("90.00"))
 
+    # Contract texts (issue 18 part 5): each with where it comes from ("seed 001 §8",
+    # "local default, not from policy"); empty means the contract says "to be agreed".
+    # settlement_period is the unit, "月" or "季度" ("按月结算", "上月服务记录").
+    settlement_platform: Mapped[str | None] = mapped_column(String(120))
+    settlement_platform_source: Mapped[str | None] = mapped_column(String(200))
+    settlement_period: Mapped[str | None] = mapped_column(String(10))
+    settlement_period_source: Mapped[str | None] = mapped_column(String(200))
+    # When the provider hands in the period's service records, e.g. "次月5个工作日内"
+    records_deadline: Mapped[str | None] = mapped_column(String(120))
+    records_deadline_source: Mapped[str | None] = mapped_column(String(200))
+    sanction_clauses: Mapped[list] = mapped_column(JSON, default=list)
+    sanction_clauses_source: Mapped[str | None] = mapped_column(String(200))
+    termination_clauses: Mapped[list] = mapped_column(JSON, default=list)
+    termination_clauses_source: Mapped[str | None] = mapped_column(String(200))
+
     min_visit_minutes: Mapped[int] = mapped_column(Integer, default=15)
     max_visit_minutes: Mapped[int] = mapped_column(Integer, default=480)
     notes: Mapped[str | None] = mapped_column(Text)

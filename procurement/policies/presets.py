@@ -38,6 +38,26 @@ DEFAULT_INDICATORS = [
     {"code": "third-records", "party": "third_party", "name": "服务记录信息化", "max": 20},
 ]
 
+LOCAL_DEFAULT = "local default, not from policy"
+# seed 001 §8(二): the provider's sanctions and termination grounds go into the contract
+YANGCHENG_SANCTIONS = [
+    "（一）不按承诺提供服务或者经考核评价服务质量低于规定标准的；",
+    "（二）接到服务对象投诉拒绝处理的；",
+    "（三）服务期限内三次被服务对象投诉，经核实责任在服务机构的；",
+    "（四）发布虚假广告，造成不良影响的；",
+    "（五）合同约定的其他情形。",
+]
+YANGCHENG_TERMINATION = [
+    "（一）不再具备相应资质的；",
+    "（二）以各种方式记录虚假服务并以此作为政府补贴依据的；",
+    "（三）承接主体或联合其他单位向老年人推销、销售保健品的；",
+    "（四）承接主体或联合其他单位诈骗老人钱财的；",
+    "（五）使用本机构自行发行卡让老人充值的；",
+    "（六）承接主体的上级单位（或母公司）开展涉嫌诈骗或非法集资活动的；",
+    "（七）多次被服务对象投诉，甲方采取约谈、督促整改、暂停资金结算等措施处理，仍不整改的；",
+    "（八）有其他严重违背公益性养老服务方向或违法违纪行为的。",
+]
+
 PRESETS = [
     {
         "region_code": "140522",
@@ -67,6 +87,18 @@ PRESETS = [
             "evaluation_indicators": DEFAULT_INDICATORS,
             "min_visit_minutes": 15,
             "max_visit_minutes": 480,
+            # seed 001 §7(2)-(3): records go into this platform, settled from them
+            # "定期"; the month and the deadline are ours, not the policy's
+            "settlement_platform": "晋城市智慧养老服务平台",
+            "settlement_platform_source": "seed 001 §7(2)-(3)",
+            "settlement_period": "月",
+            "settlement_period_source": LOCAL_DEFAULT,
+            "records_deadline": "次月5个工作日内",
+            "records_deadline_source": LOCAL_DEFAULT,
+            "sanction_clauses": YANGCHENG_SANCTIONS,
+            "sanction_clauses_source": "seed 001 §8(二)1",
+            "termination_clauses": YANGCHENG_TERMINATION,
+            "termination_clauses_source": "seed 001 §8(二)2",
         },
     },
     {
@@ -104,6 +136,9 @@ PRESETS = [
             "evaluation_indicators": DEFAULT_INDICATORS,
             "min_visit_minutes": 15,
             "max_visit_minutes": 480,
+            # seed 000 §3(3) leaves the payment terms and liabilities to the contract: no
+            # platform, period, deadline or clause lists here; the contract says they are
+            # to be agreed
             "notes": "补助标准由各地根据经济社会发展水平和财政承受能力确定，单价请按本地标准调整。",
         },
     },

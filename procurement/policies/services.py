@@ -44,7 +44,22 @@ FIELDS = (
     "min_visit_minutes",
     "max_visit_minutes",
     "notes",
+    *(
+        name
+        for text in (
+            "settlement_platform",
+            "settlement_period",
+            "records_deadline",
+            "sanction_clauses",
+            "termination_clauses",
+        )
+        for name in (text, f"{text}_source")
+    ),
 )
+# The settlement unit: "按月结算。乙方于…提交上月服务记录" (or 季度)
+SETTLEMENT_PERIODS = ("月", "季度")
+CLAUSE_LIMIT = 20
+CLAUSE_LENGTH = 300
 
 
 def _decimal(value: Any, field: str, errors: FieldErrors, *, required: bool) -> Decimal | None:
@@ -161,8 +176,69 @@ def clean_profile_values(values: dict[str, Any]) -> dict[str, Any]:
         errors.add(
             "max_visit_minutes", _("The longest plausible visit must be longer than the shortest.")
         )
+    _clean_contract_texts(values, out, errors)
     errors.raise_if_any()
     return out
+
+
+def _clean_contract_texts(values: dict[str, Any], out: dict[str, Any], errors: FieldErrors):
+    """The contract's settlement parts and clause lists, each with where it comes from."""
+    for field, limit in (
+        ("settlement_platform", 120),
+        ("settlement_period", 10),
+        ("records_deadline", 120),
+    ):
+        text = (values.get(field) or "").strip()
+        if len(text) > limit:
+            errors.add(field, _("At most %(count)d characters.", count=limit))
+        out[field] = text[:limit] or None
+    if out["settlement_period"] and out["settlement_period"] not in SETTLEMENT_PERIODS:
+        errors.add("settlement_period", _("The settlement period is 月 or 季度, or left empty."))
+    for field in ("sanction_clauses", "termination_clauses"):
+        out[field] = _clean_clauses(values.get(field), field, errors)
+    for field in (
+        "settlement_platform",
+        "settlement_period",
+        "records_deadline",
+        "sanction_clauses",
+        "termination_clauses",
+    ):
+        source = (values.get(f"{field}_source") or "").strip()
+        if len(source) > 200:
+            errors.add(f"{field}_source", _("At most %(count)d characters.", count=200))
+        out[f"{field}_source"] = source[:200] or None
+        if out[field] and not source:
+            errors.add(
+                f"{field}_source",
+                _(
+                    "Say where this text comes from (e.g. seed 001 §8, or local default, "
+                    "not from policy)."
+                ),
+            )
+
+
+def _clean_clauses(value: Any, field: str, errors: FieldErrors) -> list[str]:
+    """One clause a line (form) or a list of strings (API); blank lines are dropped."""
+    if value in (None, ""):
+        return []
+    lines = value.splitlines() if isinstance(value, str) else value
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        errors.add(field, _("Must be a list of texts."))
+        return []
+    clauses = [line.strip() for line in lines if line.strip()]
+    if len(clauses) > CLAUSE_LIMIT:
+        errors.add(field, _("At most %(count)d clauses.", count=CLAUSE_LIMIT))
+    for index, clause in enumerate(clauses):
+        if len(clause) > CLAUSE_LENGTH:
+            errors.add(
+                field,
+                _(
+                    "Clause %(number)d is longer than %(count)d characters.",
+                    number=index + 1,
+                    count=CLAUSE_LENGTH,
+                ),
+            )
+    return clauses[:CLAUSE_LIMIT]
 
 
 DEFAULT_ACCEPTANCE_THRESHOLD = Decimal("90.00")

@@ -424,3 +424,40 @@ def test_a_document_libreoffice_leaves_out_is_named(world, contracts, monkeypatc
     with pytest.raises(ValidationError) as caught:
         services.plan_archive(world["plan"], contracts, with_pdf=True)
     assert caught.value.message == f"LibreOffice 未能将 {contracts[2].number} 转换为 PDF。"
+
+
+YANGCHENG_SETTLEMENT = (
+    "按月结算。乙方于次月5个工作日内提交上月服务记录（与晋城市智慧养老服务平台一致），"
+    "甲方依据核定的服务对象、服务标准和单价审核后结算；超出每人每月服务标准、超过单价上限、"
+    "服务对象不符合条件或不在本片区的服务不予结算；暂停结算期间的结算单暂缓支付。"
+)
+
+
+def test_a_yangcheng_contract_keeps_its_settlement_clause(contracts):
+    text = text_of(services.document_bytes(contracts[0]))
+    assert YANGCHENG_SETTLEMENT in text
+
+
+def test_a_xinjiang_profile_contract_has_none_of_yangchengs_texts(world, contracts):
+    import sqlalchemy as sa
+
+    from procurement.contracts.models import SANCTION_CLAUSES, TERMINATION_CLAUSES
+    from procurement.core.db import db
+    from procurement.policies.models import PolicyProfile
+
+    xinjiang = db.session.scalar(
+        sa.select(PolicyProfile).where(PolicyProfile.region_code == "650000")
+    )
+    contract = contracts[0]
+    contract.plan.policy_profile = xinjiang
+    contract.plan.quality_standard = ""  # the demo plan's own text names the platform
+    fields = services.context(contract, 1)
+    assert "晋城市" not in fields["settlement"] and "次月5个工作日" not in fields["settlement"]
+    assert "每人每年服务标准" in fields["settlement"]
+    text = text_of(templating.render(templating.default_template_bytes(), fields))
+    settlement = text[text.index("第五条") : text.index("第六条")]
+    assert "晋城市" not in settlement and "次月5个工作日" not in text
+    assert "结算周期由双方另行约定" in text
+    for clause in [*SANCTION_CLAUSES, *TERMINATION_CLAUSES]:
+        assert clause not in text
+    assert "由双方另行约定。" in text
