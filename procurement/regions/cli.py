@@ -7,6 +7,7 @@ import os
 import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
@@ -71,3 +72,30 @@ def divisions(path: str, check: bool) -> None:
             unchanged=report.count("unchanged"),
         )
     )
+
+
+@reference_cli.command("next-year")
+@click.argument("region_code")
+@click.argument("year", type=int)
+def next_year(region_code: str, year: int) -> None:
+    """Copy the policy profile of REGION_CODE for YEAR, with its service catalogue, to the
+    next year (a profile already there keeps its rules and gains the missing items), so
+    that plans of the next year can be drafted; review the copy on the profile's page."""
+    from procurement.plans.catalogue import copy_to_next_year
+    from procurement.policies.models import PolicyProfile
+
+    set_actor(Actor(None, "setup", "cli"))
+    profile = db.session.scalar(
+        select(PolicyProfile).where(
+            PolicyProfile.region_code == region_code, PolicyProfile.year == year
+        )
+    )
+    if profile is None:
+        raise click.ClickException(f"no policy profile of {region_code} for {year}")
+    try:
+        target, items = copy_to_next_year(profile)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"{target.name} ({target.year}): {items} catalogue items copied")
