@@ -27,7 +27,7 @@ from procurement.jobs.queue import job_queue
 from procurement.settlements.models import RecordImport, ServiceRecord
 from tests.settlements.test_import_jobs import queued_app, september  # noqa: F401 (fixtures)
 
-COPIES = 150  # September's rows this many times over: long enough to be caught mid-way
+COPIES = 40  # September's rows this many times over: long enough to be caught mid-way
 
 
 @pytest.fixture
