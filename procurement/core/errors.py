@@ -108,6 +108,30 @@ class ValidationError(DomainError):
     pass
 
 
+class RowsRefused(ValidationError):
+    """A file with at least one bad row: nothing was written. ``report.bad`` holds the bad
+    rows (each with its ``line`` and ``errors``, pairs of field and message); each message
+    is filed under ``rows.<line>.<field>``, the field named by ``labels``."""
+
+    def __init__(self, report, labels: dict[str, str]) -> None:
+        fields: dict[str, list[str]] = {}
+        for row in report.bad:
+            for name, message in row.errors:
+                fields.setdefault(f"rows.{row.line}.{name}", []).append(
+                    _(
+                        "Row %(line)d, %(field)s: %(message)s",
+                        line=row.line,
+                        field=labels[name],
+                        message=message,
+                    )
+                )
+        super().__init__(
+            _("%(n)d rows of the file are wrong; nothing was imported.", n=len(report.bad)),
+            fields=fields,
+        )
+        self.report = report
+
+
 class FieldErrors:
     """Collects the problems of a whole input, so that the user sees them all at once."""
 

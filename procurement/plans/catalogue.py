@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from procurement.core import audit, spreadsheets
 from procurement.core.db import db
-from procurement.core.errors import Conflict, FieldErrors, NotFound, ValidationError
+from procurement.core.errors import Conflict, FieldErrors, NotFound, RowsRefused, ValidationError
 from procurement.core.scoping import ensure_in_scope
 from procurement.plans.models import (
     EDITABLE,
@@ -495,29 +495,13 @@ class CatalogueReport:
         return sum(1 for row in self.rows if row.ok and row.action == action)
 
 
-class CatalogueFileRefused(ValidationError):
+class CatalogueFileRefused(RowsRefused):
     """A file with at least one bad row: nothing was written; ``report`` names each."""
 
     code = "catalogue_file_refused"
 
     def __init__(self, report: CatalogueReport) -> None:
-        labels = field_labels()
-        fields: dict[str, list[str]] = {}
-        for row in report.bad:
-            for name, message in row.errors:
-                fields.setdefault(f"rows.{row.line}.{name}", []).append(
-                    _(
-                        "Row %(line)d, %(field)s: %(message)s",
-                        line=row.line,
-                        field=labels[name],
-                        message=message,
-                    )
-                )
-        super().__init__(
-            _("%(n)d rows of the file are wrong; nothing was imported.", n=len(report.bad)),
-            fields=fields,
-        )
-        self.report = report
+        super().__init__(report, field_labels())
 
 
 def _records(data: bytes) -> list[tuple[int, dict[str, Any]]]:

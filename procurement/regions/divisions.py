@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from procurement.core import audit, spreadsheets
 from procurement.core.db import db
-from procurement.core.errors import ValidationError
+from procurement.core.errors import RowsRefused, ValidationError
 from procurement.regions.models import Region, RegionLevel
 
 NAME_MAX = 60
@@ -128,32 +128,13 @@ class DivisionReport:
         return out
 
 
-class DivisionFileRefused(ValidationError):
+class DivisionFileRefused(RowsRefused):
     """A file with at least one bad row: nothing was written; ``report`` names each."""
 
     code = "division_file_refused"
 
     def __init__(self, report: DivisionReport) -> None:
-        labels = field_labels()
-        fields: dict[str, list[str]] = {}
-        for row in report.bad:
-            for name, message in row.errors:
-                fields.setdefault(f"rows.{row.line}.{name}", []).append(
-                    _(
-                        "Row %(line)d, %(field)s: %(message)s",
-                        line=row.line,
-                        field=labels[name],
-                        message=message,
-                    )
-                )
-        super().__init__(
-            _(
-                "%(n)d rows of the file are wrong; nothing was imported.",
-                n=len(report.bad),
-            ),
-            fields=fields,
-        )
-        self.report = report
+        super().__init__(report, field_labels())
 
 
 # Reading -----------------------------------------------------------------------------
