@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from procurement.contracts.models import SANCTION_CLAUSES, TERMINATION_CLAUSES
 from procurement.core.db import db
 from procurement.policies.models import PolicyProfile
 from procurement.policies.services import create_profile
@@ -40,23 +41,9 @@ DEFAULT_INDICATORS = [
 
 LOCAL_DEFAULT = "local default, not from policy"
 # seed 001 §8(二): the provider's sanctions and termination grounds go into the contract
-YANGCHENG_SANCTIONS = [
-    "（一）不按承诺提供服务或者经考核评价服务质量低于规定标准的；",
-    "（二）接到服务对象投诉拒绝处理的；",
-    "（三）服务期限内三次被服务对象投诉，经核实责任在服务机构的；",
-    "（四）发布虚假广告，造成不良影响的；",
-    "（五）合同约定的其他情形。",
-]
-YANGCHENG_TERMINATION = [
-    "（一）不再具备相应资质的；",
-    "（二）以各种方式记录虚假服务并以此作为政府补贴依据的；",
-    "（三）承接主体或联合其他单位向老年人推销、销售保健品的；",
-    "（四）承接主体或联合其他单位诈骗老人钱财的；",
-    "（五）使用本机构自行发行卡让老人充值的；",
-    "（六）承接主体的上级单位（或母公司）开展涉嫌诈骗或非法集资活动的；",
-    "（七）多次被服务对象投诉，甲方采取约谈、督促整改、暂停资金结算等措施处理，仍不整改的；",
-    "（八）有其他严重违背公益性养老服务方向或违法违纪行为的。",
-]
+# (the texts stand once, beside the contract: supervision numbers its grounds from them)
+YANGCHENG_SANCTIONS = list(SANCTION_CLAUSES)
+YANGCHENG_TERMINATION = list(TERMINATION_CLAUSES)
 
 PRESETS = [
     {
