@@ -21,7 +21,7 @@ from sqlalchemy import case, func, or_, select
 from procurement.contracts.models import Contract, ContractStatus
 from procurement.core.clock import today
 from procurement.core.db import db
-from procurement.recipients.entitlement import MonthStatus, month_start
+from procurement.recipients.entitlement import MonthStatus, month_start, next_month
 from procurement.recipients.models import Recipient, RecipientMove
 from procurement.regions.models import Region
 from procurement.settlements import rules, settling
@@ -230,7 +230,7 @@ def visits_year_to_date(contract: Contract, through: date) -> ContractShortfall 
     month = first
     while month <= min(through, terms.end):
         months.append(month)
-        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        month = next_month(month)
     roster, standing = _roster(contract, terms, through)
     delivered = _delivered(contract.id, through, hourly=False, since=first)
     per_year = terms.visits_per_year or 0
@@ -325,7 +325,7 @@ def month_in_brief(month: date) -> MonthDelivery:
         if figures is None:  # computed before the figures were kept
             figures = vars(shortfall_totals(db.session.get_one(Settlement, settlement_id)))
         short += int(figures["short"]) + int(figures["unserved"])
-    after = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    after = next_month(month)
     owing = db.session.scalars(
         select(Contract.id).where(
             Contract.status.in_(OWING),

@@ -277,17 +277,25 @@ def statement_holds(settlement: Settlement, *, position=None, pending: int | Non
 
 
 def pending_reviews_for(settlements) -> dict[int, int]:
-    """Records awaiting review per statement of a list (one grouped query)."""
-    flagged = [s.id for s in settlements if s.flagged]
-    if not flagged:
-        return {}
-    unpaid = StatementUnpaid
-    rows = db.session.execute(
-        select(unpaid.settlement_id, func.sum(unpaid.records))
-        .where(unpaid.settlement_id.in_(flagged), unpaid.reason == Unpaid.FLAG_PENDING.value)
-        .group_by(unpaid.settlement_id)
-    )
-    return {settlement_id: int(count) for settlement_id, count in rows}
+    """Records awaiting review per statement of a list: as kept with each statement (one
+    grouped query for those computed before that was kept)."""
+    found, unkept = {}, []
+    for settlement in settlements:
+        if not settlement.flagged:
+            continue
+        if settlement.unpaid is None:
+            unkept.append(settlement.id)
+        elif pending := settlement.unpaid.get(Unpaid.FLAG_PENDING.value, (0, 0))[0]:
+            found[settlement.id] = int(pending)
+    if unkept:
+        unpaid = StatementUnpaid
+        rows = db.session.execute(
+            select(unpaid.settlement_id, func.sum(unpaid.records))
+            .where(unpaid.settlement_id.in_(unkept), unpaid.reason == Unpaid.FLAG_PENDING.value)
+            .group_by(unpaid.settlement_id)
+        )
+        found.update({settlement_id: int(count) for settlement_id, count in rows})
+    return found
 
 
 def confirm(settlement: Settlement, *, actor: User, amount_seen: str, note: str = "") -> Settlement:

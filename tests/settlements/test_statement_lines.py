@@ -173,3 +173,4 @@ def test_a_statement_computed_before_its_unpaid_summary_was_kept_reads_its_lines
     assert kept and services.statement_figures(flagged).pending_reviews > 0
     flagged.unpaid = None  # as migration 0021 leaves the statements before it
     assert services.unpaid_summary(flagged) == kept
+    assert services.pending_reviews(flagged) == len(pending_ids(flagged)) > 0
