@@ -22,3 +22,17 @@ def in_app(app: Flask, work: Callable[[], T]) -> T:
         db.session.commit()
         db.session.remove()
     return result
+
+
+def migration_app(tmp_path) -> Flask:
+    """An application on an empty database for a migration test: a SQLite file in
+    ``tmp_path``, or the empty database ``MIGRATION_TEST_URL`` names (PostgreSQL)."""
+    import os
+
+    from procurement import create_app
+    from tests.conftest import BASE_CONFIG
+
+    url = os.environ.get("MIGRATION_TEST_URL") or f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    return create_app(
+        {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path)}
+    )

@@ -18,6 +18,7 @@ from procurement.plans import catalogue, services
 from procurement.plans.models import PlanItem, ServiceItem
 from procurement.policies.models import EntitlementModel, PolicyProfile
 from procurement.regions.models import Region, RegionLevel
+from tests.helpers import migration_app
 from tests.plans.conftest import plan_input
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -464,21 +465,15 @@ PROFILE_SQL = (
 
 def test_the_migration_moves_existing_items_and_keeps_plans_pointing_at_them(tmp_path):
     """0019 on a database of 0018 with Yangcheng's items and a plan that chose one, then
-    down and up again. SQLite here; ``CATALOGUE_MIGRATION_URL`` names an empty PostgreSQL
+    down and up again. SQLite here; ``MIGRATION_TEST_URL`` names an empty PostgreSQL
     database to run it there."""
-    import os
 
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import text
 
-    from procurement import create_app
     from procurement.regions.services import load_reference_regions
-    from tests.conftest import BASE_CONFIG
 
-    url = os.environ.get("CATALOGUE_MIGRATION_URL") or f"sqlite:///{tmp_path / 'm.sqlite3'}"
-    app = create_app(
-        {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path)}
-    )
+    app = migration_app(tmp_path)
     with app.app_context():
         upgrade(revision="0018")
         set_actor(Actor(None, "test-setup", "system"))

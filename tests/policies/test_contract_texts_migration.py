@@ -1,21 +1,19 @@
 """0022 on a database of 0021: Yangcheng's profiles get the texts their contracts carried
 (so those contracts stay the same), other profiles none, and the way back drops the
-columns. SQLite here; ``XINJIANG_MIGRATION_URL`` names an empty PostgreSQL database."""
+columns. SQLite here; ``MIGRATION_TEST_URL`` names an empty PostgreSQL database."""
 
 import importlib
 import json
-import os
 
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
-from procurement import create_app
 from procurement.contracts.models import SANCTION_CLAUSES, TERMINATION_CLAUSES
 from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
 from procurement.policies.presets import PRESETS
 from procurement.regions.services import load_reference_regions
-from tests.conftest import BASE_CONFIG
+from tests.helpers import migration_app
 from tests.policies.test_xinjiang_migration import PROFILE_SQL
 
 TEXT_FIELDS = (
@@ -42,10 +40,7 @@ def test_the_migration_texts_are_todays_and_the_presets():
 
 
 def test_0022_fills_yangcheng_only_and_goes_back(tmp_path):
-    url = os.environ.get("XINJIANG_MIGRATION_URL") or f"sqlite:///{tmp_path / 'm.sqlite3'}"
-    app = create_app(
-        {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path)}
-    )
+    app = migration_app(tmp_path)
     with app.app_context():
         upgrade(revision="0021")
         set_actor(Actor(None, "test-setup", "system"))

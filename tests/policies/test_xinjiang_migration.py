@@ -1,19 +1,17 @@
 """0020 on a database of 0019: the shipped Xinjiang profile is corrected where it still
 holds the first values, its catalogue marks what long-term-care insurance pays for, and
-the way back drops the new columns. SQLite here; ``XINJIANG_MIGRATION_URL`` names an empty
+the way back drops the new columns. SQLite here; ``MIGRATION_TEST_URL`` names an empty
 PostgreSQL database to run it there."""
 
 import json
-import os
 
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
-from procurement import create_app
 from procurement.core.audit import Actor, set_actor
 from procurement.core.db import db
 from procurement.regions.services import load_reference_regions
-from tests.conftest import BASE_CONFIG
+from tests.helpers import migration_app
 
 OLD_RULES = [
     {"category": "minimum_living", "min_age": 60, "min_capability_level": 1},
@@ -38,10 +36,7 @@ ITEM_SQL = (
 
 
 def test_0020_corrects_the_shipped_xinjiang_profile_and_goes_back(tmp_path):
-    url = os.environ.get("XINJIANG_MIGRATION_URL") or f"sqlite:///{tmp_path / 'm.sqlite3'}"
-    app = create_app(
-        {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path)}
-    )
+    app = migration_app(tmp_path)
     with app.app_context():
         upgrade(revision="0019")
         set_actor(Actor(None, "test-setup", "system"))
